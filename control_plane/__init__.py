@@ -1,0 +1,101 @@
+"""The Flask control plane: records, the public API, the web UI and the WebSocket gateway."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from downbeat.settings import Settings, load_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """App factory: binds extensions, blueprints and error handlers; performs no I/O."""
+    from control_plane import api_spec, health, notifications_api
+    from control_plane.accounts import api as accounts_api
+    from control_plane.accounts.tokens import register_jwt_callbacks
+    from control_plane.catalog import api as catalog_api
+    from control_plane.extensions import db, jwt, sock
+    from control_plane.gateway import sockets
+    from control_plane.gateway.hub import RedisHub
+    from control_plane.notifications_client import NotificationsClient
+    from control_plane.problems import register_problem_handlers
+    from control_plane.rooms import api as rooms_api
+    from control_plane.web import pages
+
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        JWT_SECRET_KEY=settings.secret_key,
+        JWT_TOKEN_LOCATION=["headers", "cookies"],
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=settings.auth.access_token_minutes),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=settings.auth.refresh_token_days),
+        JWT_COOKIE_CSRF_PROTECT=True,
+        JWT_COOKIE_SAMESITE="Lax",
+        JWT_COOKIE_SECURE=settings.env == "prod",
+        JWT_SESSION_COOKIE=False,
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        SOCK_SERVER_OPTIONS={"ping_interval": 20, "max_message_size": 4096},
+    )
+    app.config.update(overrides)
+    app.extensions["downbeat.settings"] = settings
+    app.extensions["downbeat.hub"] = RedisHub(settings.redis.effective_url)
+    app.extensions["downbeat.notifications"] = NotificationsClient(settings.notifications_url)
+
+    db.init_app(app)
+    jwt.init_app(app)
+    sock.init_app(app)
+    register_jwt_callbacks()
+    register_problem_handlers(app)
+    for blueprint in (
+        accounts_api.bp,
+        catalog_api.bp,
+        rooms_api.bp,
+        notifications_api.bp,
+        sockets.bp,
+        health.bp,
+        pages.bp,
+    ):
+        app.register_blueprint(blueprint)
+
+    @app.get("/api/openapi.json")
+    def openapi() -> Response:
+        return jsonify(api_spec.openapi_document())
+
+    return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 40}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL for concurrent readers; BEGIN IMMEDIATE so a write transaction takes the lock at
+    its start instead of failing to upgrade from a read lock under contention."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin_immediate(conn: Any) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,15 @@
+"""Flask extensions, created unbound and bound in the app factory (no I/O at import)."""
+
+from __future__ import annotations
+
+from flask_jwt_extended import JWTManager
+from flask_sock import Sock
+from flask_sqlalchemy import SQLAlchemy
+
+from control_plane.db_types import Base
+
+__all__ = ["db", "jwt", "sock"]
+
+db = SQLAlchemy(model_class=Base)
+jwt = JWTManager()
+sock = Sock()

@@ -1,0 +1,217 @@
+"""WebSocket endpoints: /ws/notifications and /ws/rooms/<code> (API.md).
+
+Both start with ``{"type": "auth", "token": ..., "since": ...}``. Sockets never trust the
+handshake cookies (cross-site WebSocket hijacking); the page fetches a short-lived token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import time
+from typing import Any
+
+from flask import Blueprint, current_app
+from flask_jwt_extended import decode_token
+from simple_websocket import ConnectionClosed, Server
+
+from control_plane.accounts.models import User
+from control_plane.accounts.tokens import token_is_revoked
+from control_plane.extensions import db, sock
+from control_plane.gateway.hub import RESYNC, RedisHub
+from control_plane.notifications_client import NotificationsClient, NotificationsUnavailable
+from control_plane.rooms.codes import normalise_code
+from control_plane.rooms.models import Room
+
+__all__ = ["bp", "server_time_ms"]
+
+log = logging.getLogger(__name__)
+AUTH_TIMEOUT_S = 10
+MAX_CLIENT_MESSAGE = 4096
+
+
+class SocketRefused(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+def server_time_ms() -> float:
+    return time.time() * 1000.0
+
+
+def _send(ws: Server, message: dict[str, Any]) -> None:
+    ws.send(json.dumps(message))
+
+
+def _parse(raw: object) -> dict[str, Any]:
+    if not isinstance(raw, str) or len(raw) > MAX_CLIENT_MESSAGE:
+        raise SocketRefused("bad-message", "messages are JSON text of at most 4 KiB")
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        raise SocketRefused("bad-message", "message is not valid JSON") from None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise SocketRefused("bad-message", "message must be an object with a string 'type'")
+    return message
+
+
+def _authenticate(ws: Server) -> tuple[User, dict[str, Any]]:
+    message = _parse(ws.receive(timeout=AUTH_TIMEOUT_S))
+    if message["type"] != "auth" or not isinstance(message.get("token"), str):
+        raise SocketRefused("auth-required", "first message must be {type: auth, token}")
+    try:
+        claims = decode_token(message["token"])
+    except Exception:
+        raise SocketRefused("invalid-token", "token is invalid or expired") from None
+    if claims.get("type") != "access" or token_is_revoked(claims):
+        raise SocketRefused("invalid-token", "token is revoked or not an access token")
+    user = db.session.get(User, int(claims["sub"]))
+    if user is None:
+        raise SocketRefused("invalid-token", "unknown user")
+    db.session.expunge(user)
+    db.session.remove()  # hand the connection back; sockets live long
+    return user, message
+
+
+def _refuse(ws: Server, exc: SocketRefused) -> None:
+    try:
+        _send(ws, {"type": "error", "code": exc.code, "detail": exc.detail})
+        ws.close(reason=1008, message=exc.code)
+    except ConnectionClosed:
+        pass
+
+
+def _hub() -> RedisHub:
+    hub: RedisHub = current_app.extensions["downbeat.hub"]
+    return hub
+
+
+def notifications_socket(ws: Server) -> None:
+    try:
+        user, auth = _authenticate(ws)
+        since = auth.get("since")
+        if since is not None and (not isinstance(since, int) or since < 0):
+            raise SocketRefused("bad-since", "since must be a non-negative integer or null")
+    except SocketRefused as exc:
+        _refuse(ws, exc)
+        return
+    client: NotificationsClient = current_app.extensions["downbeat.notifications"]
+    channel = f"notify:{user.id}"
+    # Subscribe before reading the backlog: anything stored meanwhile arrives live, and the
+    # id filter below drops what the backlog already delivered. No gap, no duplicate.
+    live = _hub().subscribe(channel)
+    last = since or 0
+    try:
+        last = _send_backlog(ws, client, user.id, last)
+        while True:
+            try:
+                item = live.get(timeout=0.5)
+            except queue.Empty:
+                item = None
+            if item is RESYNC:
+                last = _send_backlog(ws, client, user.id, last)
+            elif isinstance(item, bytes | str):
+                note = json.loads(item)
+                if note.get("id", 0) > last:
+                    _send(ws, note)
+                    last = note["id"]
+            _answer_client(ws)
+    except (ConnectionClosed, OSError):
+        pass
+    finally:
+        _hub().unsubscribe(channel, live)
+
+
+def _send_backlog(ws: Server, client: NotificationsClient, user_id: int, last: int) -> int:
+    while True:
+        try:
+            page = client.since(user_id, last)
+        except NotificationsUnavailable:
+            _send(ws, {"type": "error", "code": "notifications-unavailable", "detail": "retrying"})
+            time.sleep(1.0)
+            continue
+        for note in page["items"]:
+            _send(ws, note)
+            last = note["id"]
+        if not page.get("has_more"):
+            return last
+
+
+def _answer_client(ws: Server) -> None:
+    """Drain client messages without blocking; answer pings."""
+    while True:
+        raw = ws.receive(timeout=0)
+        if raw is None:
+            return
+        try:
+            message = _parse(raw)
+        except SocketRefused as exc:
+            _send(ws, {"type": "error", "code": exc.code, "detail": exc.detail})
+            continue
+        if message["type"] == "ping":
+            _send(ws, {"type": "pong", "client_time_ms": message.get("client_time_ms"), "server_time_ms": server_time_ms()})
+        else:
+            _send(ws, {"type": "error", "code": "unknown-type", "detail": f"unknown message type {message['type']!r}"})
+
+
+def room_socket(ws: Server, code: str) -> None:
+    from control_plane.rooms.api import room_snapshot
+
+    try:
+        user, _auth = _authenticate(ws)
+        room_code = normalise_code(code)
+        room = db.session.scalar(db.select(Room).where(Room.code == room_code)) if room_code else None
+        if room is None:
+            raise SocketRefused("room-not-found", f"no room has the code {code!r}")
+        snapshot = room_snapshot(room)
+        db.session.remove()
+    except SocketRefused as exc:
+        _refuse(ws, exc)
+        return
+    channel = f"room:{snapshot['code']}"
+    live = _hub().subscribe(channel)
+    try:
+        _send(ws, {"type": "state", **snapshot["playback"], "server_time_ms": server_time_ms()})  # type: ignore[dict-item]
+        _send(ws, {"type": "participants", "items": snapshot["participants"]})
+        _send(ws, {"type": "queue", "items": snapshot["queue"]})
+        while True:
+            deadline = time.monotonic() + 0.05
+            while time.monotonic() < deadline:
+                try:
+                    item = live.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if isinstance(item, bytes | str):
+                    ws.send(item.decode() if isinstance(item, bytes) else item)
+            _answer_room_client(ws, user)
+    except (ConnectionClosed, OSError):
+        pass
+    finally:
+        _hub().unsubscribe(channel, live)
+
+
+def _answer_room_client(ws: Server, user: User) -> None:
+    while True:
+        raw = ws.receive(timeout=0)
+        if raw is None:
+            return
+        try:
+            message = _parse(raw)
+        except SocketRefused as exc:
+            _send(ws, {"type": "error", "code": exc.code, "detail": exc.detail})
+            continue
+        kind = message["type"]
+        if kind == "ping":
+            _send(ws, {"type": "pong", "client_time_ms": message.get("client_time_ms"), "server_time_ms": server_time_ms()})
+        elif kind in ("play", "pause", "seek", "next", "previous", "queue_add", "queue_remove", "queue_move"):
+            # Playback control arrives with listening rooms (issue 6); nothing changes yet.
+            _send(ws, {"type": "error", "code": "not-supported", "detail": f"{kind} is not available yet"})
+        else:
+            _send(ws, {"type": "error", "code": "unknown-type", "detail": f"unknown message type {kind!r}"})
+
+
+bp = Blueprint("sockets", __name__)
+sock.route("/ws/notifications", bp=bp)(notifications_socket)
+sock.route("/ws/rooms/<code>", bp=bp)(room_socket)

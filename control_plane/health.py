@@ -1,0 +1,31 @@
+"""/healthz and /readyz for the control plane."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from downbeat.health import redis_ok, readiness, sql_ok
+from downbeat.kafka import broker_reachable
+from downbeat.settings import Settings
+from control_plane.extensions import db
+
+__all__ = ["bp"]
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "alive"})
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    settings: Settings = current_app.extensions["downbeat.settings"]
+    checks = {
+        "database": sql_ok(db.engine),
+        "redis": redis_ok(settings.redis.effective_url),
+        "broker": lambda: broker_reachable(settings.kafka.servers),
+    }
+    status, body = readiness(checks)
+    return jsonify(body), status

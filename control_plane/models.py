@@ -1,0 +1,25 @@
+"""Every control-plane model, imported in one place so metadata is complete for Alembic."""
+
+from __future__ import annotations
+
+from control_plane.accounts.models import RevokedToken, TokenFamily, User
+from control_plane.catalog.models import Booking, CatalogSession
+from control_plane.db_types import Base
+from control_plane.idempotency import IdempotencyRecord
+from control_plane.outbox.models import OutboxMessage
+from control_plane.rooms.models import Room, RoomMember
+
+__all__ = [
+    "Booking",
+    "CatalogSession",
+    "IdempotencyRecord",
+    "OutboxMessage",
+    "RevokedToken",
+    "Room",
+    "RoomMember",
+    "TokenFamily",
+    "User",
+    "metadata",
+]
+
+metadata = Base.metadata

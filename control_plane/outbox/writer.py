@@ -1,0 +1,24 @@
+"""Adding an event to the outbox. It is published only after the caller's commit."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from contracts import EventBase, encode, topic_for
+from control_plane.outbox.models import OutboxMessage
+
+__all__ = ["add_event"]
+
+
+def add_event(session: Session, event: EventBase) -> OutboxMessage:
+    """Stage ``event`` in the caller's transaction; the relay publishes it after commit."""
+    topic, key = topic_for(event)
+    row = OutboxMessage(
+        event_id=str(event.event_id),
+        event_type=str(getattr(event, "type")),
+        topic=topic,
+        key=key,
+        payload=encode(event),
+    )
+    session.add(row)
+    return row

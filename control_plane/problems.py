@@ -1,0 +1,75 @@
+"""RFC 9457 problem details for every error under /api (never HTML, never a stack trace)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+__all__ = ["ApiProblem", "problem_response", "register_problem_handlers"]
+
+log = logging.getLogger(__name__)
+
+
+class ApiProblem(Exception):
+    """Raise from a view to answer with a problem+json body."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.title = title or code.replace("-", " ").capitalize()
+        self.errors = errors
+        self.extra = extra
+
+
+def problem_response(problem: ApiProblem) -> Response:
+    body: dict[str, Any] = {
+        "type": f"/problems/{problem.code}",
+        "code": problem.code,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        **problem.extra,
+    }
+    if problem.errors:
+        body["errors"] = problem.errors
+    return Response(json.dumps(body), status=problem.status, mimetype="application/problem+json")
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/ws/")
+
+
+def register_problem_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiProblem)
+    def _api_problem(exc: ApiProblem) -> Response:
+        return problem_response(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http_exception(exc: HTTPException) -> Any:
+        if not _wants_problem():
+            return exc
+        code = (exc.name or "error").lower().replace(" ", "-")
+        return problem_response(ApiProblem(exc.code or 500, code, exc.description or exc.name, title=exc.name))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if not _wants_problem():
+            return Response("Internal Server Error", status=500)
+        return problem_response(
+            ApiProblem(500, "internal-error", "Something went wrong on our side; nothing was changed.")
+        )

@@ -1,0 +1,100 @@
+"""Demo data for `downbeat up`: idempotent, so a restart finds the same accounts and room."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from control_plane.accounts.models import User
+from control_plane.catalog.models import CatalogSession
+from control_plane.db_types import utcnow
+from control_plane.extensions import db
+from control_plane.rooms.models import Room, RoomMember
+from downbeat.settings import Settings
+
+__all__ = ["DEMO_PASSWORD", "Demo", "demo_lines", "print_demo", "seed_demo"]
+
+DEMO_PASSWORD = "downbeat-demo"
+DEMO_USERS = {
+    "facilitator@downbeat.local": ("Fran Facilitator", ["facilitator", "creator"]),
+    "user@downbeat.local": ("Uma User", ["user"]),
+    "musician@downbeat.local": ("Milo Musician", ["musician"]),
+}
+DEMO_SESSION = "Sunday Drum Circle"
+DEMO_ROOM = "Demo Room"
+
+
+@dataclass(frozen=True)
+class Demo:
+    session_id: int
+    room_code: str
+
+
+def _user(email: str, hasher: PasswordHasher) -> User:
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        name, roles = DEMO_USERS[email]
+        user = User(email=email, name=name, roles=roles, password_hash=hasher.hash(DEMO_PASSWORD))
+        db.session.add(user)
+        db.session.flush()
+    return user
+
+
+def seed_demo(settings: Settings) -> Demo:
+    from control_plane import create_app
+    from control_plane.rooms.api import create_room_with_unique_code
+
+    app = create_app(settings)
+    with app.app_context():
+        hasher = PasswordHasher()
+        users = {email: _user(email, hasher) for email in DEMO_USERS}
+        facilitator = users["facilitator@downbeat.local"]
+        listing = db.session.scalar(
+            select(CatalogSession).where(CatalogSession.title == DEMO_SESSION, CatalogSession.owner_id == facilitator.id)
+        )
+        if listing is None:
+            start = (utcnow() + timedelta(days=7)).replace(hour=17, minute=0, second=0, microsecond=0)
+            listing = CatalogSession(
+                owner_id=facilitator.id,
+                title=DEMO_SESSION,
+                description="An open drum circle for every level. Bring a drum or borrow one.",
+                kind="session",
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                timezone="Europe/Berlin",
+                capacity=12,
+                location="Studio 3, Kreuzberg",
+                status="published",
+            )
+            db.session.add(listing)
+        db.session.commit()
+        room = db.session.scalar(select(Room).where(Room.name == DEMO_ROOM, Room.host_id == facilitator.id))
+        if room is None:
+            room = create_room_with_unique_code(DEMO_ROOM, facilitator, allow_member_streams=True)
+        for user in users.values():
+            if db.session.get(RoomMember, (room.id, user.id)) is None:
+                db.session.add(RoomMember(room_id=room.id, user_id=user.id))
+        db.session.commit()
+        demo = Demo(session_id=listing.id, room_code=room.code)
+        db.session.remove()
+        db.engine.dispose()
+    return demo
+
+
+def demo_lines(demo: Demo, settings: Settings) -> list[str]:
+    url = settings.public_url
+    return [
+        f"Demo logins (password {DEMO_PASSWORD}):",
+        "  facilitator@downbeat.local  sees live alerts at " + f"{url}/facilitator",
+        "  user@downbeat.local         books the demo session at " + f"{url}/sessions",
+        "  musician@downbeat.local",
+        f"Demo room: {url}/rooms/{demo.room_code}  (code {demo.room_code})",
+    ]
+
+
+def print_demo(demo: Demo, settings: Settings) -> None:
+    for line in demo_lines(demo, settings):
+        print(line)

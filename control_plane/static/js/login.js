@@ -1,0 +1,22 @@
+import { apiFetch } from "./api.js";
+import { clearErrors, safeNext, setBusy, showProblem } from "./ui.js";
+
+const form = document.getElementById("login-form");
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors(form);
+  const button = form.querySelector('button[type="submit"]');
+  const body = {
+    email: form.elements.email.value.trim(),
+    password: form.elements.password.value,
+  };
+  setBusy(button, true, "Logging in…");
+  try {
+    await apiFetch("/api/auth/login", { method: "POST", body });
+    location.assign(safeNext("/sessions"));
+  } catch (err) {
+    setBusy(button, false);
+    showProblem(form, err);
+    if (err.status === 401) form.elements.password.select();
+  }
+});

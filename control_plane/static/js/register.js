@@ -1,0 +1,24 @@
+import { apiFetch } from "./api.js";
+import { clearErrors, safeNext, setBusy, showProblem } from "./ui.js";
+
+const form = document.getElementById("register-form");
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors(form);
+  const button = form.querySelector('button[type="submit"]');
+  const roles = Array.from(form.querySelectorAll('input[name="roles"]:checked'), (el) => el.value);
+  const body = {
+    email: form.elements.email.value.trim(),
+    password: form.elements.password.value,
+    name: form.elements.name.value.trim(),
+    roles,
+  };
+  setBusy(button, true, "Creating account…");
+  try {
+    await apiFetch("/api/auth/register", { method: "POST", body });
+    location.assign(safeNext("/sessions"));
+  } catch (err) {
+    setBusy(button, false);
+    showProblem(form, err);
+  }
+});

@@ -1,0 +1,235 @@
+"""Server-rendered pages of the web UI (Jinja templates + plain ES modules, no build step).
+
+Pages only read: every change goes through the JSON API from the browser, which holds the
+JWT cookies (HttpOnly) and sends the readable CSRF cookie back as ``X-CSRF-TOKEN``. Templates
+and static files live in the app's default folders (``control_plane/templates`` and
+``control_plane/static``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from flask import Blueprint, Response, g, redirect, render_template, request
+from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from control_plane.accounts.models import ROLES, User
+from control_plane.problems import ApiProblem, problem_response
+
+__all__ = ["bp"]
+
+log = logging.getLogger(__name__)
+bp = Blueprint("pages", __name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+_NO_VIEWER = object()
+HOSTING_ROLES = ("creator", "facilitator")
+SESSION_LIST_LIMIT = 200
+
+
+# --- who is looking ---------------------------------------------------------------------
+
+
+def viewer() -> User | None:
+    """The logged-in user from the JWT cookies; an expired, revoked or invalid token is 'logged out'."""
+    cached = g.get("_downbeat_viewer", _NO_VIEWER)
+    if cached is not _NO_VIEWER:
+        return cached  # type: ignore[return-value]
+    user: User | None = None
+    try:
+        verify_jwt_in_request(optional=True)
+        if get_jwt_identity() is not None:
+            from control_plane.accounts.tokens import current_user
+
+            user = current_user()
+    except Exception:  # noqa: BLE001 - any token problem means the visitor is not logged in
+        user = None
+    g._downbeat_viewer = user
+    return user
+
+
+def _safe_next(raw: str | None) -> str:
+    """Only same-site paths: '/x' yes, '//evil.example' or 'https://…' no."""
+    if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/sessions"
+
+
+def _here() -> str:
+    path = request.full_path if request.query_string else request.path
+    return path.rstrip("?")
+
+
+def login_required(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if viewer() is not None:
+            return view(*args, **kwargs)
+        if request.cookies.get("refresh_token_cookie") and request.cookies.get("csrf_refresh_token"):
+            # The access token expired but a refresh token may still be good: let the browser
+            # rotate it (it holds the CSRF cookie) and come back, or fall through to /login.
+            return page("refreshing.html", title="Signing you in…", next_path=_here())
+        return redirect(f"/login?next={quote(_here(), safe='/')}")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def page(template: str, **context: Any) -> str:
+    user = viewer()
+    return render_template(
+        template,
+        user=user,
+        can_host=bool(user and user.has_any_role(*HOSTING_ROLES)),
+        **context,
+    )
+
+
+@bp.after_request
+def _page_headers(response: Response) -> Response:
+    # No inline scripts or styles anywhere, so the policy can forbid them. 'unsafe-eval' stays
+    # allowed: browser-automation tools (Playwright's wait_for_function) evaluate strings.
+    if response.mimetype == "text/html":
+        host = request.host
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; "
+            f"script-src 'self' 'unsafe-eval'; connect-src 'self' ws://{host} wss://{host}; "
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def home() -> str:
+    return page("home.html", title="Make music together")
+
+
+@bp.get("/login")
+def login() -> str:
+    return page("login.html", title="Log in", next_path=_safe_next(request.args.get("next")))
+
+
+@bp.get("/register")
+def register() -> str:
+    return page("register.html", title="Create an account", roles=ROLES,
+                next_path=_safe_next(request.args.get("next")))
+
+
+@bp.get("/sessions")
+@login_required
+def sessions() -> str:
+    from control_plane.catalog.models import Booking, CatalogSession
+    from control_plane.extensions import db
+
+    user = viewer()
+    assert user is not None
+    stmt = (
+        select(CatalogSession)
+        .where(CatalogSession.status == "published")
+        .order_by(CatalogSession.starts_at, CatalogSession.id)
+        .limit(SESSION_LIST_LIMIT)
+    )
+    listings = [row.to_json() for row in db.session.scalars(stmt)]
+    ids = [item["id"] for item in listings]
+    booked: dict[int, str] = {}
+    if ids:
+        rows = db.session.execute(
+            select(Booking.session_id, Booking.status).where(
+                Booking.user_id == user.id, Booking.session_id.in_(ids), Booking.status != "cancelled"
+            )
+        )
+        booked = {session_id: status for session_id, status in rows}
+    return page("sessions.html", title="Sessions", sessions=listings, booked=booked)
+
+
+@bp.get("/facilitator")
+@login_required
+def facilitator() -> str:
+    return page("facilitator.html", title="Facilitator")
+
+
+@bp.get("/rooms")
+@login_required
+def rooms() -> str:
+    from control_plane.extensions import db
+    from control_plane.rooms.models import Room, RoomMember
+
+    user = viewer()
+    assert user is not None
+    stmt = (
+        select(Room)
+        .join(RoomMember, RoomMember.room_id == Room.id)
+        .where(RoomMember.user_id == user.id)
+        .order_by(RoomMember.joined_at.desc())
+        .limit(20)
+    )
+    mine = [{"code": r.code, "name": r.name, "is_host": r.host_id == user.id} for r in db.session.scalars(stmt)]
+    return page("rooms.html", title="Rooms", my_rooms=mine)
+
+
+@bp.get("/rooms/<code>")
+@login_required
+def room(code: str) -> Any:
+    from control_plane.rooms.api import find_room, room_snapshot
+
+    try:
+        found = find_room(code)
+    except ApiProblem:
+        return page("404.html", title="Room not found", room_code=code.strip().upper()[:32]), 404
+    snapshot = room_snapshot(found)
+    user = viewer()
+    return page(
+        "room.html",
+        title=snapshot["name"],
+        room=snapshot,
+        is_host=bool(user and user.id == found.host_id),
+        may_stream=bool(user and (user.id == found.host_id or found.allow_member_streams)),
+    )
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/ws/")
+
+
+@bp.app_errorhandler(404)
+def _not_found(exc: HTTPException) -> Any:
+    """A friendly page for unknown URLs; /api and /ws keep their problem+json answer."""
+    if _wants_problem():
+        return problem_response(ApiProblem(404, "not-found", exc.description or "Not Found", title="Not Found"))
+    return page("404.html", title="Page not found"), 404
+
+
+@bp.errorhandler(Exception)
+def _page_error(exc: Exception) -> Any:
+    """Errors raised by these page views: an HTML error page, never a stack trace."""
+    if isinstance(exc, HTTPException):
+        status = exc.code or 500
+        if status == 404:
+            return page("404.html", title="Page not found"), 404
+        return page("error.html", title=exc.name, status=status, message=exc.description), status
+    if isinstance(exc, ApiProblem):
+        status = exc.status
+        if status == 404:
+            return page("404.html", title="Not found"), 404
+        return page("error.html", title=exc.title, status=status, message=exc.detail), status
+    log.exception("page %s failed", request.path)
+    try:
+        return page("error.html", title="Something went wrong", status=500,
+                    message="Something went wrong on our side. Please try again in a moment."), 500
+    except Exception:  # noqa: BLE001 - the template itself failed; plain text is all we can do
+        return Response("Something went wrong on our side.", status=500, mimetype="text/plain")

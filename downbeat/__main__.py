@@ -1,0 +1,3 @@
+from downbeat.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""Settings every faust app of ours shares, tuned for Tansu in development."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from downbeat.settings import Settings
+
+__all__ = ["base_faust_settings", "run_faust_worker"]
+
+
+def base_faust_settings(settings: Settings, *, web_host: str, web_port: int) -> dict[str, Any]:
+    datadir = settings.data_path / "faust" / str(web_port)
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "broker": f"kafka://{settings.kafka.servers}",
+        "store": "memory://",
+        "web_enabled": True,
+        "web_host": web_host,
+        "web_port": web_port,
+        "web_bind": web_host,
+        # Short sessions: a restarted worker rejoins in seconds, not the default 60 s.
+        "broker_session_timeout": 6.0,
+        "broker_heartbeat_interval": 1.0,
+        "broker_request_timeout": 40.0,
+        "consumer_auto_offset_reset": "earliest",
+        # Topics come from configs/topics.toml (`downbeat topics`); faust must not invent them.
+        "topic_allow_declare": False,
+        "topic_disable_leader": True,
+        "producer_acks": -1,
+        "datadir": str(datadir),
+    }
+
+
+def run_faust_worker(app: Any, log_level: str = "WARNING") -> None:
+    """Run a faust app in the foreground until SIGTERM/SIGINT."""
+    from faust.worker import Worker
+
+    sys.argv = sys.argv[:1]  # faust's worker parses argv; ours was already parsed
+    worker = Worker(app, loglevel=log_level.lower(), quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()

@@ -1,0 +1,252 @@
+"""Typed settings, loaded once: defaults -> configs/base.toml -> configs/<env>.toml -> environment.
+
+Every process calls :func:`load_settings` in its entry point and passes the frozen result
+down; nothing deeper reads ``os.environ``. Environment variables use the ``DOWNBEAT_``
+prefix with ``__`` between section and key (``DOWNBEAT_MEDIA__PORT=8021``); the
+well-known names ``DATABASE_URL``, ``KAFKA_BOOTSTRAP``, ``REDIS_URL`` and
+``NOTIFICATIONS_DATABASE_URL`` are honoured too because operators expect them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = [
+    "CONFIG_DIR",
+    "Settings",
+    "load_settings",
+    "load_topics",
+    "TopicConfig",
+]
+
+CONFIG_DIR = Path(os.environ.get("DOWNBEAT_CONFIG_DIR", Path(__file__).resolve().parent.parent / "configs"))
+
+
+@dataclass(frozen=True)
+class ServiceAddress:
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ControlPlaneSettings(ServiceAddress):
+    port: int = 8000
+    threads: int = 64
+    public_url: str = ""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///downbeat.db"
+
+
+@dataclass(frozen=True)
+class NotificationSettings(ServiceAddress):
+    port: int = 8010
+    database_url: str = "sqlite:///notifications.db"
+    internal_url: str = ""
+
+
+@dataclass(frozen=True)
+class MediaSettings(ServiceAddress):
+    port: int = 8020
+    sample_rate: int = 48000
+    hop: int = 800
+    max_streams: int = 32
+    internal_url: str = ""
+
+
+@dataclass(frozen=True)
+class WorkerSettings(ServiceAddress):
+    port: int = 8030
+    batch_max: int = 64
+    batch_within_ms: int = 5
+
+
+@dataclass(frozen=True)
+class RelaySettings(ServiceAddress):
+    port: int = 8040
+    poll_interval_ms: int = 100
+    batch_size: int = 200
+    # Fault injection for crash tests only ("after_publish"); empty in every real deployment.
+    failpoint: str = ""
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap: str = ""
+    embedded_port: int = 19092
+
+    @property
+    def embedded(self) -> bool:
+        return not self.bootstrap
+
+    @property
+    def servers(self) -> str:
+        return self.bootstrap or f"127.0.0.1:{self.embedded_port}"
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = ""
+    embedded_port: int = 16379
+
+    @property
+    def embedded(self) -> bool:
+        return not self.url
+
+    @property
+    def effective_url(self) -> str:
+        return self.url or f"redis://127.0.0.1:{self.embedded_port}/0"
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    access_token_minutes: int = 30
+    refresh_token_days: int = 14
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "dev"
+    data_dir: str = "var"
+    log_level: str = "INFO"
+    secret_key: str = ""
+    control_plane: ControlPlaneSettings = field(default_factory=ControlPlaneSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    relay: RelaySettings = field(default_factory=RelaySettings)
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    @property
+    def database_url(self) -> str:
+        return _resolve_sqlite(self.database.url, self.data_path)
+
+    @property
+    def notifications_database_url(self) -> str:
+        return _resolve_sqlite(self.notifications.database_url, self.data_path)
+
+    @property
+    def notifications_url(self) -> str:
+        return self.notifications.internal_url or self.notifications.url
+
+    @property
+    def media_url(self) -> str:
+        return self.media.internal_url or self.media.url
+
+    @property
+    def public_url(self) -> str:
+        return self.control_plane.public_url or self.control_plane.url
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    name: str
+    partitions: int
+    retention_ms: int
+    key: str
+
+
+_ENV_ALIASES = {
+    "DATABASE_URL": ("database", "url"),
+    "KAFKA_BOOTSTRAP": ("kafka", "bootstrap"),
+    "REDIS_URL": ("redis", "url"),
+    "NOTIFICATIONS_DATABASE_URL": ("notifications", "database_url"),
+    "DOWNBEAT_SECRET_KEY": ("secret_key",),
+}
+
+T = TypeVar("T")
+
+
+def load_settings(env: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings for ``env`` (default: ``DOWNBEAT_ENV`` or ``dev``)."""
+    environ = os.environ if environ is None else environ
+    env = env or environ.get("DOWNBEAT_ENV", "dev")
+    merged: dict[str, Any] = {}
+    for name in ("base", env):
+        path = CONFIG_DIR / f"{name}.toml"
+        if path.exists():
+            _deep_merge(merged, tomllib.loads(path.read_text()))
+    for key, value in environ.items():
+        if key in _ENV_ALIASES:
+            _set_path(merged, _ENV_ALIASES[key], value)
+        elif key.startswith("DOWNBEAT_") and key not in ("DOWNBEAT_ENV", "DOWNBEAT_CONFIG_DIR"):
+            path_parts = tuple(part.lower() for part in key[len("DOWNBEAT_") :].split("__"))
+            _set_path(merged, path_parts, value)
+    merged["env"] = env
+    settings = _build(Settings, merged)
+    if not settings.secret_key:
+        if env == "prod":
+            raise RuntimeError("DOWNBEAT_SECRET_KEY must be set in prod")
+        # A stable development key so tokens survive a restart of `downbeat up`.
+        settings = replace(settings, secret_key=f"downbeat-insecure-{env}-key-change-me-0123456789")
+    return settings
+
+
+def load_topics() -> list[TopicConfig]:
+    data = tomllib.loads((CONFIG_DIR / "topics.toml").read_text())
+    return [
+        TopicConfig(name=name, partitions=int(spec["partitions"]), retention_ms=int(spec["retention_ms"]), key=spec["key"])
+        for name, spec in data["topics"].items()
+    ]
+
+
+def _resolve_sqlite(url: str, data_path: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str(data_path / url[len(prefix) :])
+    return url
+
+
+def _deep_merge(target: dict[str, Any], source: Mapping[str, Any]) -> None:
+    for key, value in source.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _deep_merge(target[key], value)
+        elif isinstance(value, Mapping):
+            target[key] = dict(value)
+        else:
+            target[key] = value
+
+
+def _set_path(target: dict[str, Any], path: tuple[str, ...], value: str) -> None:
+    for part in path[:-1]:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            return
+    target[path[-1]] = value
+
+
+def _build(cls: type[T], data: Mapping[str, Any]) -> T:
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name not in data:
+            continue
+        raw = data[f.name]
+        default = getattr(cls(), f.name)
+        if is_dataclass(default):
+            kwargs[f.name] = _build(type(default), raw if isinstance(raw, Mapping) else {})
+        elif isinstance(default, bool):
+            kwargs[f.name] = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+        elif isinstance(default, int):
+            kwargs[f.name] = int(raw)
+        else:
+            kwargs[f.name] = str(raw)
+    return cls(**kwargs)

@@ -1,0 +1,3 @@
+"""faust stream workers: live audio analysis and the visual fan-out."""
+
+__all__: list[str] = []
