@@ -36,6 +36,8 @@ def create_faust_app(settings: Settings) -> faust.App:
         "database": sql_ok(store.engine),
         "redis": redis_ok(settings.redis.effective_url),
         "broker": lambda: broker_reachable(settings.kafka.servers),
+        # Ready only once the consumer group has handed us partitions to read.
+        "consumer": lambda: bool(app.consumer.assignment()),
     }
 
     # concurrency=1: with more, faust may commit an offset past an event still being stored

@@ -39,6 +39,8 @@ def create_faust_app(settings: Settings) -> faust.App:
     checks = {
         "redis": redis_ok(settings.redis.effective_url),
         "broker": lambda: broker_reachable(settings.kafka.servers),
+        # Ready only once the consumer group has handed us partitions to read.
+        "consumer": lambda: bool(app.consumer.assignment()),
     }
     within = timedelta(milliseconds=settings.worker.batch_within_ms)
 

@@ -38,9 +38,9 @@ SESSION_LIST_LIMIT = 200
 
 def viewer() -> User | None:
     """The logged-in user from the JWT cookies; an expired, revoked or invalid token is 'logged out'."""
-    cached = g.get("_downbeat_viewer", _NO_VIEWER)
+    cached: object = g.get("_downbeat_viewer", _NO_VIEWER)
     if cached is not _NO_VIEWER:
-        return cached  # type: ignore[return-value]
+        return cached if isinstance(cached, User) else None
     user: User | None = None
     try:
         verify_jwt_in_request(optional=True)
@@ -48,7 +48,7 @@ def viewer() -> User | None:
             from control_plane.accounts.tokens import current_user
 
             user = current_user()
-    except Exception:  # noqa: BLE001 - any token problem means the visitor is not logged in
+    except Exception:  # any token problem means the visitor is not logged in
         user = None
     g._downbeat_viewer = user
     return user
@@ -123,8 +123,7 @@ def login() -> str:
 
 @bp.get("/register")
 def register() -> str:
-    return page("register.html", title="Create an account", roles=ROLES,
-                next_path=_safe_next(request.args.get("next")))
+    return page("register.html", title="Create an account", roles=ROLES, next_path=_safe_next(request.args.get("next")))
 
 
 @bp.get("/sessions")
@@ -229,7 +228,11 @@ def _page_error(exc: Exception) -> Any:
         return page("error.html", title=exc.title, status=status, message=exc.detail), status
     log.exception("page %s failed", request.path)
     try:
-        return page("error.html", title="Something went wrong", status=500,
-                    message="Something went wrong on our side. Please try again in a moment."), 500
-    except Exception:  # noqa: BLE001 - the template itself failed; plain text is all we can do
+        return page(
+            "error.html",
+            title="Something went wrong",
+            status=500,
+            message="Something went wrong on our side. Please try again in a moment.",
+        ), 500
+    except Exception:  # the template itself failed; plain text is all we can do
         return Response("Something went wrong on our side.", status=500, mimetype="text/plain")

@@ -1,0 +1,67 @@
+"""Shared fixtures: real broker, real Redis, real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from downbeat.settings import Settings, load_settings
+from tests.support.services import postgres_available, postgres_database, running_redis, running_tansu
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[str]:
+    from downbeat.kafka import create_topics
+
+    with running_tansu() as bootstrap:
+        create_topics(bootstrap)
+        yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'downbeat.db'}"
+        return
+    if not postgres_available():
+        if os.environ.get("DOWNBEAT_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required (DOWNBEAT_REQUIRE_POSTGRES=1) but not reachable")
+        pytest.skip("PostgreSQL is not reachable at DOWNBEAT_TEST_POSTGRES")
+    with postgres_database() as url:
+        yield url
+
+
+def make_settings(tmp_path: Path, database_url: str, redis_url: str = "", bootstrap: str = "") -> Settings:
+    settings = load_settings("test", environ={})
+    return replace(
+        settings,
+        data_dir=str(tmp_path),
+        database=replace(settings.database, url=database_url),
+        redis=replace(settings.redis, url=redis_url or "redis://127.0.0.1:1/0"),
+        kafka=replace(settings.kafka, bootstrap=bootstrap or "127.0.0.1:1"),
+    )
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    from control_plane import create_app
+    from control_plane.extensions import db
+    from control_plane.migrate import upgrade
+
+    upgrade(database_url)
+    flask_app = create_app(make_settings(tmp_path, database_url), TESTING=True)
+    yield flask_app
+    with flask_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
