@@ -11,7 +11,7 @@ __all__ = ["hop_levels", "hop_levels_reference"]
 FloatArray = npt.NDArray[np.float32]
 
 
-@njit(cache=True, fastmath=False, nogil=True)  # type: ignore[untyped-decorator]
+@njit(cache=True, fastmath=False, nogil=True)
 def _levels(block: FloatArray, rms: FloatArray, peak: FloatArray) -> None:  # pragma: no cover - compiled
     streams, hop = block.shape
     for s in range(streams):

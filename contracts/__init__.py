@@ -17,13 +17,13 @@ from contracts.events import (
 from contracts.topics import TOPICS, Topic, topic_for
 
 __all__ = [
+    "TOPICS",
     "AudioFrame",
     "BookingCreated",
     "DecodeError",
     "Event",
     "EventBase",
     "StreamEnded",
-    "TOPICS",
     "Topic",
     "VisualParams",
     "decode",

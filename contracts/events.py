@@ -15,13 +15,13 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "MAX_HOP_SAMPLES",
     "AudioFrame",
     "BookingCreated",
     "Event",
     "EventBase",
     "StreamEnded",
     "VisualParams",
-    "MAX_HOP_SAMPLES",
     "new_event_id",
     "utc_now",
 ]
@@ -44,6 +44,7 @@ def utc_now() -> datetime:
 class EventBase(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
+    type: str  # each concrete event narrows this to a Literal (the discriminator)
     event_id: uuid.UUID = Field(default_factory=new_event_id)
     occurred_at: AwareDatetime = Field(default_factory=utc_now)
     version: Literal[1] = 1

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from contracts.events import AudioFrame, BookingCreated, EventBase, StreamEnded, VisualParams
 
-__all__ = ["TOPICS", "Topic", "topic_for", "BOOKING_EVENTS", "AUDIO_FRAMES", "VISUAL_PARAMS"]
+__all__ = ["AUDIO_FRAMES", "BOOKING_EVENTS", "TOPICS", "VISUAL_PARAMS", "Topic", "topic_for"]
 
 BOOKING_EVENTS = "booking.events"
 AUDIO_FRAMES = "audio.frames"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from downbeat.health import redis_ok, readiness, sql_ok
+from control_plane.extensions import db
+from downbeat.health import readiness, redis_ok, sql_ok
 from downbeat.kafka import broker_reachable
 from downbeat.settings import Settings
-from control_plane.extensions import db
 
 __all__ = ["bp"]
 

@@ -27,8 +27,14 @@ def _client() -> NotificationsClient:
     return client
 
 
-@api_route(bp, "/notifications", "GET", "Notifications after `since`, in id order", query=SinceQuery,
-           responses={200: "OK", 503: "Notification service down"})
+@api_route(
+    bp,
+    "/notifications",
+    "GET",
+    "Notifications after `since`, in id order",
+    query=SinceQuery,
+    responses={200: "OK", 503: "Notification service down"},
+)
 @jwt_required()
 def list_notifications() -> Response:
     query = parse_query(SinceQuery)
@@ -41,8 +47,13 @@ def list_notifications() -> Response:
     return jsonify({"items": items, "next_cursor": next_cursor, "epoch": page.get("epoch")})
 
 
-@api_route(bp, "/notifications/<int:notification_id>/read", "POST", "Mark one notification read",
-           responses={204: "Marked", 404: "Not yours or unknown"})
+@api_route(
+    bp,
+    "/notifications/<int:notification_id>/read",
+    "POST",
+    "Mark one notification read",
+    responses={204: "Marked", 404: "Not yours or unknown"},
+)
 @jwt_required()
 def mark_read(notification_id: int) -> Response:
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-__all__ = ["NotificationsUnavailable", "NotificationsClient"]
+__all__ = ["NotificationsClient", "NotificationsUnavailable"]
 
 
 class NotificationsUnavailable(RuntimeError):
@@ -17,7 +17,6 @@ class NotificationsClient:
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
         self._base = base_url.rstrip("/")
         self._timeout = timeout
-
 
     def since(self, user_id: int, since: int | None, limit: int = 500) -> dict[str, Any]:
         """``{"items": [...], "epoch": str}`` for ids greater than ``since``, in id order."""

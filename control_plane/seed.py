@@ -17,7 +17,7 @@ from downbeat.settings import Settings
 
 __all__ = ["DEMO_PASSWORD", "Demo", "demo_lines", "print_demo", "seed_demo"]
 
-DEMO_PASSWORD = "downbeat-demo"
+DEMO_PASSWORD = "downbeat-demo"  # noqa: S105 - printed for the local demo on purpose
 DEMO_USERS = {
     "facilitator@downbeat.local": ("Fran Facilitator", ["facilitator", "creator"]),
     "user@downbeat.local": ("Uma User", ["user"]),
@@ -53,7 +53,9 @@ def seed_demo(settings: Settings) -> Demo:
         users = {email: _user(email, hasher) for email in DEMO_USERS}
         facilitator = users["facilitator@downbeat.local"]
         listing = db.session.scalar(
-            select(CatalogSession).where(CatalogSession.title == DEMO_SESSION, CatalogSession.owner_id == facilitator.id)
+            select(CatalogSession).where(
+                CatalogSession.title == DEMO_SESSION, CatalogSession.owner_id == facilitator.id
+            )
         )
         if listing is None:
             start = (utcnow() + timedelta(days=7)).replace(hour=17, minute=0, second=0, microsecond=0)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from control_plane.problems import ApiProblem
 
-__all__ = ["parse_body", "parse_query", "MAX_JSON_BYTES"]
+__all__ = ["MAX_JSON_BYTES", "parse_body", "parse_query"]
 
 M = TypeVar("M", bound=BaseModel)
 MAX_JSON_BYTES = 256 * 1024
@@ -41,7 +41,9 @@ def parse_body(model: type[M]) -> M:
             400, "invalid-json", "The request body must be a JSON object", errors={"body": ["not valid JSON"]}
         )
     if not isinstance(raw, dict):
-        raise ApiProblem(400, "invalid-json", "The request body must be a JSON object", errors={"body": ["not an object"]})
+        raise ApiProblem(
+            400, "invalid-json", "The request body must be a JSON object", errors={"body": ["not an object"]}
+        )
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

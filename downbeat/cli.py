@@ -78,7 +78,7 @@ def _broker(settings: Settings, _args: argparse.Namespace) -> int:
     from downbeat.embedded import tansu_command
 
     argv = tansu_command(settings.kafka.embedded_port)
-    os.execv(argv[0], argv)  # the broker replaces this process; signals reach it directly
+    os.execv(argv[0], argv)  # noqa: S606  # the broker replaces this process; signals reach it directly
 
 
 def _topics(settings: Settings, _args: argparse.Namespace) -> int:

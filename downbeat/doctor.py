@@ -31,8 +31,12 @@ def _python() -> bool:
 def _redis(settings: Settings) -> bool:
     if settings.redis.embedded:
         found = shutil.which("redis-server")
-        return _line(bool(found), "redis", f"embedded redis-server: {found or 'missing'}",
-                     "sudo apt-get install redis-server, or set REDIS_URL")
+        return _line(
+            bool(found),
+            "redis",
+            f"embedded redis-server: {found or 'missing'}",
+            "sudo apt-get install redis-server, or set REDIS_URL",
+        )
     import redis
 
     try:
@@ -68,14 +72,19 @@ def _database(settings: Settings) -> bool:
             conn.execute(text("SELECT 1"))
         return _line(True, "database", url.split("@")[-1])
     except Exception as exc:
-        return _line(False, "database", f"{url.split('@')[-1]}: {exc.__class__.__name__}",
-                     "start the database or fix DATABASE_URL")
+        return _line(
+            False,
+            "database",
+            f"{url.split('@')[-1]}: {exc.__class__.__name__}",
+            "start the database or fix DATABASE_URL",
+        )
 
 
 def _chromium() -> bool:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        return _line(False, "chromium", "missing (needed by the end-to-end tests only)",
-                     "sudo apt-get install chromium")
+        return _line(
+            False, "chromium", "missing (needed by the end-to-end tests only)", "sudo apt-get install chromium"
+        )
     version = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=20).stdout.strip()
     return _line(True, "chromium", version or found)

@@ -37,7 +37,9 @@ def tansu_command(port: int) -> list[str]:
 
 def redis_server_binary(install: bool) -> str:
     """Find redis-server; install Debian's package when allowed (root and apt-get present)."""
-    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    found = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
     if found:
         return found
     can_install = install and shutil.which("apt-get") is not None and os.geteuid() == 0

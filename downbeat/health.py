@@ -56,7 +56,8 @@ def serve_health_in_thread(host: str, port: int, checks: Mapping[str, Check]) ->
     """Serve the two endpoints from a daemon thread (for processes with no web server)."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        def do_GET(self) -> None:
+            body: dict[str, Any]
             if self.path == "/healthz":
                 status, body = 200, {"status": "alive"}
             elif self.path == "/readyz":
@@ -70,7 +71,7 @@ def serve_health_in_thread(host: str, port: int, checks: Mapping[str, Check]) ->
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     server = ThreadingHTTPServer((host, port), Handler)

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 __all__ = [
     "CONFIG_DIR",
     "Settings",
+    "TopicConfig",
     "load_settings",
     "load_topics",
-    "TopicConfig",
 ]
 
 CONFIG_DIR = Path(os.environ.get("DOWNBEAT_CONFIG_DIR", Path(__file__).resolve().parent.parent / "configs"))
@@ -204,7 +204,9 @@ def load_settings(env: str | None = None, environ: Mapping[str, str] | None = No
 def load_topics() -> list[TopicConfig]:
     data = tomllib.loads((CONFIG_DIR / "topics.toml").read_text())
     return [
-        TopicConfig(name=name, partitions=int(spec["partitions"]), retention_ms=int(spec["retention_ms"]), key=spec["key"])
+        TopicConfig(
+            name=name, partitions=int(spec["partitions"]), retention_ms=int(spec["retention_ms"]), key=spec["key"]
+        )
         for name, spec in data["topics"].items()
     ]
 

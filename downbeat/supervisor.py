@@ -3,6 +3,7 @@ with their names, restarts a child that crashes (with backoff), stops all cleanl
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -21,10 +22,8 @@ PR_SET_PDEATHSIG = 1
 
 def _die_with_parent() -> None:
     """Children get SIGTERM if the supervisor itself is killed (Linux), so none is orphaned."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 @dataclass

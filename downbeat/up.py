@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from control_plane.seed import Demo
 from downbeat.embedded import EmbeddedUnavailable, redis_command, redis_server_binary
 from downbeat.settings import Settings
 from downbeat.supervisor import Child, Supervisor
@@ -43,7 +44,7 @@ def _wait_tcp(port: int, timeout: float) -> bool:
 
 def _ready(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own http URLs
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -152,7 +153,7 @@ def run_up(settings: Settings, *, seed: bool = True, workers: int = 1, install: 
         supervisor.log("downbeat", "stopped")
 
 
-def _banner(settings: Settings, demo: object, supervisor: Supervisor) -> None:
+def _banner(settings: Settings, demo: Demo | None, supervisor: Supervisor) -> None:
     from control_plane.seed import demo_lines
 
     url = settings.public_url

@@ -81,6 +81,8 @@ class LiveIngest:
         try:
             while True:
                 frame = await asyncio.wait_for(track.recv(), timeout=IDLE_TIMEOUT_S)
+                if not isinstance(frame, av.AudioFrame):
+                    continue
                 for out in resampler.resample(frame):
                     samples = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
                     for hop in framer.push(samples):

@@ -9,7 +9,8 @@ from typing import Any
 
 import faust
 import redis
-from aiohttp.web import Response
+from faust.web import Request, View
+from faust.web import Response as WebResponse
 
 from contracts.topics import BOOKING_EVENTS
 from downbeat.faust_app import base_faust_settings
@@ -50,17 +51,17 @@ def create_faust_app(settings: Settings) -> faust.App:
             await loop.run_in_executor(None, handler.handle, raw)
 
     @app.page("/healthz")
-    async def healthz(web: Any, request: Any) -> Response:
+    async def healthz(web: View, request: Request) -> WebResponse:
         return web.json({"status": "alive"})
 
     @app.page("/readyz")
-    async def readyz(web: Any, request: Any) -> Response:
+    async def readyz(web: View, request: Request) -> WebResponse:
         loop = asyncio.get_running_loop()
         status, body = await loop.run_in_executor(None, readiness, checks)
         return web.json(body, status=status)
 
     @app.page("/internal/users/{user_id}/notifications")
-    async def inbox(web: Any, request: Any, user_id: str) -> Response:
+    async def inbox(web: View, request: Request, user_id: str) -> WebResponse:
         try:
             uid = int(user_id)
             since = int(request.query.get("since", "0"))
@@ -70,12 +71,16 @@ def create_faust_app(settings: Settings) -> faust.App:
         loop = asyncio.get_running_loop()
         items, has_more = await loop.run_in_executor(None, functools.partial(store.since, uid, since, max(limit, 1)))
         return web.json(
-            {"items": [n.to_message() for n in items], "has_more": has_more, "epoch": await loop.run_in_executor(None, store.epoch)}
+            {
+                "items": [n.to_message() for n in items],
+                "has_more": has_more,
+                "epoch": await loop.run_in_executor(None, store.epoch),
+            }
         )
 
     @app.page("/internal/users/{user_id}/notifications/{notification_id}/read")
-    class MarkRead(faust.web.View):  # type: ignore[misc]
-        async def post(self, request: Any, user_id: str, notification_id: str) -> Response:
+    class MarkRead(View):
+        async def post(self, request: Request, user_id: str, notification_id: str) -> WebResponse:
             try:
                 uid, nid = int(user_id), int(notification_id)
             except ValueError:

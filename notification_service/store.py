@@ -7,6 +7,7 @@ retry, rebalance, restart) yields one row per recipient.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,10 +119,8 @@ class InboxStore:
         metadata.create_all(self._engine)
         with self._engine.begin() as conn:
             if conn.execute(select(store_meta.c.value).where(store_meta.c.key == "epoch")).first() is None:
-                try:
+                with contextlib.suppress(IntegrityError):
                     conn.execute(insert(store_meta).values(key="epoch", value=uuid.uuid4().hex))
-                except IntegrityError:
-                    pass
 
     def epoch(self) -> str:
         """Changes only when the store is recreated; clients seeing a new epoch refetch all."""

@@ -13,7 +13,8 @@ from typing import Any
 
 import faust
 import redis.asyncio as aioredis
-from aiohttp.web import Response
+from faust.web import Request, View
+from faust.web import Response as WebResponse
 
 from contracts import DecodeError, VisualParams, decode, encode
 from contracts.topics import AUDIO_FRAMES, VISUAL_PARAMS
@@ -69,11 +70,11 @@ def create_faust_app(settings: Settings) -> faust.App:
                 log.warning("Redis unavailable; dropping a visual frame for %s", params.room_code)
 
     @app.page("/healthz")
-    async def healthz(web: Any, request: Any) -> Response:
+    async def healthz(web: View, request: Request) -> WebResponse:
         return web.json({"status": "alive"})
 
     @app.page("/readyz")
-    async def readyz(web: Any, request: Any) -> Response:
+    async def readyz(web: View, request: Request) -> WebResponse:
         status, body = await asyncio.get_running_loop().run_in_executor(None, readiness, checks)
         return web.json(body, status=status)
 

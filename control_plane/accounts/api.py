@@ -77,8 +77,15 @@ def _session_answer(user: User, tokens: dict[str, str], status: int) -> Response
     return set_auth_cookies(response, tokens)
 
 
-@api_route(bp, "/auth/register", "POST", "Create an account", body=Register, auth=False,
-           responses={201: "Created", 409: "Email taken", 422: "Invalid fields"})
+@api_route(
+    bp,
+    "/auth/register",
+    "POST",
+    "Create an account",
+    body=Register,
+    auth=False,
+    responses={201: "Created", 409: "Email taken", 422: "Invalid fields"},
+)
 def register() -> Response:
     data = parse_body(Register)
     email = data.email.lower()
@@ -90,14 +97,23 @@ def register() -> Response:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise ApiProblem(409, "email-taken", "An account with this email already exists", errors={"email": ["taken"]}) from None
+        raise ApiProblem(
+            409, "email-taken", "An account with this email already exists", errors={"email": ["taken"]}
+        ) from None
     tokens = issue_tokens(user)
     db.session.commit()
     return _session_answer(user, tokens, 201)
 
 
-@api_route(bp, "/auth/login", "POST", "Log in", body=Login, auth=False,
-           responses={200: "Logged in", 401: "Wrong email or password"})
+@api_route(
+    bp,
+    "/auth/login",
+    "POST",
+    "Log in",
+    body=Login,
+    auth=False,
+    responses={200: "Logged in", 401: "Wrong email or password"},
+)
 def login() -> Response:
     data = parse_body(Login)
     user = db.session.scalar(select(User).where(User.email == data.email.strip().lower()))
@@ -123,7 +139,9 @@ def refresh() -> Response:
     return set_auth_cookies(response, tokens)
 
 
-@api_route(bp, "/auth/logout", "POST", "Log out: every token of this login stops working", responses={204: "Logged out"})
+@api_route(
+    bp, "/auth/logout", "POST", "Log out: every token of this login stops working", responses={204: "Logged out"}
+)
 @jwt_required()
 def logout() -> Response:
     revoke_family(get_jwt()["fam"])
@@ -133,8 +151,9 @@ def logout() -> Response:
     return response
 
 
-@api_route(bp, "/auth/socket-token", "POST", "A short-lived token for the first WebSocket message",
-           responses={200: "Token"})
+@api_route(
+    bp, "/auth/socket-token", "POST", "A short-lived token for the first WebSocket message", responses={200: "Token"}
+)
 @jwt_required()
 def socket_token() -> Response:
     """Pages authenticate with HttpOnly cookies; sockets need a token in their first message."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
@@ -95,8 +94,14 @@ def _owned_session(session_id: int) -> CatalogSession:
     return listing
 
 
-@api_route(bp, "/sessions", "POST", "Create a session or retreat", body=SessionFields,
-           responses={201: "Created", 403: "Not a creator or facilitator", 422: "Invalid fields"})
+@api_route(
+    bp,
+    "/sessions",
+    "POST",
+    "Create a session or retreat",
+    body=SessionFields,
+    responses={201: "Created", 403: "Not a creator or facilitator", 422: "Invalid fields"},
+)
 @jwt_required()
 def create_session() -> tuple[Response, int]:
     user = current_user()
@@ -147,7 +152,7 @@ def list_sessions() -> Response:
 @jwt_required(optional=True)
 def get_session(session_id: int) -> Response:
     listing = db.session.get(CatalogSession, session_id)
-    if listing is None or listing.status == "draft" and _caller_id() != listing.owner_id:
+    if listing is None or (listing.status == "draft" and _caller_id() != listing.owner_id):
         raise ApiProblem(404, "session-not-found", f"Session {session_id} does not exist")
     return jsonify(listing.to_json())
 
@@ -159,8 +164,14 @@ def _caller_id() -> int | None:
     return int(identity) if identity is not None else None
 
 
-@api_route(bp, "/sessions/<int:session_id>", "PATCH", "Edit a session (owner only)", body=SessionPatch,
-           responses={200: "Updated", 403: "Not the owner", 409: "Capacity below seats taken", 422: "Invalid"})
+@api_route(
+    bp,
+    "/sessions/<int:session_id>",
+    "PATCH",
+    "Edit a session (owner only)",
+    body=SessionPatch,
+    responses={200: "Updated", 403: "Not the owner", 409: "Capacity below seats taken", 422: "Invalid"},
+)
 @jwt_required()
 def update_session(session_id: int) -> Response:
     data = parse_body(SessionPatch)
@@ -168,7 +179,8 @@ def update_session(session_id: int) -> Response:
     changes: dict[str, Any] = data.model_dump(exclude_none=True)
     if "capacity" in changes and changes["capacity"] < listing.seats_taken:
         raise ApiProblem(
-            409, "capacity-below-seats-taken",
+            409,
+            "capacity-below-seats-taken",
             f"{listing.seats_taken} seats are taken; capacity cannot drop below that",
             errors={"capacity": [f"must be at least {listing.seats_taken}"]},
         )
@@ -181,8 +193,14 @@ def update_session(session_id: int) -> Response:
     return jsonify(listing.to_json())
 
 
-@api_route(bp, "/bookings", "POST", "Book seats in a session", body=BookingBody,
-           responses={201: "Booked", 404: "No such session", 409: "session-full or already-booked", 422: "Invalid"})
+@api_route(
+    bp,
+    "/bookings",
+    "POST",
+    "Book seats in a session",
+    body=BookingBody,
+    responses={201: "Booked", 404: "No such session", 409: "session-full or already-booked", 422: "Invalid"},
+)
 @jwt_required()
 def create_booking() -> Response:
     user = current_user()
@@ -220,13 +238,16 @@ def list_bookings() -> Response:
     return jsonify({"items": items, "next_cursor": None})
 
 
-@api_route(bp, "/sessions/<int:session_id>/bookings", "GET", "Who booked (owner only)",
-           responses={200: "OK", 403: "Not the owner", 404: "Not found"})
+@api_route(
+    bp,
+    "/sessions/<int:session_id>/bookings",
+    "GET",
+    "Who booked (owner only)",
+    responses={200: "OK", 403: "Not the owner", 404: "Not found"},
+)
 @jwt_required()
 def session_bookings(session_id: int) -> Response:
     listing = _owned_session(session_id)
     rows = db.session.scalars(select(Booking).where(Booking.session_id == listing.id).order_by(Booking.id))
     items = [{**b.to_json(), "user": {"id": b.user.id, "name": b.user.name}} for b in rows]
     return jsonify({"items": items, "next_cursor": None})
-
-

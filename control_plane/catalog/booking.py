@@ -8,10 +8,11 @@ backs it up. One live booking per person per session is a partial unique index.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from contracts import BookingCreated
 from control_plane.accounts.models import User
@@ -34,13 +35,15 @@ class BookSeat:
     notes: str = ""
 
 
-def book_seat(db: Session, user: User, command: BookSeat) -> Booking:
+def book_seat(db: Session | scoped_session[Any], user: User, command: BookSeat) -> Booking:
     """Stage a booking and its ``booking.created`` event; the caller commits both together."""
     listing = db.get(CatalogSession, command.session_id)
-    if listing is None or listing.status == "draft" and listing.owner_id != user.id:
+    if listing is None or (listing.status == "draft" and listing.owner_id != user.id):
         raise BookingRefused(404, "session-not-found", f"Session {command.session_id} does not exist")
     if listing.status != "published":
-        raise BookingRefused(409, "session-not-bookable", f"Session {listing.id} is {listing.status}, not open for booking")
+        raise BookingRefused(
+            409, "session-not-bookable", f"Session {listing.id} is {listing.status}, not open for booking"
+        )
     active = select(Booking.id).where(
         Booking.session_id == listing.id, Booking.user_id == user.id, Booking.status != "cancelled"
     )

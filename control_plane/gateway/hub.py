@@ -9,6 +9,7 @@ missed from the durable store.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -67,7 +68,7 @@ class RedisHub:
         while not self._stopped.is_set():
             try:
                 client = redis.Redis.from_url(self._url, socket_connect_timeout=2, health_check_interval=5)
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 pubsub.psubscribe(*PATTERNS)
                 self.connected.set()
                 if not first:
@@ -95,7 +96,5 @@ class RedisHub:
         with self._lock:
             listeners = [q for qs in self._queues.values() for q in qs]
         for q in listeners:
-            try:
+            with contextlib.suppress(queue.Full):
                 q.put_nowait(item)
-            except queue.Full:
-                pass

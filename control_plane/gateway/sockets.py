@@ -151,7 +151,10 @@ def _answer_client(ws: Server) -> None:
             _send(ws, {"type": "error", "code": exc.code, "detail": exc.detail})
             continue
         if message["type"] == "ping":
-            _send(ws, {"type": "pong", "client_time_ms": message.get("client_time_ms"), "server_time_ms": server_time_ms()})
+            _send(
+                ws,
+                {"type": "pong", "client_time_ms": message.get("client_time_ms"), "server_time_ms": server_time_ms()},
+            )
         else:
             _send(ws, {"type": "error", "code": "unknown-type", "detail": f"unknown message type {message['type']!r}"})
 
@@ -204,7 +207,10 @@ def _answer_room_client(ws: Server, user: User) -> None:
             continue
         kind = message["type"]
         if kind == "ping":
-            _send(ws, {"type": "pong", "client_time_ms": message.get("client_time_ms"), "server_time_ms": server_time_ms()})
+            _send(
+                ws,
+                {"type": "pong", "client_time_ms": message.get("client_time_ms"), "server_time_ms": server_time_ms()},
+            )
         elif kind in ("play", "pause", "seek", "next", "previous", "queue_add", "queue_remove", "queue_move"):
             # Playback control arrives with listening rooms (issue 6); nothing changes yet.
             _send(ws, {"type": "error", "code": "not-supported", "detail": f"{kind} is not available yet"})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy.orm import Session, scoped_session
 
 from contracts import EventBase, encode, topic_for
 from control_plane.outbox.models import OutboxMessage
@@ -10,12 +12,12 @@ from control_plane.outbox.models import OutboxMessage
 __all__ = ["add_event"]
 
 
-def add_event(session: Session, event: EventBase) -> OutboxMessage:
+def add_event(session: Session | scoped_session[Any], event: EventBase) -> OutboxMessage:
     """Stage ``event`` in the caller's transaction; the relay publishes it after commit."""
     topic, key = topic_for(event)
     row = OutboxMessage(
         event_id=str(event.event_id),
-        event_type=str(getattr(event, "type")),
+        event_type=str(event.type),
         topic=topic,
         key=key,
         payload=encode(event),

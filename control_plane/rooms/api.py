@@ -24,7 +24,7 @@ from control_plane.rooms.models import Room, RoomMember
 from control_plane.validation import parse_body
 from downbeat.settings import Settings
 
-__all__ = ["bp", "room_snapshot", "find_room", "MAX_SDP_BYTES"]
+__all__ = ["MAX_SDP_BYTES", "bp", "find_room", "room_snapshot"]
 
 bp = Blueprint("rooms", __name__, url_prefix="/api")
 CODE_ATTEMPTS = 8
@@ -45,7 +45,7 @@ class StreamOffer(BaseModel):
 
 def find_room(raw_code: str) -> Room:
     code = normalise_code(raw_code)
-    room = db.session.scalar(select(Room).where(Room.code == code)) if code else None
+    room: Room | None = db.session.scalar(select(Room).where(Room.code == code)) if code else None
     if room is None:
         raise ApiProblem(404, "room-not-found", f"No room has the code {raw_code!r}")
     return room
@@ -64,15 +64,17 @@ def room_snapshot(room: Room) -> dict[str, object]:
         "host_name": room.host.name,
         "allow_member_streams": room.allow_member_streams,
         "created_at": room.created_at.isoformat(),
-        "participants": [{"id": m.user.id, "name": m.user.name, "is_host": m.user_id == room.host_id}
-                         for m in present_members(room)],
+        "participants": [
+            {"id": m.user.id, "name": m.user.name, "is_host": m.user_id == room.host_id} for m in present_members(room)
+        ],
         "queue": [],
         "playback": {"track": None, "position_ms": 0, "playing": False, "rate": 1.0},
     }
 
 
-def create_room_with_unique_code(name: str, host: User, allow_member_streams: bool,
-                                 generate: Callable[[], str] = new_code) -> Room:
+def create_room_with_unique_code(
+    name: str, host: User, allow_member_streams: bool, generate: Callable[[], str] = new_code
+) -> Room:
     """Insert with a fresh code, retrying on the (rare) collision the unique index reports."""
     for _ in range(CODE_ATTEMPTS):
         room = Room(code=generate(), name=name, host_id=host.id, allow_member_streams=allow_member_streams)
@@ -96,8 +98,13 @@ def create_room() -> tuple[Response, int]:
     return jsonify(room_snapshot(room)), 201
 
 
-@api_route(bp, "/rooms/<code>", "GET", "Room, participants, queue and playback state",
-           responses={200: "OK", 404: "No such room"})
+@api_route(
+    bp,
+    "/rooms/<code>",
+    "GET",
+    "Room, participants, queue and playback state",
+    responses={200: "OK", 404: "No such room"},
+)
 @jwt_required()
 def get_room(code: str) -> Response:
     return jsonify(room_snapshot(find_room(code)))
@@ -130,8 +137,14 @@ def leave_room(code: str) -> Response:
     return jsonify(room_snapshot(room))
 
 
-@api_route(bp, "/rooms/<code>/stream", "POST", "WebRTC offer for live audio into the room", body=StreamOffer,
-           responses={200: "Answer", 403: "Not allowed to stream", 404: "No such room", 422: "Invalid", 503: "Media down"})
+@api_route(
+    bp,
+    "/rooms/<code>/stream",
+    "POST",
+    "WebRTC offer for live audio into the room",
+    body=StreamOffer,
+    responses={200: "Answer", 403: "Not allowed to stream", 404: "No such room", 422: "Invalid", 503: "Media down"},
+)
 @jwt_required()
 def stream_offer(code: str) -> Response:
     room, user = find_room(code), current_user()
@@ -139,7 +152,9 @@ def stream_offer(code: str) -> Response:
     member = db.session.get(RoomMember, (room.id, user.id))
     is_member = member is not None and member.left_at is None
     if not (user.id == room.host_id or (is_member and room.allow_member_streams)):
-        raise ApiProblem(403, "stream-not-allowed", "Only the host, or members the host allows, may stream into this room")
+        raise ApiProblem(
+            403, "stream-not-allowed", "Only the host, or members the host allows, may stream into this room"
+        )
     settings: Settings = current_app.extensions["downbeat.settings"]
     stream_id = uuid.uuid4().hex[:16]
     try:
@@ -153,6 +168,8 @@ def stream_offer(code: str) -> Response:
     if answer.status_code != 200:
         body = answer.json() if answer.headers.get("Content-Type", "").startswith("application/") else {}
         status = answer.status_code if 400 <= answer.status_code < 500 else 503
-        raise ApiProblem(status, body.get("code", "media-refused"), body.get("detail", "The media service refused the offer"))
+        raise ApiProblem(
+            status, body.get("code", "media-refused"), body.get("detail", "The media service refused the offer")
+        )
     payload = answer.json()
     return jsonify({"sdp": payload["sdp"], "type": "answer", "stream_id": stream_id})

@@ -9,15 +9,32 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from contracts import TOPICS, AudioFrame, BookingCreated, DecodeError, StreamEnded, VisualParams, decode, encode, topic_for
+from contracts import (
+    TOPICS,
+    AudioFrame,
+    BookingCreated,
+    DecodeError,
+    StreamEnded,
+    VisualParams,
+    decode,
+    encode,
+    topic_for,
+)
 from downbeat.settings import load_topics
 
 SAMPLES = base64.b64encode(np.zeros(800, dtype="<f4").tobytes()).decode()
 
 EXAMPLES = [
     BookingCreated(
-        booking_id=1, session_id=2, session_title="Drums", owner_id=3, attendee_id=4, attendee_name="Ana",
-        seats=1, status="confirmed", starts_at=datetime(2030, 1, 1, 18, tzinfo=UTC),
+        booking_id=1,
+        session_id=2,
+        session_title="Drums",
+        owner_id=3,
+        attendee_id=4,
+        attendee_name="Ana",
+        seats=1,
+        status="confirmed",
+        starts_at=datetime(2030, 1, 1, 18, tzinfo=UTC),
     ),
     AudioFrame(stream_id="abc123", room_code="ABCDEF", seq=7, sample_rate=48000, t_ms=116.6, samples=SAMPLES),
     StreamEnded(stream_id="abc123", room_code="ABCDEF"),

@@ -17,10 +17,18 @@ pytestmark = pytest.mark.e2e
 
 
 def _session(stack: Stack, owner: dict[str, Any], capacity: int = 10, title: str = "Drum circle") -> dict[str, Any]:
-    status, listing = http_json("POST", f"{stack.base}/api/sessions", {
-        "title": title, "starts_at": "2031-05-01T18:00:00+00:00", "ends_at": "2031-05-01T20:00:00+00:00",
-        "capacity": capacity, "status": "published",
-    }, token=owner["access_token"])
+    status, listing = http_json(
+        "POST",
+        f"{stack.base}/api/sessions",
+        {
+            "title": title,
+            "starts_at": "2031-05-01T18:00:00+00:00",
+            "ends_at": "2031-05-01T20:00:00+00:00",
+            "capacity": capacity,
+            "status": "published",
+        },
+        token=owner["access_token"],
+    )
     assert status == 201, listing
     return dict(listing)
 
@@ -32,8 +40,9 @@ def _socket(stack: Stack, token: str, since: int | None = None) -> websocket.Web
 
 
 def _book(stack: Stack, person: dict[str, Any], session_id: int) -> dict[str, Any]:
-    status, body = http_json("POST", f"{stack.base}/api/bookings", {"session_id": session_id},
-                             token=person["access_token"])
+    status, body = http_json(
+        "POST", f"{stack.base}/api/bookings", {"session_id": session_id}, token=person["access_token"]
+    )
     assert status == 201, body
     return dict(body)
 

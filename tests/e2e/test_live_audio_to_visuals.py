@@ -57,12 +57,15 @@ def test_browser_microphone_drives_visuals_in_another_client(stack: Stack, tmp_p
 
     wav = write_gated_tone(tmp_path / "gated.wav")
     with sync_playwright() as playwright:
-        browser = launch_chromium(playwright, [
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={wav}",
-            "--autoplay-policy=no-user-gesture-required",
-        ])
+        browser = launch_chromium(
+            playwright,
+            [
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={wav}",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
         try:
             context = browser.new_context(base_url=stack.base)
             login = context.request.post("/api/auth/login", data={"email": host["email"], "password": PASSWORD})
@@ -82,8 +85,10 @@ def test_browser_microphone_drives_visuals_in_another_client(stack: Stack, tmp_p
     levels = [f["rms"] for f in frames]
     runs = _level_runs(levels)
     rate = len(frames) / 9.0
-    print(f"\nvisual frames: {len(frames)} in 9 s ({rate:.0f}/s), runs: {runs}, "
-          f"max rms {max(levels):.3f}, min rms {min(levels):.4f}")
+    print(
+        f"\nvisual frames: {len(frames)} in 9 s ({rate:.0f}/s), runs: {runs}, "
+        f"max rms {max(levels):.3f}, min rms {min(levels):.4f}"
+    )
     # The gated tone alternates every second: the level must follow it, up and down, repeatedly.
     assert runs.count("loud") >= 3 and runs.count("quiet") >= 3
     assert max(levels) > 0.15  # a 0.5-amplitude sine has an RMS of about 0.35

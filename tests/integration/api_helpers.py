@@ -13,8 +13,8 @@ _counter = itertools.count()
 def register(client: FlaskClient, roles: list[str] | None = None, name: str = "Tester") -> dict[str, Any]:
     email = f"person{next(_counter)}-{id(client)}@example.com"
     response = client.post(
-        "/api/auth/register", json={"email": email, "password": "correct horse battery", "name": name,
-                                    "roles": roles or ["user"]}
+        "/api/auth/register",
+        json={"email": email, "password": "correct horse battery", "name": name, "roles": roles or ["user"]},
     )
     assert response.status_code == 201, response.get_json()
     body: dict[str, Any] = response.get_json()

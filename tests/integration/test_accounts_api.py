@@ -11,8 +11,9 @@ def test_register_login_me_and_duplicate_email(app: Flask) -> None:
     assert person["user"]["roles"] == ["user", "facilitator"]
     me = client.get("/api/me", headers=bearer(person))
     assert me.status_code == 200 and me.get_json()["email"] == person["email"]
-    again = client.post("/api/auth/register", json={"email": person["email"].upper(), "password": "x" * 10,
-                                                    "name": "Dup"})
+    again = client.post(
+        "/api/auth/register", json={"email": person["email"].upper(), "password": "x" * 10, "name": "Dup"}
+    )
     assert again.status_code == 409
     assert again.mimetype == "application/problem+json" and again.get_json()["errors"] == {"email": ["taken"]}
     login = client.post("/api/auth/login", json={"email": person["email"], "password": "correct horse battery"})
@@ -23,8 +24,9 @@ def test_register_login_me_and_duplicate_email(app: Flask) -> None:
 
 def test_bad_registration_names_each_field_and_creates_nothing(app: Flask) -> None:
     client = app.test_client()
-    response = client.post("/api/auth/register", json={"email": "not-an-email", "password": "short", "name": "",
-                                                       "roles": ["wizard"]})
+    response = client.post(
+        "/api/auth/register", json={"email": "not-an-email", "password": "short", "name": "", "roles": ["wizard"]}
+    )
     assert response.status_code == 422
     body = response.get_json()
     assert set(body["errors"]) == {"email", "password", "name", "roles"}

@@ -30,10 +30,18 @@ def test_only_creators_and_facilitators_publish(app: Flask) -> None:
 def test_session_validation_names_fields(app: Flask) -> None:
     client = app.test_client()
     owner = register(client, roles=["facilitator"])
-    response = client.post("/api/sessions", headers=bearer(owner), json={
-        "title": "", "starts_at": "2031-05-01T18:00:00", "ends_at": "yesterday", "capacity": 0,
-        "timezone": "Mars/Olympus", "kind": "party",
-    })
+    response = client.post(
+        "/api/sessions",
+        headers=bearer(owner),
+        json={
+            "title": "",
+            "starts_at": "2031-05-01T18:00:00",
+            "ends_at": "yesterday",
+            "capacity": 0,
+            "timezone": "Mars/Olympus",
+            "kind": "party",
+        },
+    )
     assert response.status_code == 422
     assert {"title", "starts_at", "ends_at", "capacity", "timezone", "kind"} <= set(response.get_json()["errors"])
 
@@ -67,8 +75,12 @@ def test_already_booked_and_bad_input_change_nothing(app: Flask) -> None:
     before = _counts(app)
     again = client.post("/api/bookings", json={"session_id": listing["id"]}, headers=bearer(attendee))
     assert again.status_code == 409 and again.get_json()["code"] == "already-booked"
-    for bad in ({"session_id": "one"}, {"session_id": listing["id"], "seats": 0}, {"seats": 1},
-                {"session_id": listing["id"], "waitlist": "maybe"}):
+    for bad in (
+        {"session_id": "one"},
+        {"session_id": listing["id"], "seats": 0},
+        {"seats": 1},
+        {"session_id": listing["id"], "waitlist": "maybe"},
+    ):
         response = client.post("/api/bookings", json=bad, headers=bearer(attendee))
         assert response.status_code == 422, bad
         assert response.mimetype == "application/problem+json"
@@ -100,9 +112,15 @@ def test_concurrent_bookings_never_overbook(app: Flask) -> None:
     listing = new_session(client, owner, capacity=5)
 
     def book(person: dict[str, object]) -> int:
-        return app.test_client().post(
-            "/api/bookings", json={"session_id": listing["id"]}, headers=bearer(person)  # type: ignore[arg-type]
-        ).status_code
+        return (
+            app.test_client()
+            .post(
+                "/api/bookings",
+                json={"session_id": listing["id"]},
+                headers=bearer(person),  # type: ignore[arg-type]
+            )
+            .status_code
+        )
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         statuses = list(pool.map(book, attendees))

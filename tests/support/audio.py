@@ -10,8 +10,15 @@ import numpy as np
 __all__ = ["write_gated_tone"]
 
 
-def write_gated_tone(path: Path, *, seconds: float = 8.0, period_s: float = 2.0, amplitude: float = 0.5,
-                     rate: int = 48000, freq: float = 440.0) -> Path:
+def write_gated_tone(
+    path: Path,
+    *,
+    seconds: float = 8.0,
+    period_s: float = 2.0,
+    amplitude: float = 0.5,
+    rate: int = 48000,
+    freq: float = 440.0,
+) -> Path:
     """A tone that is on for the first half of each period and silent for the second half."""
     t = np.arange(int(seconds * rate)) / rate
     gate = (np.mod(t, period_s) < period_s / 2).astype(np.float64)

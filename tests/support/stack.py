@@ -27,8 +27,9 @@ PROCESS_PORT_KEYS = {
 }
 
 
-def http_json(method: str, url: str, body: Any = None, token: str | None = None,
-              headers: dict[str, str] | None = None) -> tuple[int, Any]:
+def http_json(
+    method: str, url: str, body: Any = None, token: str | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
@@ -84,8 +85,9 @@ class Stack:
         return self.url("control-plane")
 
     def run(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "downbeat", *args], env=self.env, check=True,
-                       stdout=subprocess.DEVNULL, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "downbeat", *args], env=self.env, check=True, stdout=subprocess.DEVNULL, timeout=120
+        )
 
     def start(self, name: str, extra_env: dict[str, str] | None = None) -> None:
         log = self.data_dir / f"{name}.log"
@@ -93,8 +95,11 @@ class Stack:
         handle = log.open("ab")
         self._handles.append(handle)
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "downbeat", name], env={**self.env, **(extra_env or {})},
-            stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "downbeat", name],
+            env={**self.env, **(extra_env or {})},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_ready(self, *names: str, timeout: float = 120.0) -> None:

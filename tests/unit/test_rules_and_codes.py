@@ -9,8 +9,15 @@ from notification_service.rules import drafts_for
 
 def _booking(**overrides: object) -> BookingCreated:
     fields: dict[str, object] = dict(
-        booking_id=1, session_id=2, session_title="Drums", owner_id=10, attendee_id=20, attendee_name="Ana",
-        seats=2, status="confirmed", starts_at=datetime(2030, 1, 1, tzinfo=UTC),
+        booking_id=1,
+        session_id=2,
+        session_title="Drums",
+        owner_id=10,
+        attendee_id=20,
+        attendee_name="Ana",
+        seats=2,
+        status="confirmed",
+        starts_at=datetime(2030, 1, 1, tzinfo=UTC),
     )
     fields.update(overrides)
     return BookingCreated(**fields)  # type: ignore[arg-type]

@@ -1,0 +1,48 @@
+# Downbeat: `make up` runs the whole stack, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: setup up test lint typecheck format bench system-deps doctor clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Downbeat needs Python 3.11+, found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip uv
+	@# uv is fast; plain pip is the fallback where uv cannot reach the index.
+	@$(BIN)/uv pip sync -q -p $(BIN)/python requirements.lock || $(BIN)/python -m pip install -q -r requirements.lock
+	@$(BIN)/uv pip install -q -p $(BIN)/python --no-deps -e . || $(BIN)/python -m pip install -q --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+	@echo "setup: $(VENV) is ready"
+
+up: setup
+	$(BIN)/downbeat up
+
+doctor: setup
+	$(BIN)/downbeat doctor
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: setup system-deps lint typecheck
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/pytest tests/benchmarks -m benchmark -s -p no:cacheprovider
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
