@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import redis
 from flask import Flask, Response, jsonify
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from control_plane.gateway import sockets
     from control_plane.gateway.hub import RedisHub
     from control_plane.notifications_client import NotificationsClient
+    from control_plane.outbox.wakeup import install_commit_hook
     from control_plane.problems import register_problem_handlers
     from control_plane.rooms import api as rooms_api
     from control_plane.web import pages
@@ -50,6 +52,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions["downbeat.settings"] = settings
     app.extensions["downbeat.hub"] = RedisHub(settings.redis.effective_url)
     app.extensions["downbeat.notifications"] = NotificationsClient(settings.notifications_url)
+    app.extensions["downbeat.redis"] = redis.Redis.from_url(
+        settings.redis.effective_url, socket_timeout=0.5, socket_connect_timeout=0.5
+    )
+    install_commit_hook()
 
     db.init_app(app)
     jwt.init_app(app)

@@ -24,6 +24,7 @@ def _relay(settings: Settings, _args: argparse.Namespace) -> int:
     import signal
 
     from control_plane.outbox.relay import OutboxRelay
+    from control_plane.outbox.wakeup import WakeListener
     from downbeat.health import serve_health_in_thread, sql_ok
     from downbeat.kafka import broker_reachable
 
@@ -43,9 +44,13 @@ def _relay(settings: Settings, _args: argparse.Namespace) -> int:
             "publishing": lambda: relay.healthy,
         },
     )
+    WakeListener(settings.redis.effective_url, relay.wake)
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
-    relay.run_forever()
+    try:
+        relay.run_forever()
+    finally:
+        relay.close()
     return 0
 
 

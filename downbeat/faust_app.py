@@ -7,10 +7,34 @@ from typing import Any
 
 from downbeat.settings import Settings
 
-__all__ = ["base_faust_settings", "run_faust_worker"]
+__all__ = ["FETCH_MAX_WAIT_MS", "base_faust_settings", "run_faust_worker"]
+
+# faust hard-codes aiokafka's fetch_max_wait_ms=1500. Tansu answers an empty fetch only when
+# that wait runs out instead of when data arrives, which put ~750 ms into every alert
+# (measured: tests/benchmarks/test_bench_alert_latency.py). A short wait costs a few idle
+# fetch requests per second and brings the latency down to the relay's poll interval.
+FETCH_MAX_WAIT_MS = 20
+
+
+def _install_short_fetch_wait() -> None:
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    thread_class = faust_aiokafka.AIOKafkaConsumerThread
+    if getattr(thread_class, "_downbeat_short_fetch", False):
+        return
+    original = thread_class._create_worker_consumer
+
+    def create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by AIOKafkaConsumer.start()
+        return consumer
+
+    setattr(thread_class, "_create_worker_consumer", create_worker_consumer)  # noqa: B010
+    setattr(thread_class, "_downbeat_short_fetch", True)  # noqa: B010
 
 
 def base_faust_settings(settings: Settings, *, web_host: str, web_port: int) -> dict[str, Any]:
+    _install_short_fetch_wait()
     datadir = settings.data_path / "faust" / str(web_port)
     datadir.parent.mkdir(parents=True, exist_ok=True)
     return {

@@ -44,6 +44,7 @@ class Supervisor:
         self._out = out or (lambda line: print(line, flush=True))
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._pumps: list[threading.Thread] = []
         self._width = 12
         self._color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
@@ -69,13 +70,16 @@ class Supervisor:
         child.started_at = time.monotonic()
         if child not in self.children:
             self.children.append(child)
-        threading.Thread(target=self._pump, args=(child, child.process), daemon=True).start()
+        pump = threading.Thread(target=self._pump, args=(child, child.process), daemon=True)
+        pump.start()
+        self._pumps.append(pump)
         return child
 
     def _pump(self, child: Child, process: subprocess.Popen[bytes]) -> None:
         assert process.stdout is not None
-        for raw in iter(process.stdout.readline, b""):
-            self.log(child.name, raw.decode(errors="replace").rstrip())
+        with process.stdout:
+            for raw in iter(process.stdout.readline, b""):
+                self.log(child.name, raw.decode(errors="replace").rstrip())
 
     def watch_once(self) -> None:
         """Restart children that exited on their own, with exponential backoff.
@@ -119,3 +123,5 @@ class Supervisor:
                 self.log("downbeat", f"{child.name} did not stop; killing it")
                 child.process.kill()
                 child.process.wait()
+        for pump in self._pumps:
+            pump.join(timeout=2)

@@ -76,7 +76,10 @@ class LiveIngest:
         return str(pc.localDescription.sdp)
 
     async def _pump(self, live: LiveStream, track: MediaStreamTrack) -> None:
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=self._sample_rate)
+        # Resample to interleaved stereo and average the channels ourselves: libswresample's
+        # stereo-to-mono downmix sums at -3 dB, which reads identical channels (what a browser
+        # sends for a mono microphone) 3 dB too hot.
+        resampler = av.AudioResampler(format="flt", layout="stereo", rate=self._sample_rate)
         framer = HopFramer(self._sample_rate, self._hop)
         try:
             while True:
@@ -84,7 +87,7 @@ class LiveIngest:
                 if not isinstance(frame, av.AudioFrame):
                     continue
                 for out in resampler.resample(frame):
-                    samples = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+                    samples = out.to_ndarray().reshape(-1, 2).mean(axis=1, dtype=np.float32)
                     for hop in framer.push(samples):
                         await self._send(
                             AudioFrame(

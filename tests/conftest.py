@@ -12,6 +12,7 @@ from flask import Flask
 
 from downbeat.settings import Settings, load_settings
 from tests.support.services import postgres_available, postgres_database, running_redis, running_tansu
+from tests.support.stack import Stack
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +66,19 @@ def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
     with flask_app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+PROCESSES = ("control-plane", "relay", "notifications", "media", "worker")
+
+
+@pytest.fixture(scope="session")
+def stack(broker: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(data_dir=tmp_path_factory.mktemp("stack"), bootstrap=broker, redis_url=redis_url)
+    running.run("migrate")
+    for name in PROCESSES:
+        running.start(name)
+    try:
+        running.wait_ready(*PROCESSES)
+        yield running
+    finally:
+        running.stop_all()

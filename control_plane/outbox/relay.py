@@ -66,6 +66,7 @@ class OutboxRelay:
         # publishing a batch and marking it sent, the exact window at-least-once must cover.
         self._failpoint = failpoint
         self._stop = threading.Event()
+        self.wake = threading.Event()  # set by WakeListener after a commit staged events
         self.healthy = True
 
     @classmethod
@@ -77,6 +78,13 @@ class OutboxRelay:
 
     def stop(self) -> None:
         self._stop.set()
+        self.wake.set()
+
+    def close(self) -> None:
+        close = getattr(self._publisher, "close", None)
+        if close is not None:
+            close()
+        self._engine.dispose()
 
     def run_forever(self) -> None:
         backoff = self._poll_interval
@@ -93,7 +101,8 @@ class OutboxRelay:
                 self._stop.wait(backoff)
                 continue
             if sent < self._batch_size:
-                self._stop.wait(self._poll_interval)
+                self.wake.wait(self._poll_interval)
+                self.wake.clear()
 
     def relay_once(self) -> int:
         """Publish one batch of unsent rows; return how many were sent."""

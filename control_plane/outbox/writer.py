@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from contracts import EventBase, encode, topic_for
 from control_plane.outbox.models import OutboxMessage
+from control_plane.outbox.wakeup import mark_outbox_dirty
 
 __all__ = ["add_event"]
 
@@ -23,4 +24,5 @@ def add_event(session: Session | scoped_session[Any], event: EventBase) -> Outbo
         payload=encode(event),
     )
     session.add(row)
+    mark_outbox_dirty(session)
     return row

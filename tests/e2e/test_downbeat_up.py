@@ -28,22 +28,27 @@ class UpProcess:
     def __init__(self, tmp_path: Path) -> None:
         self.ports = {name: free_port() for name in ("cp", "notify", "media", "worker", "relay", "kafka", "redis")}
         env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP", "REDIS_URL", "DATABASE_URL")}
-        env.update({
-            "DOWNBEAT_ENV": "test",
-            "DOWNBEAT_DATA_DIR": str(tmp_path / "var"),
-            "DOWNBEAT_CONTROL_PLANE__PORT": str(self.ports["cp"]),
-            "DOWNBEAT_NOTIFICATIONS__PORT": str(self.ports["notify"]),
-            "DOWNBEAT_MEDIA__PORT": str(self.ports["media"]),
-            "DOWNBEAT_WORKER__PORT": str(self.ports["worker"]),
-            "DOWNBEAT_RELAY__PORT": str(self.ports["relay"]),
-            "DOWNBEAT_KAFKA__EMBEDDED_PORT": str(self.ports["kafka"]),
-            "DOWNBEAT_REDIS__EMBEDDED_PORT": str(self.ports["redis"]),
-            "NO_COLOR": "1",
-        })
+        env.update(
+            {
+                "DOWNBEAT_ENV": "test",
+                "DOWNBEAT_DATA_DIR": str(tmp_path / "var"),
+                "DOWNBEAT_CONTROL_PLANE__PORT": str(self.ports["cp"]),
+                "DOWNBEAT_NOTIFICATIONS__PORT": str(self.ports["notify"]),
+                "DOWNBEAT_MEDIA__PORT": str(self.ports["media"]),
+                "DOWNBEAT_WORKER__PORT": str(self.ports["worker"]),
+                "DOWNBEAT_RELAY__PORT": str(self.ports["relay"]),
+                "DOWNBEAT_KAFKA__EMBEDDED_PORT": str(self.ports["kafka"]),
+                "DOWNBEAT_REDIS__EMBEDDED_PORT": str(self.ports["redis"]),
+                "NO_COLOR": "1",
+            }
+        )
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "downbeat", "up", "--no-install"], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "downbeat", "up", "--no-install"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
