@@ -4,31 +4,8 @@ Producers and consumers import only this package; it imports nothing from the re
 """
 
 from contracts.codec import DecodeError, decode, encode
-from contracts.events import (
-    AudioFrame,
-    BookingCreated,
-    Event,
-    EventBase,
-    StreamEnded,
-    VisualParams,
-    new_event_id,
-    utc_now,
-)
+from contracts.events import *  # noqa: F403
+from contracts.events import __all__ as _events_all
 from contracts.topics import TOPICS, Topic, topic_for
 
-__all__ = [
-    "TOPICS",
-    "AudioFrame",
-    "BookingCreated",
-    "DecodeError",
-    "Event",
-    "EventBase",
-    "StreamEnded",
-    "Topic",
-    "VisualParams",
-    "decode",
-    "encode",
-    "new_event_id",
-    "topic_for",
-    "utc_now",
-]
+__all__ = ["TOPICS", "DecodeError", "Topic", "decode", "encode", "topic_for", *_events_all]

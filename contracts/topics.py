@@ -1,10 +1,13 @@
-"""Topic names, which events travel on each, and how each message is keyed."""
+"""Topic names and which events travel on each. Keys come from each event's ``KEY_FIELD``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.events import AudioFrame, BookingCreated, EventBase, StreamEnded, VisualParams
+from contracts.base import EventBase
+from contracts.bookings import BookingEvent, SessionCancelled
+from contracts.live import AudioFrame, StreamEnded, VisualParams
+from contracts.requests import RequestEvent
 
 __all__ = ["AUDIO_FRAMES", "BOOKING_EVENTS", "TOPICS", "VISUAL_PARAMS", "Topic", "topic_for"]
 
@@ -17,14 +20,13 @@ VISUAL_PARAMS = "visual.params"
 class Topic:
     name: str
     events: tuple[type[EventBase], ...]
-    key_field: str
+    key: str
 
 
 TOPICS: dict[str, Topic] = {
-    BOOKING_EVENTS: Topic(BOOKING_EVENTS, (BookingCreated,), "session_id"),
-    # stream.ended shares the stream's key so it arrives after the stream's last frame.
-    AUDIO_FRAMES: Topic(AUDIO_FRAMES, (AudioFrame, StreamEnded), "stream_id"),
-    VISUAL_PARAMS: Topic(VISUAL_PARAMS, (VisualParams,), "room_code"),
+    BOOKING_EVENTS: Topic(BOOKING_EVENTS, (BookingEvent, SessionCancelled, RequestEvent), "session or request id"),
+    AUDIO_FRAMES: Topic(AUDIO_FRAMES, (AudioFrame, StreamEnded), "stream id"),
+    VISUAL_PARAMS: Topic(VISUAL_PARAMS, (VisualParams,), "room code"),
 }
 
 
@@ -32,5 +34,5 @@ def topic_for(event: EventBase) -> tuple[str, bytes]:
     """The topic an event belongs on and its message key (ordering unit)."""
     for topic in TOPICS.values():
         if isinstance(event, topic.events):
-            return topic.name, str(getattr(event, topic.key_field)).encode()
+            return topic.name, event.partition_key
     raise LookupError(f"no topic carries {type(event).__name__}")

@@ -20,15 +20,20 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from control_plane import api_spec, health, notifications_api
     from control_plane.accounts import api as accounts_api
     from control_plane.accounts.tokens import register_jwt_callbacks
-    from control_plane.catalog import api as catalog_api
+    from control_plane.calendars import api as calendar_api
+    from control_plane.catalog import bookings_api, sessions_api
     from control_plane.extensions import db, jwt, sock
     from control_plane.gateway import sockets
     from control_plane.gateway.hub import RedisHub
+    from control_plane.musicians import api as musicians_api
+    from control_plane.musicians import pages as musician_pages
     from control_plane.notifications_client import NotificationsClient
     from control_plane.outbox.wakeup import install_commit_hook
+    from control_plane.payments import api as payments_api
+    from control_plane.payments.factory import gateway_from_settings
     from control_plane.problems import register_problem_handlers
     from control_plane.rooms import api as rooms_api
-    from control_plane.web import pages
+    from control_plane.web import inbox_pages, pages
 
     settings = settings or load_settings()
     app = Flask(__name__)
@@ -56,6 +61,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         settings.redis.effective_url, socket_timeout=0.5, socket_connect_timeout=0.5
     )
     install_commit_hook()
+    app.extensions["downbeat.payment_gateway"] = gateway_from_settings(settings)
 
     db.init_app(app)
     jwt.init_app(app)
@@ -64,12 +70,19 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     register_problem_handlers(app)
     for blueprint in (
         accounts_api.bp,
-        catalog_api.bp,
+        sessions_api.bp,
+        bookings_api.bp,
+        payments_api.bp,
+        calendar_api.bp,
+        calendar_api.feed_bp,
+        musicians_api.bp,
         rooms_api.bp,
         notifications_api.bp,
         sockets.bp,
         health.bp,
         pages.bp,
+        musician_pages.bp,
+        inbox_pages.bp,
     ):
         app.register_blueprint(blueprint)
 

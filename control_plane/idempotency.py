@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, request
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,6 +57,10 @@ def idempotent(user_id: int, create: Callable[[], tuple[dict[str, Any], int]]) -
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
         raise ApiProblem(400, "invalid-idempotency-key", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
     digest = _request_hash()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two requests with one key at once: the second waits here for the first to commit,
+        # then replays its answer instead of racing it (SQLite serialises writers anyway).
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{user_id}:{key}"})
     previous = _replay(user_id, key, digest)
     if previous is not None:
         return previous

@@ -6,14 +6,29 @@ from control_plane.accounts.models import RevokedToken, TokenFamily, User
 from control_plane.catalog.models import Booking, CatalogSession
 from control_plane.db_types import Base
 from control_plane.idempotency import IdempotencyRecord
+from control_plane.musicians.models import (
+    BookingRequest,
+    MusicianAvailability,
+    MusicianInstrument,
+    MusicianProfile,
+    Project,
+)
 from control_plane.outbox.models import OutboxMessage
+from control_plane.payments.models import Payment, Refund
 from control_plane.rooms.models import Room, RoomMember
 
 __all__ = [
     "Booking",
+    "BookingRequest",
     "CatalogSession",
     "IdempotencyRecord",
+    "MusicianAvailability",
+    "MusicianInstrument",
+    "MusicianProfile",
     "OutboxMessage",
+    "Payment",
+    "Project",
+    "Refund",
     "RevokedToken",
     "Room",
     "RoomMember",

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import DataError, StatementError
 from werkzeug.exceptions import HTTPException
 
 __all__ = ["ApiProblem", "problem_response", "register_problem_handlers"]
@@ -64,6 +65,23 @@ def register_problem_handlers(app: Flask) -> None:
             return exc
         code = (exc.name or "error").lower().replace(" ", "-")
         return problem_response(ApiProblem(exc.code or 500, code, exc.description or exc.name, title=exc.name))
+
+    @app.errorhandler(StatementError)
+    def _statement(exc: StatementError) -> Any:
+        # SQLAlchemy wraps errors raised while binding parameters (a date past year 9999).
+        if isinstance(exc.orig, OverflowError | ValueError) or isinstance(exc, DataError):
+            return _out_of_range(exc)
+        return _unexpected(exc)
+
+    @app.errorhandler(OverflowError)
+    def _out_of_range(exc: Exception) -> Any:
+        # A number or date beyond what the database (or datetime) can hold: the client's input.
+        from control_plane.extensions import db
+
+        db.session.rollback()
+        if not _wants_problem():
+            return Response("Not Found", status=404)
+        return problem_response(ApiProblem(422, "out-of-range", "A number or date in the request is out of range"))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -22,6 +22,7 @@ DEMO_USERS = {
     "facilitator@downbeat.local": ("Fran Facilitator", ["facilitator", "creator"]),
     "user@downbeat.local": ("Uma User", ["user"]),
     "musician@downbeat.local": ("Milo Musician", ["musician"]),
+    "producer@downbeat.local": ("Pia Producer", ["producer", "band_manager"]),
 }
 DEMO_SESSION = "Sunday Drum Circle"
 DEMO_ROOM = "Demo Room"
@@ -41,6 +42,30 @@ def _user(email: str, hasher: PasswordHasher) -> User:
         db.session.add(user)
         db.session.flush()
     return user
+
+
+def _paid_retreat(owner: User) -> None:
+    """A paid retreat shows the payment step (simulated provider) and the refund policy."""
+    title = "Sound Bath Retreat"
+    if db.session.scalar(select(CatalogSession.id).where(CatalogSession.title == title)) is not None:
+        return
+    start = (utcnow() + timedelta(days=21)).replace(hour=9, minute=0, second=0, microsecond=0)
+    db.session.add(
+        CatalogSession(
+            owner_id=owner.id,
+            title=title,
+            description="Two days of gongs, bowls and silence in the countryside. Meals included.",
+            kind="retreat",
+            starts_at=start,
+            ends_at=start + timedelta(days=2),
+            timezone="Europe/Berlin",
+            capacity=8,
+            price_amount=12000,
+            price_currency="EUR",
+            location="Uckermark",
+            status="published",
+        )
+    )
 
 
 def seed_demo(settings: Settings) -> Demo:
@@ -72,6 +97,7 @@ def seed_demo(settings: Settings) -> Demo:
                 status="published",
             )
             db.session.add(listing)
+        _paid_retreat(facilitator)
         db.session.commit()
         room = db.session.scalar(select(Room).where(Room.name == DEMO_ROOM, Room.host_id == facilitator.id))
         if room is None:
@@ -92,7 +118,8 @@ def demo_lines(demo: Demo, settings: Settings) -> list[str]:
         f"Demo logins (password {DEMO_PASSWORD}):",
         "  facilitator@downbeat.local  sees live alerts at " + f"{url}/facilitator",
         "  user@downbeat.local         books the demo session at " + f"{url}/sessions",
-        "  musician@downbeat.local",
+        "  musician@downbeat.local     answers booking requests at " + f"{url}/requests",
+        "  producer@downbeat.local     sends booking requests from " + f"{url}/projects",
         f"Demo room: {url}/rooms/{demo.room_code}  (code {demo.room_code})",
     ]
 

@@ -33,7 +33,7 @@ def serve(settings: Settings) -> None:
     options = {
         "bind": f"{settings.control_plane.host}:{settings.control_plane.port}",
         "worker_class": "gthread",
-        "workers": 1,
+        "workers": settings.control_plane.workers,
         "threads": settings.control_plane.threads,
         "timeout": 0,  # WebSockets are long-lived; the gthread worker must not be killed for them
         "graceful_timeout": 5,

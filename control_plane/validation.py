@@ -35,7 +35,18 @@ def _validation_problem(exc: ValidationError) -> ApiProblem:
 def parse_body(model: type[M]) -> M:
     if request.content_length and request.content_length > MAX_JSON_BYTES:
         raise ApiProblem(413, "payload-too-large", f"Request bodies are limited to {MAX_JSON_BYTES} bytes")
-    raw: Any = request.get_json(silent=True, force=True)
+    if not request.get_data(cache=True):
+        raw_empty: dict[str, Any] = {}  # no body at all: every field takes its default (or is missing)
+        try:
+            return model.model_validate(raw_empty)
+        except ValidationError as exc:
+            raise _validation_problem(exc) from None
+    if request.mimetype != "application/json":
+        # A form can post text/plain cross-site without a preflight; JSON cannot (login CSRF).
+        raise ApiProblem(
+            415, "unsupported-media-type", "Send the body as application/json", errors={"body": ["not JSON"]}
+        )
+    raw: Any = request.get_json(silent=True)
     if raw is None:
         raise ApiProblem(
             400, "invalid-json", "The request body must be a JSON object", errors={"body": ["not valid JSON"]}

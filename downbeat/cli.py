@@ -22,7 +22,9 @@ def _control_plane(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _relay(settings: Settings, _args: argparse.Namespace) -> int:
     import signal
+    import threading
 
+    from control_plane.housekeeping import run_forever
     from control_plane.outbox.relay import OutboxRelay
     from control_plane.outbox.wakeup import WakeListener
     from downbeat.health import serve_health_in_thread, sql_ok
@@ -45,11 +47,18 @@ def _relay(settings: Settings, _args: argparse.Namespace) -> int:
         },
     )
     WakeListener(settings.redis.effective_url, relay.wake)
+    # Timed jobs (unpaid holds, unanswered requests) run beside the relay: it is the one
+    # process that is always up and already owns a database connection for background work.
+    stop_housekeeping = threading.Event()
+    threading.Thread(
+        target=run_forever, args=(relay._engine, settings, stop_housekeeping), name="housekeeping", daemon=True
+    ).start()
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
     try:
         relay.run_forever()
     finally:
+        stop_housekeeping.set()
         relay.close()
     return 0
 
@@ -84,6 +93,13 @@ def _broker(settings: Settings, _args: argparse.Namespace) -> int:
 
     argv = tansu_command(settings.kafka.embedded_port)
     os.execv(argv[0], argv)  # noqa: S606  # the broker replaces this process; signals reach it directly
+
+
+def _mailsink(settings: Settings, _args: argparse.Namespace) -> int:
+    from downbeat.mailsink import run_mailsink
+
+    run_mailsink(settings.smtp.host, settings.smtp.port, settings.mail_dir)
+    return 0
 
 
 def _topics(settings: Settings, _args: argparse.Namespace) -> int:
@@ -130,6 +146,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "media": (_media, "the WebRTC media ingest (aiortc)"),
     "worker": (_worker, "one stream worker (faust)"),
     "broker": (_broker, "the embedded Tansu Kafka broker"),
+    "mailsink": (_mailsink, "a local SMTP sink keeping mail under <data_dir>/mail/"),
     "topics": (_topics, "create the Kafka topics from configs/topics.toml"),
     "migrate": (_migrate, "apply database migrations"),
     "seed": (_seed, "create the demo accounts, session and room"),

@@ -41,6 +41,9 @@ class ServiceAddress:
 @dataclass(frozen=True)
 class ControlPlaneSettings(ServiceAddress):
     port: int = 8000
+    # Processes x threads. One process is enough on SQLite (one writer anyway); on
+    # PostgreSQL more processes get past the GIL. Each open WebSocket holds a thread.
+    workers: int = 1
     threads: int = 64
     public_url: str = ""
 
@@ -55,6 +58,28 @@ class NotificationSettings(ServiceAddress):
     port: int = 8010
     database_url: str = "sqlite:///notifications.db"
     internal_url: str = ""
+    # Session reminders go out this many minutes before the start (comma-separated).
+    reminder_minutes: str = "1440,60"
+    # How often the service's timers look for due reminders and queued mail.
+    timer_interval_ms: int = 1000
+
+    @property
+    def reminder_windows(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in self.reminder_minutes.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8025
+    sender: str = "Downbeat <alerts@downbeat.localhost>"
+    # A recipient gets at most one mail per window; what queues up meanwhile becomes a digest.
+    digest_window_s: int = 60
+
+    @property
+    def local_sink(self) -> bool:
+        """True when mail goes to the `downbeat mailsink` on this machine (dev and tests)."""
+        return self.host in ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -111,6 +136,26 @@ class RedisSettings:
 
 
 @dataclass(frozen=True)
+class BookingSettings:
+    # An unpaid seat hold is released after this long (and the waitlist moves up).
+    payment_hold_minutes: int = 15
+    # The simulated payment provider confirms this long after the customer pays.
+    simulated_webhook_delay_ms: int = 300
+
+
+@dataclass(frozen=True)
+class RequestSettings:
+    # A musician booking request nobody answered expires after this long.
+    expire_after_hours: int = 72
+
+
+@dataclass(frozen=True)
+class HousekeepingSettings:
+    # How often the relay process runs timed jobs (hold expiry, request expiry).
+    interval_s: int = 5
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     access_token_minutes: int = 30
     refresh_token_days: int = 14
@@ -131,6 +176,10 @@ class Settings:
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    bookings: BookingSettings = field(default_factory=BookingSettings)
+    requests: RequestSettings = field(default_factory=RequestSettings)
+    housekeeping: HousekeepingSettings = field(default_factory=HousekeepingSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     @property
     def data_path(self) -> Path:
@@ -147,6 +196,11 @@ class Settings:
     @property
     def notifications_url(self) -> str:
         return self.notifications.internal_url or self.notifications.url
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the local mail sink keeps each message as a .eml file."""
+        return self.data_path / "mail"
 
     @property
     def media_url(self) -> str:

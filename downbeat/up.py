@@ -119,6 +119,11 @@ def run_up(settings: Settings, *, seed: bool = True, workers: int = 1, install: 
             demo = seed_demo(settings)
             supervisor.log("downbeat", "demo data seeded")
 
+        if settings.smtp.local_sink and _port_free(settings.smtp.port):
+            supervisor.start(Child("mail", [*me, "mailsink"], child_env))
+        elif settings.smtp.local_sink:
+            # Mail is queued and retried, so a busy port costs mail, not the stack.
+            supervisor.log("downbeat", f"SMTP port {settings.smtp.port} is busy; not starting the mail sink")
         for name in ("control-plane", "relay", "notifications", "media"):
             supervisor.start(Child(name, [*me, name], child_env))
         for i, port in enumerate(worker_ports):
@@ -165,6 +170,7 @@ def _banner(settings: Settings, demo: Demo | None, supervisor: Supervisor) -> No
         f"  Kafka            {settings.kafka.servers}{' (embedded Tansu)' if settings.kafka.embedded else ''}",
         f"  Redis            {settings.redis.effective_url}{' (private)' if settings.redis.embedded else ''}",
         f"  Database         {settings.database_url}",
+        *([f"  Mail             {url}/mail (local sink)"] if settings.smtp.local_sink else []),
         f"  Data             {Path(settings.data_dir).resolve()}",
     ]
     if demo is not None:

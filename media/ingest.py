@@ -38,6 +38,7 @@ class LiveStream:
     pc: RTCPeerConnection
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     ended: bool = False
+    audio_started: bool = False
 
 
 class LiveIngest:
@@ -49,6 +50,8 @@ class LiveIngest:
         self.streams: dict[str, LiveStream] = {}
 
     async def accept_offer(self, sdp: str, room_code: str, stream_id: str) -> str:
+        if "m=audio" not in sdp:
+            raise ValueError("the offer carries no audio")
         if len(self.streams) >= self._max_streams:
             raise StreamLimitReached(f"this media process already carries {self._max_streams} streams")
         pc = RTCPeerConnection()
@@ -58,6 +61,7 @@ class LiveIngest:
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind == "audio":
+                live.audio_started = True
                 task = asyncio.ensure_future(self._pump(live, track))
                 live.tasks.add(task)
                 task.add_done_callback(live.tasks.discard)
@@ -73,7 +77,15 @@ class LiveIngest:
         except Exception:
             await self.end(stream_id, announce=False)
             raise
+        # A peer that connects but never sends audio must not hold a slot forever.
+        asyncio.get_running_loop().call_later(IDLE_TIMEOUT_S, self._end_if_silent, stream_id)
         return str(pc.localDescription.sdp)
+
+    def _end_if_silent(self, stream_id: str) -> None:
+        live = self.streams.get(stream_id)
+        if live is not None and not live.audio_started:
+            task = asyncio.ensure_future(self.end(stream_id))
+            live.tasks.add(task)  # keep a reference until it is done
 
     async def _pump(self, live: LiveStream, track: MediaStreamTrack) -> None:
         # Resample to interleaved stereo and average the channels ourselves: libswresample's

@@ -1,10 +1,13 @@
-"""The notification service process: a faust app consuming booking.events, plus its internal
-HTTP API (inbox reads for the gateway) and health endpoints on the faust web server."""
+"""The notification service process: a faust app consuming booking.events, timers for
+reminders and mail, plus its internal HTTP API (inbox, preferences), health and metrics
+endpoints on the faust web server."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
@@ -17,11 +20,16 @@ from downbeat.faust_app import base_faust_settings
 from downbeat.health import readiness, redis_ok, sql_ok
 from downbeat.kafka import broker_reachable
 from downbeat.settings import Settings
+from notification_service.kinds import CHANNELS, KINDS
+from notification_service.mail import MailQueue, SmtpMailSender
+from notification_service.metrics import Counters, render_metrics
+from notification_service.reminders import ReminderBook
 from notification_service.service import NotificationHandler
 from notification_service.store import InboxStore
 
 __all__ = ["create_faust_app"]
 
+log = logging.getLogger(__name__)
 MAX_PAGE = 500
 
 
@@ -31,7 +39,20 @@ def create_faust_app(settings: Settings) -> faust.App:
         **base_faust_settings(settings, web_host=settings.notifications.host, web_port=settings.notifications.port),
     )
     store = InboxStore.from_url(settings.notifications_database_url)
-    handler = NotificationHandler(store, redis.Redis.from_url(settings.redis.effective_url, socket_timeout=2))
+    counters = Counters()
+    handler = NotificationHandler(
+        store,
+        redis.Redis.from_url(settings.redis.effective_url, socket_timeout=2),
+        ReminderBook(store, settings.notifications.reminder_windows),
+        counters,
+    )
+    mail = MailQueue(
+        store.engine,
+        SmtpMailSender(settings.smtp.host, settings.smtp.port),
+        sender=settings.smtp.sender,
+        public_url=settings.public_url,
+        window_s=settings.smtp.digest_window_s,
+    )
     source = app.topic(BOOKING_EVENTS, key_serializer="raw", value_serializer="raw")
     checks = {
         "database": sql_ok(store.engine),
@@ -40,15 +61,43 @@ def create_faust_app(settings: Settings) -> faust.App:
         # Ready only once the consumer group has handed us partitions to read.
         "consumer": lambda: bool(app.consumer.assignment()),
     }
+    interval = settings.notifications.timer_interval_ms / 1000
 
     # concurrency=1: with more, faust may commit an offset past an event still being stored
     # (faust-streaming issue 606), and a crash would then lose it.
+    # Every write of notifications goes through this one thread: ids are then committed in the
+    # order they are assigned, so a socket that has sent id N never misses a smaller one later.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
+
     @app.agent(source, concurrency=1)
     async def booking_events(stream: Any) -> None:
         loop = asyncio.get_running_loop()
         async for raw in stream:
             # Blocking SQL and Redis calls run off the event loop so heartbeats keep flowing.
-            await loop.run_in_executor(None, handler.handle, raw)
+            # A failure (database down) is retried here: faust would otherwise ack and skip it.
+            delay = 0.5
+            while True:
+                try:
+                    await loop.run_in_executor(writer, handler.handle, raw)
+                    break
+                except Exception:
+                    log.exception("storing an event failed; retrying in %.1fs", delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+
+    @app.timer(interval)
+    async def send_reminders() -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(writer, handler.send_reminders)
+        except Exception:  # a bad tick must not stop the timer; the next one retries
+            log.exception("sending reminders failed")
+
+    @app.timer(interval)
+    async def send_mail() -> None:
+        try:
+            counters.add("emails_sent", await asyncio.get_running_loop().run_in_executor(None, mail.send_due))
+        except Exception:
+            log.exception("sending mail failed")
 
     @app.page("/healthz")
     async def healthz(web: View, request: Request) -> WebResponse:
@@ -59,6 +108,11 @@ def create_faust_app(settings: Settings) -> faust.App:
         loop = asyncio.get_running_loop()
         status, body = await loop.run_in_executor(None, readiness, checks)
         return web.json(body, status=status)
+
+    @app.page("/metrics")
+    async def metrics(web: View, request: Request) -> WebResponse:
+        text = render_metrics(counters.snapshot(), _lag_rows(app))
+        return web.text(text, content_type="text/plain; version=0.0.4")
 
     @app.page("/internal/users/{user_id}/notifications")
     async def inbox(web: View, request: Request, user_id: str) -> WebResponse:
@@ -75,6 +129,8 @@ def create_faust_app(settings: Settings) -> faust.App:
                 "items": [n.to_message() for n in items],
                 "has_more": has_more,
                 "epoch": await loop.run_in_executor(None, store.epoch),
+                "unread": await loop.run_in_executor(None, store.unread_count, uid),
+                "last_id": await loop.run_in_executor(None, store.last_id, uid),
             }
         )
 
@@ -89,5 +145,77 @@ def create_faust_app(settings: Settings) -> faust.App:
             found = await loop.run_in_executor(None, store.mark_read, uid, nid)
             return self.bytes(b"", status=204 if found else 404)
 
+    @app.page("/internal/users/{user_id}/read-all")
+    class MarkAllRead(View):
+        async def post(self, request: Request, user_id: str) -> WebResponse:
+            try:
+                uid = int(user_id)
+            except ValueError:
+                return self.json({"status": 400}, status=400)
+            marked = await asyncio.get_running_loop().run_in_executor(None, store.mark_all_read, uid)
+            return self.json({"marked": marked})
+
+    @app.page("/internal/users/{user_id}/preferences")
+    class Preferences(View):
+        async def get(self, request: Request, user_id: str) -> WebResponse:
+            try:
+                uid = int(user_id)
+            except ValueError:
+                return self.json({"status": 400}, status=400)
+            prefs = await asyncio.get_running_loop().run_in_executor(None, store.preferences, uid)
+            return self.json(_preferences_body(prefs))
+
+        async def put(self, request: Request, user_id: str) -> WebResponse:
+            try:
+                uid = int(user_id)
+                body = await request.json()
+            except ValueError:
+                return self.json({"status": 400, "detail": "JSON expected"}, status=400)
+            chosen = body.get("preferences") if isinstance(body, dict) else None
+            errors = _preference_errors(chosen)
+            if errors:
+                return self.json({"status": 422, "errors": errors}, status=422)
+            email = body.get("email") if isinstance(body.get("email"), str) else None
+            update = functools.partial(store.set_preferences, uid, email, dict(chosen))  # type: ignore[arg-type]
+            prefs = await asyncio.get_running_loop().run_in_executor(None, update)
+            return self.json(_preferences_body(prefs))
+
     app.downbeat_store = store  # type: ignore[attr-defined]
     return app
+
+
+def _preferences_body(prefs: dict[str, str]) -> dict[str, Any]:
+    return {
+        "preferences": prefs,
+        "kinds": [{"kind": kind, "label": label} for kind, label in KINDS.items()],
+        "channels": list(CHANNELS),
+    }
+
+
+def _preference_errors(chosen: object) -> dict[str, list[str]]:
+    if not isinstance(chosen, dict):
+        return {"preferences": ["an object of kind -> channel is required"]}
+    errors: dict[str, list[str]] = {}
+    for kind, channel in chosen.items():
+        if kind not in KINDS:
+            errors[f"preferences.{kind}"] = ["unknown notification kind"]
+        elif channel not in CHANNELS:
+            errors[f"preferences.{kind}"] = [f"must be one of {', '.join(CHANNELS)}"]
+    return errors
+
+
+def _lag_rows(app: faust.App) -> list[tuple[str, int, int, int | None, int | None]]:
+    """Per assigned partition of booking.events: committed offset vs high watermark."""
+    consumer = app.consumer
+    rows = []
+    for tp in sorted(consumer.assignment()):
+        if tp.topic != BOOKING_EVENTS:
+            continue
+        try:
+            highwater: int | None = consumer.highwater(tp)
+        except Exception:  # not fetched yet
+            highwater = None
+        committed = consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
+        lag = max(0, (highwater or 0) - (committed or 0))
+        rows.append((tp.topic, tp.partition, lag, committed, highwater))
+    return rows

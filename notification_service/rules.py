@@ -1,47 +1,354 @@
-"""Who hears what: events in, notification drafts out. Pure, so tests call it directly."""
+"""Who hears what: events in, notification drafts out. Pure, so tests call it directly.
+
+- the session's owner: every booking, cancellation and waitlist change of their sessions;
+- the attendee: confirmation, waitlist place, promotion, payment, cancellation, refunds;
+- everyone booked: the session's cancellation;
+- the musician: requests, reschedules and cancellations by the requester;
+- the requester: accept, decline, expiry, reschedules and cancellations by the musician.
+"""
 
 from __future__ import annotations
 
-from contracts import BookingCreated, Event
+from collections.abc import Callable
+from typing import Any
+
+from contracts import (
+    BookingCancelled,
+    BookingCreated,
+    BookingEvent,
+    BookingPaymentConfirmed,
+    BookingPromoted,
+    BookingRefunded,
+    BookingWaitlisted,
+    Event,
+    Money,
+    RequestAccepted,
+    RequestCancelled,
+    RequestDeclined,
+    RequestEvent,
+    RequestExpired,
+    RequestRescheduleAccepted,
+    RequestRescheduleDeclined,
+    RequestRescheduleProposed,
+    RequestSent,
+    SessionCancelled,
+)
 from notification_service.store import Draft
 
 __all__ = ["drafts_for"]
 
 
 def drafts_for(event: Event) -> list[Draft]:
-    if isinstance(event, BookingCreated):
-        return _booking_created(event)
-    return []
+    handler = _HANDLERS.get(type(event))
+    return handler(event) if handler is not None else []
 
 
-def _booking_created(event: BookingCreated) -> list[Draft]:
-    seats = f"{event.seats} seat" + ("s" if event.seats != 1 else "")
-    data = {
+def _seats(n: int) -> str:
+    return f"{n} seat" + ("s" if n != 1 else "")
+
+
+def _money(money: Money) -> str:
+    return f"{money.amount / 100:.2f} {money.currency}"
+
+
+def _booking_data(event: BookingEvent, **extra: Any) -> dict[str, Any]:
+    return {
         "booking_id": event.booking_id,
         "session_id": event.session_id,
         "attendee_id": event.attendee_id,
-        "seats": event.seats,
-        "status": event.status,
         "starts_at": event.starts_at.isoformat(),
+        **extra,
     }
-    drafts = [
+
+
+def _to_owner(event: BookingEvent, kind: str, title: str, body: str, **extra: Any) -> Draft:
+    return Draft(event.owner_id, kind, title, body, _booking_data(event, **extra))
+
+
+def _to_attendee(event: BookingEvent, kind: str, title: str, body: str, **extra: Any) -> Draft | None:
+    if event.attendee_id == event.owner_id:
+        return None  # an owner booking their own session needs no second copy
+    return Draft(event.attendee_id, kind, title, body, _booking_data(event, **extra))
+
+
+def _both(*drafts: Draft | None) -> list[Draft]:
+    return [d for d in drafts if d is not None]
+
+
+def _booking_created(event: BookingCreated) -> list[Draft]:
+    confirmed = event.status == "confirmed"
+    return _both(
+        _to_owner(
+            event,
+            "booking.created",
+            f"New booking: {event.session_title}",
+            f"{event.attendee_name} booked {_seats(event.seats)} in {event.session_title}.",
+            seats=event.seats,
+            status=event.status,
+        ),
+        _to_attendee(
+            event,
+            "booking.confirmed" if confirmed else "booking.pending_payment",
+            ("Booking confirmed: " if confirmed else "Complete your payment: ") + event.session_title,
+            f"You hold {_seats(event.seats)} in {event.session_title}."
+            + ("" if confirmed else " The seat is held while you pay."),
+            seats=event.seats,
+            status=event.status,
+        ),
+    )
+
+
+def _waitlisted(event: BookingWaitlisted) -> list[Draft]:
+    return _both(
+        _to_owner(
+            event,
+            "booking.waitlisted",
+            f"Waitlist: {event.session_title}",
+            f"{event.attendee_name} joined the waitlist (position {event.position}).",
+            position=event.position,
+        ),
+        _to_attendee(
+            event,
+            "booking.waitlisted",
+            f"You're on the waitlist: {event.session_title}",
+            f"You are number {event.position}. We'll tell you the moment a seat frees up.",
+            position=event.position,
+        ),
+    )
+
+
+def _promoted(event: BookingPromoted) -> list[Draft]:
+    paid = event.status == "pending_payment"
+    return _both(
+        _to_owner(
+            event,
+            "booking.promoted",
+            f"Waitlist moved: {event.session_title}",
+            f"{event.attendee_name} got a freed seat from the waitlist.",
+            status=event.status,
+        ),
+        _to_attendee(
+            event,
+            "booking.promoted",
+            f"A seat is yours: {event.session_title}",
+            "A seat freed up and you were next on the waitlist."
+            + (" Complete your payment to keep it." if paid else " Your booking is confirmed."),
+            status=event.status,
+        ),
+    )
+
+
+def _paid(event: BookingPaymentConfirmed) -> list[Draft]:
+    return _both(
+        _to_owner(
+            event,
+            "booking.paid",
+            f"Payment received: {event.session_title}",
+            f"{event.attendee_name} paid {_money(event.amount)}.",
+            amount=event.amount.model_dump(),
+        ),
+        _to_attendee(
+            event,
+            "booking.confirmed",
+            f"Booking confirmed: {event.session_title}",
+            f"We received your payment of {_money(event.amount)}.",
+            amount=event.amount.model_dump(),
+        ),
+    )
+
+
+def _cancelled(event: BookingCancelled) -> list[Draft]:
+    reason = f" ({event.reason})" if event.reason else ""
+    left = "left the waitlist" if event.previous_status == "waitlisted" else "cancelled their booking"
+    owner_body = f"{event.attendee_name} {left}{reason}."
+    if event.cancelled_by == "system":
+        owner_body = f"{event.attendee_name}'s unpaid seat hold ran out; the seat is free again."
+    attendee = None
+    if event.cancelled_by == "system":
+        attendee = _to_attendee(
+            event,
+            "booking.cancelled",
+            f"Seat released: {event.session_title}",
+            "Your payment was not completed in time, so the seat went back.",
+        )
+    elif event.cancelled_by == "owner":
+        attendee = _to_attendee(
+            event,
+            "booking.cancelled",
+            f"Booking cancelled: {event.session_title}",
+            f"The organiser cancelled your booking{reason}.",
+        )
+    return _both(
+        _to_owner(
+            event,
+            "booking.cancelled",
+            f"Cancellation: {event.session_title}",
+            owner_body,
+            previous_status=event.previous_status,
+            cancelled_by=event.cancelled_by,
+        ),
+        attendee,
+    )
+
+
+def _refunded(event: BookingRefunded) -> list[Draft]:
+    return _both(
+        _to_attendee(
+            event,
+            "booking.refunded",
+            f"Refund: {event.session_title}",
+            f"{_money(event.amount)} is on its way back to you. {event.policy}.",
+            amount=event.amount.model_dump(),
+        ),
+    )
+
+
+def _session_cancelled(event: SessionCancelled) -> list[Draft]:
+    reason = f": {event.reason}" if event.reason else "."
+    data = {"session_id": event.session_id, "starts_at": event.starts_at.isoformat()}
+    return [
         Draft(
-            user_id=event.owner_id,
-            kind="booking.created",
-            title=f"New booking: {event.session_title}",
-            body=f"{event.attendee_name} booked {seats} in {event.session_title}.",
-            data=data,
+            user_id,
+            "session.cancelled",
+            f"Cancelled: {event.session_title}",
+            f"The organiser cancelled {event.session_title}{reason} Any payment is refunded in full.",
+            data,
+        )
+        for user_id in event.attendee_ids
+        if user_id != event.owner_id
+    ]
+
+
+def _request_data(event: RequestEvent, **extra: Any) -> dict[str, Any]:
+    return {
+        "request_id": event.request_id,
+        "project_id": event.project_id,
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        "offer": event.offer.model_dump(),
+        **extra,
+    }
+
+
+def _to_musician(event: RequestEvent, kind: str, title: str, body: str, **extra: Any) -> Draft:
+    return Draft(event.musician_id, kind, title, body, _request_data(event, **extra))
+
+
+def _to_requester(event: RequestEvent, kind: str, title: str, body: str, **extra: Any) -> Draft:
+    return Draft(event.requester_id, kind, title, body, _request_data(event, **extra))
+
+
+def _other_side(event: RequestEvent, actor: int) -> Callable[..., Draft]:
+    return _to_requester if actor == event.musician_id else _to_musician
+
+
+def _request_sent(event: RequestSent) -> list[Draft]:
+    return [
+        _to_musician(
+            event,
+            "request.sent",
+            f"Booking request: {event.project_title}",
+            f"{event.requester_name} asks you to play {event.instrument} for {_money(event.offer)}.",
         )
     ]
-    if event.attendee_id != event.owner_id:
-        confirmed = event.status == "confirmed"
-        drafts.append(
-            Draft(
-                user_id=event.attendee_id,
-                kind="booking.confirmed" if confirmed else "booking.pending_payment",
-                title=("Booking confirmed: " if confirmed else "Booking awaiting payment: ") + event.session_title,
-                body=f"You hold {seats} in {event.session_title}.",
-                data=data,
-            )
+
+
+def _request_accepted(event: RequestAccepted) -> list[Draft]:
+    return [
+        _to_requester(
+            event,
+            "request.accepted",
+            f"Accepted: {event.project_title}",
+            f"{event.musician_name} accepted ({event.instrument}).",
         )
-    return drafts
+    ]
+
+
+def _request_declined(event: RequestDeclined) -> list[Draft]:
+    reason = f": {event.reason}" if event.reason else "."
+    return [
+        _to_requester(
+            event, "request.declined", f"Declined: {event.project_title}", f"{event.musician_name} declined{reason}"
+        )
+    ]
+
+
+def _request_cancelled(event: RequestCancelled) -> list[Draft]:
+    actor = event.requester_name if event.cancelled_by == event.requester_id else event.musician_name
+    return [
+        _other_side(event, event.cancelled_by)(
+            event, "request.cancelled", f"Cancelled: {event.project_title}", f"{actor} cancelled the booking request."
+        )
+    ]
+
+
+def _request_expired(event: RequestExpired) -> list[Draft]:
+    return [
+        _to_requester(
+            event,
+            "request.expired",
+            f"Expired: {event.project_title}",
+            f"{event.musician_name} did not answer in time.",
+        ),
+        _to_musician(
+            event,
+            "request.expired",
+            f"Expired: {event.project_title}",
+            f"The request from {event.requester_name} expired.",
+        ),
+    ]
+
+
+def _reschedule_proposed(event: RequestRescheduleProposed) -> list[Draft]:
+    actor = event.musician_name if event.proposed_by == event.musician_id else event.requester_name
+    return [
+        _other_side(event, event.proposed_by)(
+            event,
+            "request.reschedule_proposed",
+            f"New time proposed: {event.project_title}",
+            f"{actor} proposes {event.proposed_starts_at:%a %d %b %H:%M} UTC for {_money(event.proposed_offer)}.",
+            proposed_starts_at=event.proposed_starts_at.isoformat(),
+            proposed_ends_at=event.proposed_ends_at.isoformat(),
+        )
+    ]
+
+
+def _reschedule_accepted(event: RequestRescheduleAccepted) -> list[Draft]:
+    return [
+        _other_side(event, event.accepted_by)(
+            event,
+            "request.reschedule_accepted",
+            f"New time agreed: {event.project_title}",
+            f"The new time {event.starts_at:%a %d %b %H:%M} UTC was accepted.",
+        )
+    ]
+
+
+def _reschedule_declined(event: RequestRescheduleDeclined) -> list[Draft]:
+    return [
+        _other_side(event, event.declined_by)(
+            event,
+            "request.reschedule_declined",
+            f"New time declined: {event.project_title}",
+            "Your proposed new time was declined; the earlier terms stand.",
+        )
+    ]
+
+
+_HANDLERS: dict[type, Callable[[Any], list[Draft]]] = {
+    BookingCreated: _booking_created,
+    BookingWaitlisted: _waitlisted,
+    BookingPromoted: _promoted,
+    BookingPaymentConfirmed: _paid,
+    BookingCancelled: _cancelled,
+    BookingRefunded: _refunded,
+    SessionCancelled: _session_cancelled,
+    RequestSent: _request_sent,
+    RequestAccepted: _request_accepted,
+    RequestDeclined: _request_declined,
+    RequestCancelled: _request_cancelled,
+    RequestExpired: _request_expired,
+    RequestRescheduleProposed: _reschedule_proposed,
+    RequestRescheduleAccepted: _reschedule_accepted,
+    RequestRescheduleDeclined: _reschedule_declined,
+}

@@ -1,64 +1,28 @@
-"""The inbox store: the notification service's own database.
+"""The inbox store: the notification service's own database (tables in ``schema.py``).
 
 Every notification is committed here before it is pushed anywhere, with an increasing id.
 ``UNIQUE(event_id, user_id)`` makes consumption idempotent: an event delivered twice (relay
-retry, rebalance, restart) yields one row per recipient.
+retry, rebalance, restart) yields one row per recipient. Mail for a notification is queued
+in the same transaction, so a notification and its mail are both kept or both not.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    and_,
-    create_engine,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, and_, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-__all__ = ["Draft", "InboxStore", "Notification"]
+from notification_service.kinds import DEFAULT_CHANNEL, KINDS, wants_email, wants_in_app
+from notification_service.schema import metadata, notifications, outgoing_mail, preferences, recipients, store_meta
 
-metadata = MetaData()
-
-notifications = Table(
-    "notifications",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("user_id", Integer, nullable=False, index=True),
-    Column("event_id", String(36), nullable=False),
-    Column("kind", String(64), nullable=False),
-    Column("title", String(200), nullable=False),
-    Column("body", Text, nullable=False),
-    Column("data", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("read_at", DateTime(timezone=True), nullable=True),
-    UniqueConstraint("event_id", "user_id", name="uq_notifications_event_user"),
-    sqlite_autoincrement=True,  # ids are never reused, even after deletes
-)
-
-store_meta = Table(
-    "store_meta",
-    metadata,
-    Column("key", String(32), primary_key=True),
-    Column("value", String(64), nullable=False),
-)
+__all__ = ["Draft", "InboxStore", "Notification", "Recorded"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +35,14 @@ class Draft:
     body: str
     data: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        # Titles embed user text (a 200-character session title plus a prefix): fit the column.
+        if len(self.title) > TITLE_MAX:
+            object.__setattr__(self, "title", self.title[: TITLE_MAX - 1] + "…")
+
+
+TITLE_MAX = 200
+
 
 @dataclass(frozen=True)
 class Notification:
@@ -82,12 +54,14 @@ class Notification:
     data: dict[str, Any]
     created_at: datetime
     read: bool
+    epoch: str = ""
 
     def to_message(self) -> dict[str, Any]:
         """The ``notification`` message of ../shared/API.md."""
         return {
             "type": "notification",
             "id": self.id,
+            "epoch": self.epoch,
             "kind": self.kind,
             "title": self.title,
             "body": self.body,
@@ -97,9 +71,20 @@ class Notification:
         }
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What one draft became: the inbox row (None if the user turned in-app off), whether
+    that row is new (False: a redelivered event), and whether mail was newly queued."""
+
+    notification: Notification | None
+    new: bool
+    mail_queued: bool
+
+
 class InboxStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._epoch = ""
 
     @classmethod
     def from_url(cls, url: str) -> InboxStore:
@@ -121,39 +106,61 @@ class InboxStore:
             if conn.execute(select(store_meta.c.value).where(store_meta.c.key == "epoch")).first() is None:
                 with contextlib.suppress(IntegrityError):
                     conn.execute(insert(store_meta).values(key="epoch", value=uuid.uuid4().hex))
+        self._epoch = self.epoch()
 
     def epoch(self) -> str:
         """Changes only when the store is recreated; clients seeing a new epoch refetch all."""
         with self._engine.connect() as conn:
             return str(conn.execute(select(store_meta.c.value).where(store_meta.c.key == "epoch")).scalar_one())
 
-    def record(self, event_id: str, drafts: list[Draft]) -> list[tuple[Notification, bool]]:
-        """Store one row per draft; returns each row and whether it is new (False: duplicate)."""
-        results: list[tuple[Notification, bool]] = []
-        for draft in drafts:
-            with self._engine.begin() as conn:
-                existing = conn.execute(
-                    select(notifications).where(
-                        and_(notifications.c.event_id == event_id, notifications.c.user_id == draft.user_id)
-                    )
-                ).first()
-                if existing is not None:
-                    results.append((_row(existing), False))
-                    continue
-                new_id = conn.execute(
-                    insert(notifications).values(
-                        user_id=draft.user_id,
-                        event_id=event_id,
-                        kind=draft.kind,
-                        title=draft.title,
-                        body=draft.body,
-                        data=draft.data,
-                        created_at=datetime.now(UTC),
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
-                row = conn.execute(select(notifications).where(notifications.c.id == new_id)).one()
-                results.append((_row(row), True))
+    # --- recording -------------------------------------------------------------------------
+
+    def record(
+        self, event_id: str, drafts: list[Draft], also: Callable[[Connection], None] | None = None
+    ) -> list[Recorded]:
+        """One transaction per event: for each draft the inbox row and/or queued mail, per the
+        user's preference for that kind, plus ``also`` (the reminder schedule). Idempotent on
+        ``(event_id, user_id)``; one commit per event keeps a backlog moving."""
+        results: list[Recorded] = []
+        with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Across replicas too: one writer at a time, so ids commit in the order they are taken.
+                conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
+            if also is not None:
+                also(conn)
+            for draft in drafts:
+                channel = _channel(conn, draft.user_id, draft.kind)
+                note: Notification | None = None
+                new = mail = False
+                if wants_in_app(channel):
+                    note, new = self._insert_notification(conn, event_id, draft)
+                if wants_email(channel):
+                    mail = _queue_mail(conn, event_id, draft)
+                results.append(Recorded(note, new, mail))
         return results
+
+    def _insert_notification(self, conn: Connection, event_id: str, draft: Draft) -> tuple[Notification, bool]:
+        existing = conn.execute(
+            select(notifications).where(
+                and_(notifications.c.event_id == event_id, notifications.c.user_id == draft.user_id)
+            )
+        ).first()
+        if existing is not None:
+            return self._row(existing), False
+        new_id = conn.execute(
+            insert(notifications).values(
+                user_id=draft.user_id,
+                event_id=event_id,
+                kind=draft.kind,
+                title=draft.title,
+                body=draft.body,
+                data=draft.data,
+                created_at=datetime.now(UTC),
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        return self._row(conn.execute(select(notifications).where(notifications.c.id == new_id)).one()), True
+
+    # --- reading ---------------------------------------------------------------------------
 
     def since(self, user_id: int, since: int, limit: int) -> tuple[list[Notification], bool]:
         with self._engine.connect() as conn:
@@ -163,7 +170,22 @@ class InboxStore:
                 .order_by(notifications.c.id)
                 .limit(limit + 1)
             ).all()
-        return [_row(r) for r in rows[:limit]], len(rows) > limit
+        return [self._row(r) for r in rows[:limit]], len(rows) > limit
+
+    def unread_count(self, user_id: int) -> int:
+        with self._engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(notifications)
+                    .where(notifications.c.user_id == user_id, notifications.c.read_at.is_(None))
+                ).scalar_one()
+            )
+
+    def last_id(self, user_id: int) -> int:
+        with self._engine.connect() as conn:
+            value = conn.execute(select(func.max(notifications.c.id)).where(notifications.c.user_id == user_id))
+            return int(value.scalar_one_or_none() or 0)
 
     def count_for_event(self, event_id: str) -> int:
         with self._engine.connect() as conn:
@@ -174,20 +196,79 @@ class InboxStore:
             result = conn.execute(
                 update(notifications)
                 .where(notifications.c.id == notification_id, notifications.c.user_id == user_id)
-                .values(read_at=datetime.now(UTC))
+                .values(read_at=func.coalesce(notifications.c.read_at, datetime.now(UTC)))
             )
         return bool(result.rowcount)
 
+    def mark_all_read(self, user_id: int) -> int:
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(notifications)
+                .where(notifications.c.user_id == user_id, notifications.c.read_at.is_(None))
+                .values(read_at=datetime.now(UTC))
+            )
+        return int(result.rowcount)
 
-def _row(row: Any) -> Notification:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-    return Notification(
-        id=row.id,
-        user_id=row.user_id,
-        kind=row.kind,
-        title=row.title,
-        body=row.body,
-        data=dict(row.data),
-        created_at=created,
-        read=row.read_at is not None,
+    # --- preferences -----------------------------------------------------------------------
+
+    def preferences(self, user_id: int) -> dict[str, str]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(preferences.c.kind, preferences.c.channel).where(preferences.c.user_id == user_id)
+            ).all()
+        chosen = {kind: channel for kind, channel in rows}
+        return {kind: chosen.get(kind, DEFAULT_CHANNEL) for kind in KINDS}
+
+    def set_preferences(self, user_id: int, email: str | None, channels: dict[str, str]) -> dict[str, str]:
+        with self._engine.begin() as conn:
+            if email:
+                conn.execute(delete(recipients).where(recipients.c.user_id == user_id))
+                conn.execute(insert(recipients).values(user_id=user_id, email=email))
+            for kind, channel in channels.items():
+                conn.execute(delete(preferences).where(preferences.c.user_id == user_id, preferences.c.kind == kind))
+                conn.execute(insert(preferences).values(user_id=user_id, kind=kind, channel=channel))
+        return self.preferences(user_id)
+
+    def _row(self, row: Any) -> Notification:
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+        return Notification(
+            id=row.id,
+            user_id=row.user_id,
+            kind=row.kind,
+            title=row.title,
+            body=row.body,
+            data=dict(row.data),
+            created_at=created,
+            read=row.read_at is not None,
+            epoch=self._epoch,
+        )
+
+
+def _channel(conn: Connection, user_id: int, kind: str) -> str:
+    chosen = conn.execute(
+        select(preferences.c.channel).where(preferences.c.user_id == user_id, preferences.c.kind == kind)
+    ).scalar_one_or_none()
+    return str(chosen) if chosen is not None else DEFAULT_CHANNEL
+
+
+def _queue_mail(conn: Connection, event_id: str, draft: Draft) -> bool:
+    address = conn.execute(select(recipients.c.email).where(recipients.c.user_id == draft.user_id)).scalar_one_or_none()
+    if address is None:
+        return False  # email chosen but no address known yet: nothing to send to
+    exists = conn.execute(
+        select(outgoing_mail.c.id).where(outgoing_mail.c.event_id == event_id, outgoing_mail.c.user_id == draft.user_id)
+    ).first()
+    if exists is not None:
+        return False
+    conn.execute(
+        insert(outgoing_mail).values(
+            event_id=event_id,
+            user_id=draft.user_id,
+            email=address,
+            kind=draft.kind,
+            title=draft.title,
+            body=draft.body,
+            created_at=datetime.now(UTC),
+        )
     )
+    return True

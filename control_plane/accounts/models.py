@@ -24,6 +24,8 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(String(120))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Secret of the private iCalendar feed URL; rotating it revokes the old URL.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def has_any_role(self, *roles: str) -> bool:

@@ -73,8 +73,9 @@ def token_is_revoked(claims: dict[str, Any]) -> bool:
     family_id = claims.get("fam")
     if not family_id:
         return True
-    revoked = db.session.scalar(select(TokenFamily.revoked_at).where(TokenFamily.id == family_id))
-    return revoked is not None or db.session.get(TokenFamily, family_id) is None
+    # One query on every authenticated request: an unknown or revoked family both refuse.
+    row = db.session.execute(select(TokenFamily.revoked_at).where(TokenFamily.id == family_id)).first()
+    return row is None or row[0] is not None
 
 
 def register_jwt_callbacks() -> None:

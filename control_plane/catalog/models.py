@@ -37,6 +37,13 @@ class CatalogSession(db.Model):  # type: ignore[name-defined,misc]
     price_currency: Mapped[str] = mapped_column(String(3), default="EUR")
     location: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    # Refund policy: full refund until `refund_full_hours` before the start, then
+    # `refund_partial_percent` until `refund_partial_hours` before, then none.
+    refund_full_hours: Mapped[int] = mapped_column(Integer, default=48)
+    refund_partial_hours: Mapped[int] = mapped_column(Integer, default=24)
+    refund_partial_percent: Mapped[int] = mapped_column(Integer, default=50)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -63,6 +70,12 @@ class CatalogSession(db.Model):  # type: ignore[name-defined,misc]
             "price": {"amount": self.price_amount, "currency": self.price_currency},
             "location": self.location,
             "status": self.status,
+            "refund_policy": {
+                "full_until_hours": self.refund_full_hours,
+                "partial_until_hours": self.refund_partial_hours,
+                "partial_percent": self.refund_partial_percent,
+            },
+            "cancelled_at": self.cancelled_at.isoformat() if self.cancelled_at else None,
             "created_at": self.created_at.isoformat(),
         }
 
@@ -80,6 +93,9 @@ class Booking(db.Model):  # type: ignore[name-defined,misc]
             postgresql_where=text("status != 'cancelled'"),
         ),
         CheckConstraint("seats >= 1", name="seats_positive"),
+        CheckConstraint("status IN ('pending_payment', 'confirmed', 'waitlisted', 'cancelled')", name="status_known"),
+        # First come, first served: the waitlist is read in this order.
+        Index("ix_bookings_waitlist", "session_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,7 +104,12 @@ class Booking(db.Model):  # type: ignore[name-defined,misc]
     seats: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(24))
     notes: Mapped[str] = mapped_column(Text, default="")
+    amount: Mapped[int] = mapped_column(Integer, default=0)  # price x seats when booked
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
 
     session: Mapped[CatalogSession] = relationship()
     user: Mapped[User] = relationship()
@@ -101,5 +122,7 @@ class Booking(db.Model):  # type: ignore[name-defined,misc]
             "seats": self.seats,
             "status": self.status,
             "notes": self.notes,
+            "price": {"amount": self.amount, "currency": self.currency},
             "created_at": self.created_at.isoformat(),
+            "cancelled_at": self.cancelled_at.isoformat() if self.cancelled_at else None,
         }

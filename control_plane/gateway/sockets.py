@@ -94,6 +94,9 @@ def notifications_socket(ws: Server) -> None:
         since = auth.get("since")
         if since is not None and (not isinstance(since, int) or since < 0):
             raise SocketRefused("bad-since", "since must be a non-negative integer or null")
+        known_epoch = auth.get("epoch")
+        if known_epoch is not None and not isinstance(known_epoch, str):
+            raise SocketRefused("bad-epoch", "epoch must be a string or null")
     except SocketRefused as exc:
         _refuse(ws, exc)
         return
@@ -102,21 +105,28 @@ def notifications_socket(ws: Server) -> None:
     # Subscribe before reading the backlog: anything stored meanwhile arrives live, and the
     # id filter below drops what the backlog already delivered. No gap, no duplicate.
     live = _hub().subscribe(channel)
-    last = since or 0
     try:
-        last = _send_backlog(ws, client, user.id, last)
+        feed = _Feed(ws, client, user.id, since or 0)
+        # Clients that send an "epoch" key (even null) speak the epoch protocol: they get the
+        # store's epoch first. Older clients keep the original stream of notifications only.
+        speaks_epoch = "epoch" in auth
+        epoch = feed.epoch()
+        if speaks_epoch:
+            _send(ws, {"type": "epoch", "epoch": epoch})
+        if since and speaks_epoch and known_epoch is not None and known_epoch != epoch:
+            # The store was reset since this client last saw it: its ids mean nothing now.
+            _send(ws, {"type": "reset", "epoch": epoch})
+            feed.reset()
+        feed.backlog()
         while True:
             try:
                 item = live.get(timeout=0.5)
             except queue.Empty:
                 item = None
             if item is RESYNC:
-                last = _send_backlog(ws, client, user.id, last)
+                feed.backlog()
             elif isinstance(item, bytes | str):
-                note = json.loads(item)
-                if note.get("id", 0) > last:
-                    _send(ws, note)
-                    last = note["id"]
+                feed.live(json.loads(item))
             _answer_client(ws)
     except (ConnectionClosed, OSError):
         pass
@@ -124,19 +134,67 @@ def notifications_socket(ws: Server) -> None:
         _hub().unsubscribe(channel, live)
 
 
-def _send_backlog(ws: Server, client: NotificationsClient, user_id: int, last: int) -> int:
-    while True:
-        try:
-            page = client.since(user_id, last)
-        except NotificationsUnavailable:
-            _send(ws, {"type": "error", "code": "notifications-unavailable", "detail": "retrying"})
-            time.sleep(1.0)
-            continue
-        for note in page["items"]:
-            _send(ws, note)
-            last = note["id"]
-        if not page.get("has_more"):
-            return last
+class _Feed:
+    """What one socket has sent. Ids normally rise, so ``last`` filters; the exception is a
+    worker restart that re-pushes a stored row (``redelivered``) after newer rows from other
+    partitions went out: that row is sent unless this socket already sent it."""
+
+    SENT_LIMIT = 10_000
+
+    def __init__(self, ws: Server, client: NotificationsClient, user_id: int, since: int) -> None:
+        self._ws, self._client, self._user_id = ws, client, user_id
+        self.floor = self.last = since
+        self._sent: set[int] = set()
+        self._epoch: str | None = None
+
+    def _page(self) -> dict[str, Any]:
+        while True:
+            try:
+                return self._client.since(self._user_id, self.last)
+            except NotificationsUnavailable:
+                _send(self._ws, {"type": "error", "code": "notifications-unavailable", "detail": "retrying"})
+                time.sleep(1.0)
+
+    def epoch(self) -> str:
+        if self._epoch is None:
+            self._epoch = str(self._page().get("epoch") or "")
+        return self._epoch
+
+    def reset(self) -> None:
+        self.floor = self.last = 0
+        self._sent.clear()
+
+    def backlog(self) -> None:
+        while True:
+            page = self._page()
+            epoch = str(page.get("epoch") or "")
+            if self._epoch is not None and epoch != self._epoch:
+                self._epoch = epoch  # reset while connected
+                _send(self._ws, {"type": "reset", "epoch": epoch})
+                self.reset()
+                continue
+            for note in page["items"]:
+                self._emit(note)
+            if not page.get("has_more"):
+                return
+
+    def live(self, note: dict[str, Any]) -> None:
+        nid = note.get("id")
+        if not isinstance(nid, int):
+            return
+        if nid > self.last or (note.pop("redelivered", False) and nid > self.floor and nid not in self._sent):
+            self._emit(note)
+
+    def _emit(self, note: dict[str, Any]) -> None:
+        note.pop("redelivered", None)
+        _send(self._ws, note)
+        nid = int(note["id"])
+        self.last = max(self.last, nid)
+        self._sent.add(nid)
+        if len(self._sent) > self.SENT_LIMIT:
+            # Forget the older half; ids at or below the floor count as sent.
+            self.floor = sorted(self._sent)[len(self._sent) // 2]
+            self._sent = {i for i in self._sent if i > self.floor}
 
 
 def _answer_client(ws: Server) -> None:

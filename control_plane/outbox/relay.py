@@ -3,7 +3,8 @@
 Delivery is at-least-once by design: a relay killed after publishing and before marking
 publishes the same rows again on restart, and consumers deduplicate on ``event_id``.
 Rows go out in id order, one batch at a time, with ``acks="all"``. On PostgreSQL several
-relays may run: each claims rows with ``FOR UPDATE SKIP LOCKED``. On SQLite run one.
+relays may run for availability; an advisory lock lets one publish at a time, which keeps
+per-key order. On SQLite run one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Protocol
 
-from sqlalchemy import Engine, create_engine, select, update
+from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.orm import Session
 
 from control_plane.db_types import utcnow
@@ -116,6 +117,10 @@ class OutboxRelay:
                     .limit(self._batch_size)
                 )
                 if locking:
+                    # One relay publishes at a time (others wait their turn), so per-key order
+                    # holds across relays; SKIP LOCKED alone would let two batches interleave.
+                    if not session.execute(text("SELECT pg_try_advisory_xact_lock(727002)")).scalar():
+                        return 0
                     stmt = stmt.with_for_update(skip_locked=True)
                 batch = [tuple(row) for row in session.execute(stmt)]
                 if not batch:

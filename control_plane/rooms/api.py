@@ -157,10 +157,12 @@ def stream_offer(code: str) -> Response:
         )
     settings: Settings = current_app.extensions["downbeat.settings"]
     stream_id = uuid.uuid4().hex[:16]
+    room_code, user_id = room.code, user.id
+    db.session.commit()  # release SQLite's lock before waiting on the media service (ICE, DTLS)
     try:
         answer = requests.post(
             f"{settings.media_url}/internal/offer",
-            json={"sdp": data.sdp, "type": "offer", "room_code": room.code, "stream_id": stream_id, "user_id": user.id},
+            json={"sdp": data.sdp, "type": "offer", "room_code": room_code, "stream_id": stream_id, "user_id": user_id},
             timeout=15,
         )
     except requests.RequestException:

@@ -14,7 +14,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from flask import Blueprint, Response, g, redirect, render_template, request
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
@@ -56,8 +56,10 @@ def viewer() -> User | None:
 
 def _safe_next(raw: str | None) -> str:
     """Only same-site paths: '/x' yes, '//evil.example' or 'https://…' no."""
-    if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
-        return raw
+    # Browsers drop tabs and newlines from URLs, so "/\t/evil" would become "//evil".
+    safe = raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw
+    if safe and all(ord(ch) >= 0x20 for ch in raw):  # type: ignore[union-attr]
+        return raw  # type: ignore[return-value]
     return "/sessions"
 
 
@@ -129,7 +131,7 @@ def register() -> str:
 @bp.get("/sessions")
 @login_required
 def sessions() -> str:
-    from control_plane.catalog.models import Booking, CatalogSession
+    from control_plane.catalog.models import CatalogSession
     from control_plane.extensions import db
 
     user = viewer()
@@ -141,16 +143,106 @@ def sessions() -> str:
         .limit(SESSION_LIST_LIMIT)
     )
     listings = [row.to_json() for row in db.session.scalars(stmt)]
-    ids = [item["id"] for item in listings]
-    booked: dict[int, str] = {}
-    if ids:
-        rows = db.session.execute(
-            select(Booking.session_id, Booking.status).where(
-                Booking.user_id == user.id, Booking.session_id.in_(ids), Booking.status != "cancelled"
-            )
-        )
-        booked = {session_id: status for session_id, status in rows}
-    return page("sessions.html", title="Sessions", sessions=listings, booked=booked)
+    booked = _my_bookings(user, [int(str(item["id"])) for item in listings])
+    return page(
+        "sessions.html",
+        title="Sessions",
+        sessions=listings,
+        booked=booked,
+        filters={key: request.args.get(key, "")[:100] for key in ("q", "kind", "from", "to")},
+    )
+
+
+def _my_bookings(user: User, session_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The viewer's live booking (or waitlist place) per session, as the bookings API shows it."""
+    from control_plane.catalog.bookings_api import booking_json
+    from control_plane.catalog.models import Booking
+    from control_plane.extensions import db
+
+    if not session_ids:
+        return {}
+    rows = db.session.scalars(
+        select(Booking)
+        .where(Booking.user_id == user.id, Booking.session_id.in_(session_ids), Booking.status != "cancelled")
+        .order_by(Booking.id)
+    )
+    return {row.session_id: booking_json(row) for row in rows}
+
+
+def checkout_ref(booking: dict[str, Any] | None) -> str | None:
+    """The provider reference of a booking's pending payment (from its ``checkout_url``)."""
+    payment = (booking or {}).get("payment") or {}
+    url = payment.get("checkout_url") or ""
+    return url.rsplit("/", 1)[-1] or None
+
+
+@bp.app_template_global("checkout_path")
+def checkout_path(booking: dict[str, Any] | None) -> str | None:
+    ref = checkout_ref(booking)
+    return f"/checkout/{quote(ref, safe='')}" if ref else None
+
+
+@bp.get("/sessions/<int:session_id>")
+@login_required
+def session_detail(session_id: int) -> Any:
+    from control_plane.catalog.models import CatalogSession
+    from control_plane.extensions import db
+
+    user = viewer()
+    assert user is not None
+    listing = db.session.get(CatalogSession, session_id)
+    if listing is None or (listing.status == "draft" and listing.owner_id != user.id):
+        return page("404.html", title="Session not found"), 404
+    booking = _my_bookings(user, [listing.id]).get(listing.id)
+    return page(
+        "session.html",
+        title=listing.title,
+        s=listing.to_json(),
+        booking=booking,
+        is_owner=listing.owner_id == user.id,
+    )
+
+
+@bp.get("/checkout/<ref>")
+@login_required
+def checkout(ref: str) -> Any:
+    """The simulated payment provider's hosted checkout page."""
+    from control_plane.catalog.bookings_api import booking_json
+    from control_plane.catalog.models import Booking
+    from control_plane.extensions import db
+    from control_plane.payments.api import own_payment
+
+    payment = own_payment(ref)  # 404 unless it is the viewer's
+    booking = db.session.get(Booking, payment.booking_id)
+    assert booking is not None
+    settings = current_app.extensions["downbeat.settings"]
+    return page(
+        "checkout.html",
+        title="Checkout",
+        ref=ref,
+        payment=payment.to_json(),
+        booking=booking_json(booking),
+        hold_minutes=settings.bookings.payment_hold_minutes,
+    )
+
+
+@bp.get("/pay/<ref>")
+def pay(ref: str) -> Any:
+    """The payment API's ``checkout_url``: the hosted checkout lives at /checkout/<ref>."""
+    return redirect(f"/checkout/{quote(ref, safe='')}")
+
+
+@bp.get("/bookings")
+@login_required
+def bookings() -> str:
+    when = "past" if request.args.get("when") == "past" else "upcoming"
+    return page("bookings.html", title="My bookings", when=when)
+
+
+@bp.get("/calendar")
+@login_required
+def calendar() -> str:
+    return page("calendar.html", title="My week")
 
 
 @bp.get("/facilitator")

@@ -1,7 +1,8 @@
 import { apiFetch } from "./api.js";
+import { confirmAction } from "./bookings.js";
 import { openSocket } from "./socket.js";
 import {
-  $, clearErrors, currencyDigits, flash, formatMoney, formatRange, h, localInputToIso, setBusy,
+  $, clearErrors, currencyDigits, flash, formatMoney, formatRange, goToLogin, h, localInputToIso, plural, setBusy,
   showProblem, toLocalInput, viewerTimeZone,
 } from "./ui.js";
 
@@ -41,6 +42,7 @@ function readForm() {
   const major = f.price.value === "" ? 0 : Number(f.price.value);
   const amount = Number.isFinite(major) ? Math.round(major * 10 ** currencyDigits(currency)) : NaN;
   const capacity = f.capacity.value === "" ? NaN : Number(f.capacity.value);
+  const whole = (input) => (input.value === "" ? null : Number(input.value));
   return {
     title: f.title.value.trim(),
     description: f.description.value.trim(),
@@ -52,6 +54,11 @@ function readForm() {
     price: { amount: Number.isFinite(amount) ? amount : null, currency },
     location: f.location.value.trim(),
     status: f.publish.checked ? "published" : "draft",
+    refund_policy: {
+      full_until_hours: whole(f["refund_policy.full_until_hours"]),
+      partial_until_hours: whole(f["refund_policy.partial_until_hours"]),
+      partial_percent: whole(f["refund_policy.partial_percent"]),
+    },
   };
 }
 
@@ -86,9 +93,16 @@ function seatsText(session) {
 }
 
 function renderRow(session) {
+  const actions = [];
+  if (session.status === "draft") {
+    actions.push(h("button", { type: "button", class: "btn btn-primary btn-small publish-session" }, "Publish"));
+    actions.push(h("button", { type: "button", class: "btn btn-ghost btn-small delete-session" }, "Delete"));
+  } else if (session.status === "published") {
+    actions.push(h("button", { type: "button", class: "btn btn-danger btn-small cancel-session" }, "Cancel session"));
+  }
   const li = h("li", { class: "my-session", dataset: { sessionId: session.id, status: session.status } },
     h("div", { class: "my-session-main" },
-      h("strong", { class: "my-session-title" }, session.title),
+      h("a", { class: "my-session-title", href: `/sessions/${session.id}` }, session.title),
       h("span", { class: "muted small" }, formatRange(session.starts_at, session.ends_at)),
     ),
     h("div", { class: "my-session-side" },
@@ -99,16 +113,130 @@ function renderRow(session) {
         h("small", { class: "muted" }, " seats")),
       h("span", { class: "muted small" }, formatMoney(session.price.amount, session.price.currency)),
     ),
+    actions.length ? h("div", { class: "my-session-actions" }, actions) : null,
+    session.status === "draft" ? null : h("details", { class: "attendees-box" },
+      h("summary", {}, "Attendees & waitlist"),
+      h("div", { class: "attendees-body", "aria-live": "polite" }, h("p", { class: "muted small" }, "Loading…"))),
+    h("p", { class: "my-session-error form-error", role: "alert", hidden: true }),
   );
   li.dataset.seatsTaken = String(session.seats_taken);
   return li;
 }
+
+// --- attendees, waitlist and the session's own actions ---------------------------------------
+
+function renderAttendees(items) {
+  const holding = items.filter((b) => b.status === "confirmed" || b.status === "pending_payment");
+  const waiting = items.filter((b) => b.status === "waitlisted"); // already in waitlist order (by id)
+  const person = (b, cls) => h("li", { class: cls, dataset: { bookingId: b.id, userId: b.user.id, status: b.status } },
+    h("span", { class: "attendee-name" }, b.user.name),
+    b.seats > 1 ? h("small", { class: "muted" }, ` ×${b.seats}`) : null,
+    b.status === "pending_payment" ? h("span", { class: "badge badge-pending_payment" }, "awaiting payment") : null);
+  return [
+    h("h3", { class: "attendees-heading" }, `Attendees (${holding.reduce((n, b) => n + b.seats, 0)})`),
+    holding.length
+      ? h("ul", { class: "attendee-list" }, holding.map((b) => person(b, "attendee")))
+      : h("p", { class: "muted small" }, "Nobody has booked yet."),
+    h("h3", { class: "attendees-heading" }, `Waitlist (${waiting.length})`),
+    waiting.length
+      ? h("ol", { class: "waitlist-list" }, waiting.map((b) => person(b, "waitlist-entry")))
+      : h("p", { class: "muted small" }, "Nobody is waiting."),
+  ];
+}
+
+async function loadAttendees(li) {
+  const body = li.querySelector(".attendees-body");
+  if (!body) return;
+  try {
+    const page = await apiFetch(`/api/sessions/${li.dataset.sessionId}/bookings`);
+    body.replaceChildren(...renderAttendees(page.items));
+  } catch (err) {
+    body.replaceChildren(h("p", { class: "form-error", role: "alert" }, err.detail || "Could not load the attendees."));
+  }
+}
+
+function rowError(li, message) {
+  const box = li.querySelector(".my-session-error");
+  box.textContent = message || "";
+  box.hidden = !message;
+}
+
+async function sessionAction(li, button, run) {
+  rowError(li, "");
+  button.disabled = true;
+  try {
+    await run();
+  } catch (err) {
+    if (err.status === 401) return goToLogin();
+    rowError(li, err.detail || "That did not work. Please try again.");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+list.addEventListener("toggle", (event) => {
+  const box = event.target;
+  if (box.matches && box.matches("details.attendees-box") && box.open) loadAttendees(box.closest(".my-session"));
+}, true);
+
+list.addEventListener("click", (event) => {
+  const button = event.target.closest("button");
+  const li = button && button.closest(".my-session");
+  if (!li) return;
+  const id = Number(li.dataset.sessionId);
+  const row = rows.get(id);
+  if (!row) return;
+  const { session } = row;
+  if (button.classList.contains("publish-session")) {
+    sessionAction(li, button, async () => {
+      const updated = await apiFetch(`/api/sessions/${id}`, { method: "PATCH", body: { status: "published" } });
+      upsertSession(updated);
+      flash(`“${updated.title}” is published.`, "success");
+    });
+  } else if (button.classList.contains("delete-session")) {
+    sessionAction(li, button, async () => {
+      const answer = await confirmAction({
+        title: "Delete this draft?",
+        message: `“${session.title}” is removed for good.`,
+        confirmLabel: "Delete draft",
+        withReason: false,
+      });
+      if (!answer) return;
+      await apiFetch(`/api/sessions/${id}`, { method: "DELETE" });
+      rows.delete(id);
+      li.remove();
+      if (!rows.size) list.append(h("li", { class: "empty-row muted" }, "No sessions yet — create your first one."));
+      flash(`Draft “${session.title}” deleted.`, "success");
+    });
+  } else if (button.classList.contains("cancel-session")) {
+    sessionAction(li, button, async () => {
+      const taken = session.seats_taken;
+      const answer = await confirmAction({
+        title: "Cancel this session?",
+        message: `Every booking of “${session.title}” is cancelled${taken ? ` (${plural(taken, "seat", "seats")} taken)` : ""}, `
+          + "every attendee is told and anyone who paid gets a full refund. This cannot be undone.",
+        confirmLabel: "Cancel session",
+        dismissLabel: "Keep it",
+      });
+      if (!answer) return;
+      const cancelled = await apiFetch(`/api/sessions/${id}/cancel`, { method: "POST", body: { reason: answer.reason } });
+      upsertSession(cancelled);
+      flash(`“${cancelled.title}” is cancelled; attendees are being told.`, "success");
+    });
+  }
+});
 
 function upsertSession(session, { prepend = false } = {}) {
   const empty = list.querySelector(".empty-row, .loading-row");
   if (empty) empty.remove();
   const li = renderRow(session);
   const existing = rows.get(session.id);
+  const wasOpen = existing && existing.li.querySelector("details.attendees-box[open]");
+  if (wasOpen && li.querySelector("details.attendees-box")) {
+    // Keep the attendee list open (and fresh) across updates.
+    li.querySelector(".attendees-body").replaceChildren(...existing.li.querySelector(".attendees-body").childNodes);
+    li.querySelector("details.attendees-box").open = true;
+  }
   if (existing) existing.li.replaceWith(li);
   else if (prepend) list.prepend(li);
   else list.append(li);

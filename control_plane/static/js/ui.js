@@ -32,7 +32,14 @@ export function flash(message, kind = "info", { timeout = 6000 } = {}) {
 /** The `next` query parameter, accepted only for same-site paths. */
 export function safeNext(fallback = "/sessions") {
   const raw = new URLSearchParams(location.search).get("next");
-  if (raw && raw.startsWith("/") && !raw.startsWith("//") && !raw.includes("\\")) return raw;
+  if (!raw || !raw.startsWith("/")) return fallback;
+  try {
+    // Resolve as the browser will (it drops tabs and newlines): same origin only.
+    const url = new URL(raw, location.origin);
+    if (url.origin === location.origin) return url.pathname + url.search + url.hash;
+  } catch (_) {
+    /* fall through */
+  }
   return fallback;
 }
 

@@ -1,4 +1,4 @@
-"""/api/sessions and /api/bookings."""
+"""/api/sessions: publish, edit, cancel and delete sessions and retreats."""
 
 from __future__ import annotations
 
@@ -8,21 +8,21 @@ from zoneinfo import available_timezones
 from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import jwt_required
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from control_plane.accounts.tokens import current_user
 from control_plane.api_spec import api_route
-from control_plane.catalog.booking import BookingRefused, BookSeat, book_seat
+from control_plane.catalog.booking import BookingRefused, cancel_session, promote_waitlist
 from control_plane.catalog.models import Booking, CatalogSession
 from control_plane.db_types import utcnow
 from control_plane.extensions import db
-from control_plane.idempotency import idempotent
+from control_plane.payments.factory import current_gateway
 from control_plane.problems import ApiProblem
 from control_plane.validation import parse_body, parse_query
 
 __all__ = ["bp"]
 
-bp = Blueprint("catalog", __name__, url_prefix="/api")
+bp = Blueprint("sessions", __name__, url_prefix="/api")
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -31,6 +31,19 @@ class Price(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: int = Field(ge=0, le=10_000_000)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class RefundPolicyFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    full_until_hours: int = Field(default=48, ge=0, le=24 * 365)
+    partial_until_hours: int = Field(default=24, ge=0, le=24 * 365)
+    partial_percent: int = Field(default=50, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _order(self) -> RefundPolicyFields:
+        if self.partial_until_hours > self.full_until_hours:
+            raise ValueError("partial_until_hours cannot exceed full_until_hours")
+        return self
 
 
 class SessionFields(BaseModel):
@@ -45,6 +58,7 @@ class SessionFields(BaseModel):
     price: Price = Price(amount=0, currency="EUR")
     location: str = Field(default="", max_length=200)
     status: Literal["draft", "published"] = "draft"
+    refund_policy: RefundPolicyFields = RefundPolicyFields()
 
     @field_validator("timezone")
     @classmethod
@@ -73,16 +87,12 @@ class SessionQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     q: str | None = Field(default=None, max_length=100)
     kind: Literal["session", "retreat"] | None = None
+    status: Literal["draft", "published", "cancelled"] | None = None
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
     mine: bool = False
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: int | None = Field(default=None, ge=0)
-
-
-class BookingBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    session_id: int = Field(ge=1)
-    seats: int = Field(default=1, ge=1, le=20)
-    notes: str = Field(default="", max_length=2000)
+    cursor: int | None = Field(default=None, ge=0, le=1_000_000_000)
 
 
 def _owned_session(session_id: int) -> CatalogSession:
@@ -121,6 +131,9 @@ def create_session() -> tuple[Response, int]:
         price_currency=data.price.currency,
         location=data.location,
         status=data.status,
+        refund_full_hours=data.refund_policy.full_until_hours,
+        refund_partial_hours=data.refund_policy.partial_until_hours,
+        refund_partial_percent=data.refund_policy.partial_percent,
     )
     db.session.add(listing)
     db.session.commit()
@@ -133,11 +146,19 @@ def list_sessions() -> Response:
     query = parse_query(SessionQuery)
     stmt = select(CatalogSession).order_by(CatalogSession.starts_at, CatalogSession.id)
     if query.mine:
+        if _caller_id() is None:
+            raise ApiProblem(401, "unauthorized", "mine=true needs a login")
         stmt = stmt.where(CatalogSession.owner_id == current_user().id)
     else:
         stmt = stmt.where(CatalogSession.status == "published")
+    if query.status and query.mine:
+        stmt = stmt.where(CatalogSession.status == query.status)
     if query.kind:
         stmt = stmt.where(CatalogSession.kind == query.kind)
+    if query.from_:
+        stmt = stmt.where(CatalogSession.ends_at >= query.from_)
+    if query.to:
+        stmt = stmt.where(CatalogSession.starts_at <= query.to)
     if query.q:
         like = f"%{query.q}%"
         stmt = stmt.where(or_(CatalogSession.title.ilike(like), CatalogSession.description.ilike(like)))
@@ -177,65 +198,38 @@ def update_session(session_id: int) -> Response:
     data = parse_body(SessionPatch)
     listing = _owned_session(session_id)
     changes: dict[str, Any] = data.model_dump(exclude_none=True)
-    if "capacity" in changes and changes["capacity"] < listing.seats_taken:
-        raise ApiProblem(
-            409,
-            "capacity-below-seats-taken",
-            f"{listing.seats_taken} seats are taken; capacity cannot drop below that",
-            errors={"capacity": [f"must be at least {listing.seats_taken}"]},
+    if listing.status == "cancelled":
+        raise ApiProblem(409, "session-cancelled", f"Session {session_id} was cancelled; it cannot change any more")
+    if changes.get("status") == "draft" and listing.status != "draft":
+        raise ApiProblem(409, "invalid-transition", "A published session cannot go back to draft; cancel it instead")
+    capacity = changes.pop("capacity", None)
+    grew = capacity is not None and capacity > listing.capacity
+    if capacity is not None:
+        # Conditional, so a booking committed meanwhile cannot be squeezed out (CHECK would fail).
+        resized = db.session.execute(
+            update(CatalogSession)
+            .where(CatalogSession.id == session_id, CatalogSession.seats_taken <= capacity)
+            .values(capacity=capacity)
+            .execution_options(synchronize_session=False)
         )
-    if changes.get("status") == "draft" and listing.seats_taken > 0:
-        raise ApiProblem(409, "has-bookings", "A session with bookings cannot go back to draft; cancel it instead")
+        if resized.rowcount != 1:  # type: ignore[attr-defined]
+            db.session.rollback()
+            taken = db.session.get(CatalogSession, session_id).seats_taken  # type: ignore[union-attr]
+            raise ApiProblem(
+                409,
+                "capacity-below-seats-taken",
+                f"{taken} seats are taken; capacity cannot drop below that",
+                errors={"capacity": [f"must be at least {taken}"]},
+            )
     for key, value in changes.items():
         setattr(listing, key, value)
     listing.updated_at = utcnow()
+    db.session.flush()
+    if grew or changes.get("status") == "published":
+        promote_waitlist(db.session, session_id, current_gateway())  # new seats go to the waitlist first
     db.session.commit()
+    db.session.refresh(listing)
     return jsonify(listing.to_json())
-
-
-@api_route(
-    bp,
-    "/bookings",
-    "POST",
-    "Book seats in a session",
-    body=BookingBody,
-    responses={201: "Booked", 404: "No such session", 409: "session-full or already-booked", 422: "Invalid"},
-)
-@jwt_required()
-def create_booking() -> Response:
-    user = current_user()
-    data = parse_body(BookingBody)
-
-    def create() -> tuple[dict[str, Any], int]:
-        try:
-            booking = book_seat(db.session, user, BookSeat(data.session_id, data.seats, data.notes))
-        except BookingRefused as refused:
-            db.session.rollback()
-            raise ApiProblem(refused.status, refused.code, refused.detail) from None
-        return {**booking.to_json(), "session": booking.session.to_json()}, 201
-
-    return idempotent(user.id, create)
-
-
-class BookingQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    upcoming: bool = False
-
-
-@api_route(bp, "/bookings", "GET", "The caller's bookings", query=BookingQuery)
-@jwt_required()
-def list_bookings() -> Response:
-    query = parse_query(BookingQuery)
-    stmt = (
-        select(Booking)
-        .join(CatalogSession)
-        .where(Booking.user_id == current_user().id)
-        .order_by(CatalogSession.starts_at, Booking.id)
-    )
-    if query.upcoming:
-        stmt = stmt.where(CatalogSession.starts_at >= utcnow(), Booking.status != "cancelled")
-    items = [{**b.to_json(), "session": b.session.to_json()} for b in db.session.scalars(stmt)]
-    return jsonify({"items": items, "next_cursor": None})
 
 
 @api_route(
@@ -251,3 +245,45 @@ def session_bookings(session_id: int) -> Response:
     rows = db.session.scalars(select(Booking).where(Booking.session_id == listing.id).order_by(Booking.id))
     items = [{**b.to_json(), "user": {"id": b.user.id, "name": b.user.name}} for b in rows]
     return jsonify({"items": items, "next_cursor": None})
+
+
+class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=500)
+
+
+@api_route(
+    bp,
+    "/sessions/<int:session_id>/cancel",
+    "POST",
+    "Cancel a session: every booking is cancelled, refunded in full and told",
+    body=CancelBody,
+    responses={200: "Cancelled", 403: "Not the owner", 404: "Not found", 409: "Not published"},
+)
+@jwt_required()
+def cancel(session_id: int) -> Response:
+    data = parse_body(CancelBody)
+    try:
+        listing = cancel_session(db.session, current_user(), session_id, data.reason, current_gateway())
+    except BookingRefused as refused:
+        db.session.rollback()
+        raise ApiProblem(refused.status, refused.code, refused.detail) from None
+    db.session.commit()
+    return jsonify(listing.to_json())
+
+
+@api_route(
+    bp,
+    "/sessions/<int:session_id>",
+    "DELETE",
+    "Delete a draft (published sessions are cancelled instead)",
+    responses={204: "Deleted", 403: "Not the owner", 404: "Not found", 409: "Not a draft"},
+)
+@jwt_required()
+def delete_draft(session_id: int) -> Response:
+    listing = _owned_session(session_id)
+    if listing.status != "draft":
+        raise ApiProblem(409, "not-a-draft", f"Session {session_id} is {listing.status}; cancel it instead of deleting")
+    db.session.delete(listing)
+    db.session.commit()
+    return Response(status=204)

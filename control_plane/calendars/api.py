@@ -1,0 +1,113 @@
+"""Private iCalendar feed (secret URL, revocable) and the week view's data."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import Blueprint, Response, current_app, jsonify
+from flask_jwt_extended import jwt_required
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+from sqlalchemy import select
+
+from control_plane.accounts.models import User
+from control_plane.accounts.tokens import current_user
+from control_plane.api_spec import api_route
+from control_plane.calendars.feed import items_for
+from control_plane.calendars.ics import render_calendar
+from control_plane.db_types import utcnow
+from control_plane.extensions import db
+from control_plane.problems import ApiProblem
+from control_plane.validation import parse_query
+from downbeat.settings import Settings
+
+__all__ = ["bp", "feed_bp"]
+
+bp = Blueprint("calendar", __name__, url_prefix="/api")
+feed_bp = Blueprint("calendar_feed", __name__)
+
+
+class WeekQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: AwareDatetime | None = None
+    # The next local midnight a week on; pass it across a daylight-saving change (7 x 24 h is then wrong).
+    end: AwareDatetime | None = None
+
+
+def _feed_url(user: User) -> str | None:
+    if not user.calendar_token:
+        return None
+    settings: Settings = current_app.extensions["downbeat.settings"]
+    return f"{settings.public_url}/calendar/{user.calendar_token}.ics"
+
+
+@api_route(bp, "/calendar", "GET", "The caller's private feed URL (null when revoked)")
+@jwt_required()
+def feed_url() -> Response:
+    return jsonify({"feed_url": _feed_url(current_user())})
+
+
+@api_route(bp, "/calendar/rotate", "POST", "Create a new private feed URL; the old one stops working")
+@jwt_required()
+def rotate() -> Response:
+    user = current_user()
+    user.calendar_token = secrets.token_urlsafe(32)
+    db.session.commit()
+    return jsonify({"feed_url": _feed_url(user)})
+
+
+@api_route(bp, "/calendar", "DELETE", "Revoke the private feed URL", responses={204: "Revoked"})
+@jwt_required()
+def revoke() -> Response:
+    user = current_user()
+    user.calendar_token = None
+    db.session.commit()
+    return Response(status=204)
+
+
+@api_route(bp, "/calendar/week", "GET", "Confirmed bookings and engagements of one week", query=WeekQuery)
+@jwt_required()
+def week() -> Response:
+    query = parse_query(WeekQuery)
+    start = query.start or (utcnow() - timedelta(days=utcnow().weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    end = query.end or start + timedelta(days=7)
+    if not start < end <= start + timedelta(days=8):
+        raise ApiProblem(
+            422,
+            "validation-error",
+            "end must be after start and at most 8 days later",
+            errors={"end": ["must be after start, at most 8 days later"]},
+        )
+    items = items_for(db.session, current_user().id, start, end)
+    return jsonify(
+        {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "items": [
+                {
+                    "uid": i.uid,
+                    "title": i.title,
+                    "starts_at": i.starts_at.isoformat(),
+                    "ends_at": i.ends_at.isoformat(),
+                    "timezone": i.timezone,
+                    "location": i.location,
+                    "kind": i.kind,
+                    "url": i.url,
+                }
+                for i in items
+            ],
+        }
+    )
+
+
+@feed_bp.get("/calendar/<token>.ics")
+def feed(token: str) -> Response:
+    """Public by design: the unguessable token is the credential (as in Google Calendar)."""
+    user = db.session.scalar(select(User).where(User.calendar_token == token)) if len(token) >= 32 else None
+    if user is None:
+        raise ApiProblem(404, "calendar-not-found", "This calendar link was revoked or never existed")
+    since = utcnow() - timedelta(days=90)
+    body = render_calendar(items_for(db.session, user.id, since), name=f"Downbeat: {user.name}", stamp=utcnow())
+    return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})

@@ -1,0 +1,161 @@
+"""/api/bookings: book, join the waitlist, list, cancel, download as .ics."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Blueprint, Response, jsonify
+from flask_jwt_extended import jwt_required
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from control_plane.accounts.tokens import current_user
+from control_plane.api_spec import api_route
+from control_plane.calendars.ics import booking_item, render_calendar
+from control_plane.catalog.booking import BookingRefused, BookSeat, book_seat, cancel_booking, waitlist_position
+from control_plane.catalog.models import Booking, CatalogSession
+from control_plane.db_types import utcnow
+from control_plane.extensions import db
+from control_plane.idempotency import idempotent
+from control_plane.payments.factory import current_gateway
+from control_plane.payments.models import Payment
+from control_plane.problems import ApiProblem
+from control_plane.validation import parse_body, parse_query
+
+__all__ = ["booking_json", "bp"]
+
+bp = Blueprint("bookings", __name__, url_prefix="/api")
+
+
+class BookingBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    session_id: int = Field(ge=1, le=2**63 - 1)
+    seats: int = Field(default=1, ge=1, le=20)
+    notes: str = Field(default="", max_length=2000)
+    waitlist: bool = False
+
+
+class BookingQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    upcoming: bool | None = None
+    when: Literal["upcoming", "past", "all"] = "all"
+
+
+class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=500)
+
+
+def booking_json(booking: Booking) -> dict[str, Any]:
+    body: dict[str, Any] = {**booking.to_json(), "session": booking.session.to_json()}
+    payment = None
+    if booking.amount > 0:  # free bookings never have a payment: skip the query
+        payment = db.session.scalar(select(Payment).where(Payment.booking_id == booking.id).order_by(Payment.id.desc()))
+    body["payment"] = payment.to_json() if payment is not None else None
+    if booking.status == "waitlisted":
+        body["waitlist_position"] = waitlist_position(db.session, booking)
+    return body
+
+
+def _refused(refused: BookingRefused) -> ApiProblem:
+    db.session.rollback()
+    return ApiProblem(refused.status, refused.code, refused.detail)
+
+
+@api_route(
+    bp,
+    "/bookings",
+    "POST",
+    "Book seats in a session (or join its waitlist with waitlist: true)",
+    body=BookingBody,
+    responses={
+        201: "Booked or waitlisted",
+        404: "No such session",
+        409: "session-full or already-booked",
+        422: "Invalid",
+    },
+)
+@jwt_required()
+def create_booking() -> Response:
+    user = current_user()
+    data = parse_body(BookingBody)
+
+    def create() -> tuple[dict[str, Any], int]:
+        try:
+            booking = book_seat(
+                db.session, user, BookSeat(data.session_id, data.seats, data.notes, data.waitlist), current_gateway()
+            )
+        except BookingRefused as refused:
+            raise _refused(refused) from None
+        db.session.flush()
+        return booking_json(booking), 201
+
+    return idempotent(user.id, create)
+
+
+@api_route(bp, "/bookings", "GET", "The caller's bookings", query=BookingQuery)
+@jwt_required()
+def list_bookings() -> Response:
+    query = parse_query(BookingQuery)
+    when = "upcoming" if query.upcoming else query.when
+    stmt = select(Booking).join(CatalogSession).where(Booking.user_id == current_user().id)
+    if when == "upcoming":
+        stmt = stmt.where(CatalogSession.ends_at >= utcnow(), Booking.status != "cancelled")
+        stmt = stmt.order_by(CatalogSession.starts_at, Booking.id)
+    elif when == "past":
+        stmt = stmt.where(CatalogSession.ends_at < utcnow()).order_by(CatalogSession.starts_at.desc(), Booking.id)
+    else:
+        stmt = stmt.order_by(CatalogSession.starts_at, Booking.id)
+    return jsonify({"items": [booking_json(b) for b in db.session.scalars(stmt)], "next_cursor": None})
+
+
+def _own_booking(booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.user_id != current_user().id:
+        raise ApiProblem(404, "booking-not-found", f"Booking {booking_id} is not yours or does not exist")
+    return booking
+
+
+@api_route(
+    bp, "/bookings/<int:booking_id>", "GET", "One of the caller's bookings", responses={200: "OK", 404: "Not found"}
+)
+@jwt_required()
+def get_booking(booking_id: int) -> Response:
+    return jsonify(booking_json(_own_booking(booking_id)))
+
+
+@api_route(
+    bp,
+    "/bookings/<int:booking_id>/cancel",
+    "POST",
+    "Cancel a booking or leave the waitlist; the seat goes back and the waitlist moves up",
+    body=CancelBody,
+    responses={200: "Cancelled", 404: "Not found", 409: "Already cancelled"},
+)
+@jwt_required()
+def cancel(booking_id: int) -> Response:
+    data = parse_body(CancelBody)
+    try:
+        booking = cancel_booking(db.session, current_user(), booking_id, data.reason, current_gateway())
+    except BookingRefused as refused:
+        raise _refused(refused) from None
+    db.session.commit()
+    return jsonify(booking_json(booking))
+
+
+@api_route(
+    bp,
+    "/bookings/<int:booking_id>.ics",
+    "GET",
+    "The booking as an iCalendar file",
+    responses={200: "text/calendar", 404: "Not found"},
+)
+@jwt_required()
+def booking_ics(booking_id: int) -> Response:
+    booking = _own_booking(booking_id)
+    body = render_calendar([booking_item(booking)], name=booking.session.title)
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="downbeat-booking-{booking.id}.ics"'},
+    )

@@ -1,0 +1,1 @@
+"""Musicians (profiles, availability), projects and the booking requests between them."""

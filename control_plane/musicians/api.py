@@ -1,0 +1,625 @@
+"""/api/musicians, /api/projects and /api/requests: parse, call the rules, shape the answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from zoneinfo import available_timezones
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_jwt_extended import jwt_required
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from sqlalchemy import or_, select
+
+from control_plane.accounts.models import User
+from control_plane.accounts.tokens import current_user
+from control_plane.api_spec import api_route
+from control_plane.db_types import utcnow
+from control_plane.extensions import db
+from control_plane.idempotency import idempotent
+from control_plane.musicians import requests as rules
+from control_plane.musicians.availability import parse_hhmm
+from control_plane.musicians.models import (
+    BookingRequest,
+    MusicianAvailability,
+    MusicianInstrument,
+    MusicianProfile,
+    Project,
+)
+from control_plane.problems import ApiProblem
+from control_plane.validation import parse_body, parse_query
+
+__all__ = ["bp"]
+
+bp = Blueprint("musicians", __name__, url_prefix="/api")
+
+M = TypeVar("M", bound=BaseModel)
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Link = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://\S+$")]
+REQUESTER_ROLES = ("producer", "band_manager")
+RETRIES = 5
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    """Case-insensitive duplicates go; the first spelling stays."""
+    kept: dict[str, str] = {}
+    for item in items:
+        kept.setdefault(item.casefold(), item)
+    return list(kept.values())
+
+
+def _start_time(value: str | None) -> str | None:
+    if value is not None:
+        parse_hhmm(value)
+    return value
+
+
+def _end_time(value: str | None) -> str | None:
+    if value is not None:
+        parse_hhmm(value, allow_end_of_day=True)
+    return value
+
+
+def _known_zone(zone: str | None) -> str | None:
+    if zone is not None and zone not in available_timezones():
+        raise ValueError("unknown IANA time zone")
+    return zone
+
+
+class Money(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: int = Field(ge=0, le=100_000_000)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class TimeRange(BaseModel):
+    MAX_SPAN: ClassVar[timedelta] = timedelta(days=31)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _order(self) -> Any:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.ends_at - self.starts_at > self.MAX_SPAN:
+            raise ValueError(f"it may last {self.MAX_SPAN.days} days at most")
+        return self
+
+
+# --- bodies and queries ------------------------------------------------------------------
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    city: str = Field(default="", max_length=120)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class Rate(Money):
+    per: Literal["hour", "session"] = "session"
+
+
+class ProfileBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    instruments: list[Label] = Field(default_factory=list, max_length=20)
+    genres: list[Label] = Field(default_factory=list, max_length=20)
+    bio: str = Field(default="", max_length=5000)
+    location: Location = Field(default_factory=Location)
+    rate: Rate | None = None
+    links: list[Link] = Field(default_factory=list, max_length=10)
+
+    _unique = field_validator("instruments", "genres")(_dedupe)
+
+
+class Window(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
+    start: str = Field(description='"HH:MM" in the musician\'s time zone')
+    end: str = Field(description='"HH:MM"; "24:00" is the end of the day')
+
+    _start = field_validator("start")(_start_time)
+    _end = field_validator("end")(_end_time)
+
+    @model_validator(mode="after")
+    def _times(self) -> Any:
+        if parse_hhmm(self.end, allow_end_of_day=True) <= parse_hhmm(self.start):
+            raise ValueError("end must be after start")
+        return self
+
+
+class DatedException(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date
+    available: bool
+    start: str | None = None
+    end: str | None = None
+
+    _start = field_validator("start")(_start_time)
+    _end = field_validator("end")(_end_time)
+
+    @model_validator(mode="after")
+    def _times(self) -> Any:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end, or neither for the whole day")
+        if (
+            self.start is not None
+            and self.end is not None
+            and parse_hhmm(self.end, allow_end_of_day=True) <= parse_hhmm(self.start)
+        ):
+            raise ValueError("end must be after start")
+        return self
+
+
+class AvailabilityBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    timezone: str | None = Field(default=None, description="IANA zone; omitted: the account's time zone")
+    weekly: list[Window] = Field(default_factory=list, max_length=100)
+    exceptions: list[DatedException] = Field(default_factory=list, max_length=400)
+
+    _zone = field_validator("timezone")(_known_zone)
+
+
+class MusicianQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    instrument: str | None = Field(default=None, max_length=60)
+    q: str | None = Field(default=None, max_length=100)
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: int | None = Field(default=None, ge=0)
+
+
+class ProjectBody(TimeRange):
+    model_config = ConfigDict(extra="forbid")
+    MAX_SPAN: ClassVar[timedelta] = timedelta(days=366)  # a project may be a tour
+    title: Title
+    description: str = Field(default="", max_length=10_000)
+    location: str = Field(default="", max_length=200)
+    instruments_needed: list[Label] = Field(default_factory=list, max_length=30)
+    timezone: str | None = Field(default=None, description="IANA zone; omitted: the owner's time zone")
+
+    _unique = field_validator("instruments_needed")(_dedupe)
+    _zone = field_validator("timezone")(_known_zone)
+
+
+class RequestBody(TimeRange):
+    model_config = ConfigDict(extra="forbid")
+    musician_id: int = Field(ge=1, description="The musician's user id")
+    instrument: Label
+    offer: Money
+    message: str = Field(default="", max_length=2000)
+
+
+class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=500)
+
+
+class RescheduleBody(TimeRange):
+    model_config = ConfigDict(extra="forbid")
+    offer: Money | None = None
+
+
+class EmptyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequestQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["musician", "requester"] | None = None
+    status: Literal["pending", "accepted", "declined", "cancelled", "expired"] | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: int | None = Field(default=None, ge=0)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _optional_body(model: type[M]) -> M:
+    """Bodies of state changes are optional: no body means the defaults."""
+    if not request.get_data(cache=True):
+        return model()
+    return parse_body(model)
+
+
+def _require_role(user: User, *roles: str, what: str) -> None:
+    if not user.has_any_role(*roles):
+        raise ApiProblem(403, "forbidden", f"Only {' and '.join(r.replace('_', ' ') + 's' for r in roles)} {what}")
+
+
+def _expire_after() -> timedelta:
+    return timedelta(hours=current_app.extensions["downbeat.settings"].requests.expire_after_hours)
+
+
+def _problem(refused: rules.RequestRefused) -> ApiProblem:
+    return ApiProblem(refused.status, refused.code, refused.detail, errors=refused.errors, **refused.extra)
+
+
+def _change(user: User, action: Callable[[], BookingRequest], status: int = 200) -> Response:
+    """Run a use case under the request's Idempotency-Key; a refusal changes nothing, and a
+    transaction PostgreSQL aborted to break a lock cycle runs again."""
+
+    def create() -> tuple[dict[str, Any], int]:
+        for _ in range(RETRIES):
+            try:
+                changed = action()
+            except rules.RequestRefused as refused:
+                db.session.rollback()
+                raise _problem(refused) from None
+            except rules.RetryConflict:
+                db.session.rollback()
+                continue
+            return changed.to_json(), status
+        raise ApiProblem(409, "concurrent-change", "The request changed at the same moment; please try again")
+
+    return idempotent(user.id, create)
+
+
+def _page(stmt: Any, limit: int, cursor: int | None, shape: Callable[[Any], dict[str, Any]]) -> Response:
+    offset = cursor or 0
+    rows = db.session.scalars(stmt.offset(offset).limit(limit + 1)).all()
+    next_cursor = str(offset + limit) if len(rows) > limit else None
+    return jsonify({"items": [shape(row) for row in rows[:limit]], "next_cursor": next_cursor})
+
+
+def _availability_json(user: User, row: MusicianAvailability | None) -> dict[str, Any]:
+    return {
+        "timezone": (row.timezone if row else None) or user.timezone,
+        "follows_account_timezone": row is None or row.timezone is None,
+        "weekly": list(row.weekly) if row else [],
+        "exceptions": list(row.exceptions) if row else [],
+        "is_set": row is not None and bool(row.weekly or any(e["available"] for e in row.exceptions)),
+        "updated_at": row.updated_at.isoformat() if row else None,
+    }
+
+
+# --- musicians ---------------------------------------------------------------------------
+
+
+@api_route(
+    bp,
+    "/musicians/me",
+    "PUT",
+    "Create or replace the caller's musician profile",
+    body=ProfileBody,
+    responses={200: "Saved", 403: "Not a musician", 422: "Invalid fields"},
+)
+@jwt_required()
+def put_profile() -> Response:
+    user = current_user()
+    _require_role(user, "musician", what="have a musician profile")
+    data = parse_body(ProfileBody)
+    profile = db.session.get(MusicianProfile, user.id) or MusicianProfile(user_id=user.id, user=user)
+    profile.genres, profile.bio, profile.links = data.genres, data.bio, data.links
+    profile.city, profile.lat, profile.lon = data.location.city, data.location.lat, data.location.lon
+    profile.rate_amount = data.rate.amount if data.rate else None
+    profile.rate_currency = data.rate.currency if data.rate else "EUR"
+    profile.rate_per = data.rate.per if data.rate else "session"
+    profile.instruments = [
+        MusicianInstrument(key=name.casefold(), name=name, position=i) for i, name in enumerate(data.instruments)
+    ]
+    profile.updated_at = utcnow()
+    db.session.add(profile)
+    db.session.commit()
+    return jsonify(profile.to_json())
+
+
+@api_route(bp, "/musicians/me", "GET", "The caller's musician profile", responses={200: "OK", 404: "No profile yet"})
+@jwt_required()
+def get_profile() -> Response:
+    profile = db.session.get(MusicianProfile, current_user().id)
+    if profile is None:
+        raise ApiProblem(404, "profile-not-found", "You have no musician profile yet; PUT /api/musicians/me")
+    return jsonify(profile.to_json())
+
+
+@api_route(bp, "/musicians", "GET", "Musicians with a profile (filters: instrument, q)", query=MusicianQuery)
+@jwt_required()
+def list_musicians() -> Response:
+    query = parse_query(MusicianQuery)
+    stmt = select(MusicianProfile).join(User, User.id == MusicianProfile.user_id).order_by(User.name, User.id)
+    if query.instrument:
+        plays = select(MusicianInstrument.user_id).where(MusicianInstrument.key == query.instrument.strip().casefold())
+        stmt = stmt.where(MusicianProfile.user_id.in_(plays))
+    if query.q:
+        like = f"%{query.q.strip()}%"
+        named = select(MusicianInstrument.user_id).where(MusicianInstrument.name.ilike(like))
+        stmt = stmt.where(
+            or_(
+                User.name.ilike(like),
+                MusicianProfile.bio.ilike(like),
+                MusicianProfile.city.ilike(like),
+                MusicianProfile.user_id.in_(named),
+            )
+        )
+    return _page(stmt, query.limit, query.cursor, lambda profile: profile.to_json())
+
+
+@api_route(bp, "/musicians/me/availability", "GET", "The caller's weekly availability and dated exceptions")
+@jwt_required()
+def get_availability() -> Response:
+    user = current_user()
+    return jsonify(_availability_json(user, db.session.get(MusicianAvailability, user.id)))
+
+
+@api_route(
+    bp,
+    "/musicians/me/availability",
+    "PUT",
+    "Replace the caller's availability (weekly windows and dated exceptions, in their time zone)",
+    body=AvailabilityBody,
+    responses={200: "Saved", 403: "Not a musician", 422: "Invalid fields"},
+)
+@jwt_required()
+def put_availability() -> Response:
+    user = current_user()
+    _require_role(user, "musician", what="set availability")
+    data = parse_body(AvailabilityBody)
+    row = db.session.get(MusicianAvailability, user.id) or MusicianAvailability(user_id=user.id)
+    row.timezone = data.timezone
+    row.weekly = [w.model_dump() for w in sorted(data.weekly, key=lambda w: (w.weekday, w.start))]
+    row.exceptions = [
+        e.model_dump(mode="json", exclude_none=True) for e in sorted(data.exceptions, key=lambda e: e.date)
+    ]
+    row.updated_at = utcnow()
+    db.session.add(row)
+    db.session.commit()
+    return jsonify(_availability_json(user, row))
+
+
+# --- projects ----------------------------------------------------------------------------
+
+
+def _owned_project(project_id: int) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None:
+        raise ApiProblem(404, "project-not-found", f"Project {project_id} does not exist")
+    if project.owner_id != current_user().id:
+        raise ApiProblem(403, "not-owner", "Only the project's owner may see or change it")
+    return project
+
+
+@api_route(
+    bp,
+    "/projects",
+    "POST",
+    "Create a project (producers and band managers)",
+    body=ProjectBody,
+    responses={201: "Created", 403: "Not a producer or band manager", 422: "Invalid fields"},
+)
+@jwt_required()
+def create_project() -> tuple[Response, int]:
+    user = current_user()
+    _require_role(user, *REQUESTER_ROLES, what="create projects")
+    data = parse_body(ProjectBody)
+    project = Project(
+        owner=user,
+        title=data.title,
+        description=data.description,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        timezone=data.timezone or user.timezone,
+        location=data.location,
+        instruments_needed=data.instruments_needed,
+    )
+    db.session.add(project)
+    db.session.commit()
+    return jsonify(project.to_json()), 201
+
+
+class ProjectQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: int | None = Field(default=None, ge=0)
+
+
+@api_route(bp, "/projects", "GET", "The caller's projects", query=ProjectQuery)
+@jwt_required()
+def list_projects() -> Response:
+    query = parse_query(ProjectQuery)
+    stmt = select(Project).where(Project.owner_id == current_user().id).order_by(Project.starts_at, Project.id)
+    return _page(stmt, query.limit, query.cursor, lambda project: project.to_json())
+
+
+@api_route(
+    bp,
+    "/projects/<int:project_id>",
+    "GET",
+    "One project with its requests (owner only)",
+    responses={200: "OK", 403: "Not the owner", 404: "Not found"},
+)
+@jwt_required()
+def get_project(project_id: int) -> Response:
+    project = _owned_project(project_id)
+    rows = db.session.scalars(
+        select(BookingRequest).where(BookingRequest.project_id == project.id).order_by(BookingRequest.id)
+    )
+    now = utcnow()
+    return jsonify({**project.to_json(), "requests": [row.to_json(now) for row in rows]})
+
+
+@api_route(
+    bp,
+    "/projects/<int:project_id>/requests",
+    "POST",
+    "Send a booking request to a musician (Idempotency-Key supported)",
+    body=RequestBody,
+    responses={
+        201: "Sent, pending",
+        403: "Not the project's owner",
+        404: "No such project",
+        409: "musician-unavailable: outside their availability or already booked then",
+        422: "Invalid fields",
+    },
+)
+@jwt_required()
+def send_request(project_id: int) -> Response:
+    user = current_user()
+    data = parse_body(RequestBody)
+    command = rules.SendRequest(
+        project_id=project_id,
+        musician_id=data.musician_id,
+        instrument=data.instrument,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        offer_amount=data.offer.amount,
+        offer_currency=data.offer.currency,
+        message=data.message,
+    )
+    return _change(user, lambda: rules.send_request(db.session, user, command, utcnow(), _expire_after()), 201)
+
+
+# --- requests ----------------------------------------------------------------------------
+
+
+@api_route(
+    bp, "/requests", "GET", "Requests the caller received (role=musician) or sent (role=requester)", query=RequestQuery
+)
+@jwt_required()
+def list_requests() -> Response:
+    query = parse_query(RequestQuery)
+    user = current_user()
+    stmt = select(BookingRequest).order_by(BookingRequest.id.desc())
+    if query.role == "musician":
+        stmt = stmt.where(BookingRequest.musician_id == user.id)
+    elif query.role == "requester":
+        stmt = stmt.where(BookingRequest.requester_id == user.id)
+    else:
+        stmt = stmt.where(or_(BookingRequest.musician_id == user.id, BookingRequest.requester_id == user.id))
+    now = utcnow()
+    if query.status == "expired":  # overdue pending ones are expired already, job or not
+        stmt = stmt.where(
+            or_(
+                BookingRequest.status == "expired",
+                (BookingRequest.status == "pending") & (BookingRequest.expires_at <= now),
+            )
+        )
+    elif query.status == "pending":
+        stmt = stmt.where(BookingRequest.status == "pending", BookingRequest.expires_at > now)
+    elif query.status is not None:
+        stmt = stmt.where(BookingRequest.status == query.status)
+    return _page(stmt, query.limit, query.cursor, lambda row: row.to_json(now))
+
+
+def _visible_request(request_id: int) -> BookingRequest:
+    row = db.session.get(BookingRequest, request_id)
+    if row is None or current_user().id not in (row.musician_id, row.requester_id):
+        raise ApiProblem(404, "request-not-found", f"Request {request_id} does not exist")
+    return row
+
+
+@api_route(
+    bp,
+    "/requests/<int:request_id>",
+    "GET",
+    "One request (its musician or requester)",
+    responses={200: "OK", 404: "Not found"},
+)
+@jwt_required()
+def get_request(request_id: int) -> Response:
+    return jsonify(_visible_request(request_id).to_json())
+
+
+_TRANSITION_ANSWERS = {200: "Changed", 403: "Not your side's move", 404: "Not found", 409: "invalid-transition"}
+
+
+@api_route(
+    bp,
+    "/requests/<int:request_id>/accept",
+    "POST",
+    "The musician accepts",
+    body=EmptyBody,
+    responses={**_TRANSITION_ANSWERS, 409: "invalid-transition, or musician-unavailable (already booked then)"},
+)
+@jwt_required()
+def accept(request_id: int) -> Response:
+    user = current_user()
+    _optional_body(EmptyBody)
+    return _change(user, lambda: rules.accept_request(db.session, user, request_id, utcnow()))
+
+
+@api_route(
+    bp,
+    "/requests/<int:request_id>/decline",
+    "POST",
+    "The musician declines",
+    body=ReasonBody,
+    responses=_TRANSITION_ANSWERS,
+)
+@jwt_required()
+def decline(request_id: int) -> Response:
+    user = current_user()
+    data = _optional_body(ReasonBody)
+    return _change(user, lambda: rules.decline_request(db.session, user, request_id, data.reason, utcnow()))
+
+
+@api_route(
+    bp,
+    "/requests/<int:request_id>/cancel",
+    "POST",
+    "Either side cancels a pending request or an accepted engagement",
+    body=ReasonBody,
+    responses=_TRANSITION_ANSWERS,
+)
+@jwt_required()
+def cancel(request_id: int) -> Response:
+    user = current_user()
+    data = _optional_body(ReasonBody)
+    return _change(user, lambda: rules.cancel_request(db.session, user, request_id, data.reason, utcnow()))
+
+
+@api_route(
+    bp,
+    "/requests/<int:request_id>/reschedule",
+    "POST",
+    "Either side proposes new times (and optionally a new offer); the other side answers",
+    body=RescheduleBody,
+    responses={**_TRANSITION_ANSWERS, 409: "invalid-transition or musician-unavailable", 422: "Invalid fields"},
+)
+@jwt_required()
+def reschedule(request_id: int) -> Response:
+    user = current_user()
+    data = parse_body(RescheduleBody)
+    command = rules.ProposeReschedule(
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        offer_amount=data.offer.amount if data.offer else None,
+        offer_currency=data.offer.currency if data.offer else None,
+    )
+    return _change(
+        user, lambda: rules.propose_reschedule(db.session, user, request_id, command, utcnow(), _expire_after())
+    )
+
+
+@api_route(
+    bp,
+    "/requests/<int:request_id>/reschedule/accept",
+    "POST",
+    "The other side takes the reschedule proposal (availability and overlap are checked again)",
+    body=EmptyBody,
+    responses={**_TRANSITION_ANSWERS, 409: "invalid-transition or musician-unavailable"},
+)
+@jwt_required()
+def accept_reschedule(request_id: int) -> Response:
+    user = current_user()
+    _optional_body(EmptyBody)
+    return _change(user, lambda: rules.answer_reschedule(db.session, user, request_id, True, utcnow(), _expire_after()))
+
+
+@api_route(
+    bp,
+    "/requests/<int:request_id>/reschedule/decline",
+    "POST",
+    "The other side refuses the reschedule proposal; the current terms stay",
+    body=EmptyBody,
+    responses=_TRANSITION_ANSWERS,
+)
+@jwt_required()
+def decline_reschedule(request_id: int) -> Response:
+    user = current_user()
+    _optional_body(EmptyBody)
+    return _change(
+        user, lambda: rules.answer_reschedule(db.session, user, request_id, False, utcnow(), _expire_after())
+    )

@@ -1,0 +1,29 @@
+"""Building the configured PaymentGateway adapter from settings."""
+
+from __future__ import annotations
+
+from control_plane.payments.gateway import PaymentGateway, SimulatedGateway, http_deliver
+from downbeat.settings import Settings
+
+__all__ = ["current_gateway", "gateway_from_settings", "webhook_url"]
+
+
+def webhook_url(settings: Settings) -> str:
+    return f"{settings.control_plane.url}/api/payments/webhook"
+
+
+def gateway_from_settings(settings: Settings) -> PaymentGateway:
+    # Stripe comes later (its adapter will be chosen here by a `payments.provider` setting).
+    return SimulatedGateway(
+        secret=f"{settings.secret_key}:payments-webhook",
+        deliver=http_deliver(webhook_url(settings)),
+        delay_s=settings.bookings.simulated_webhook_delay_ms / 1000,
+    )
+
+
+def current_gateway() -> PaymentGateway:
+    """The app's gateway (built once in create_app; tests may put a fake in its place)."""
+    from flask import current_app
+
+    gateway: PaymentGateway = current_app.extensions["downbeat.payment_gateway"]
+    return gateway

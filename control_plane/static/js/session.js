@@ -1,0 +1,207 @@
+// One session: live seats (polled every 3 s while the tab is visible), book, join the waitlist,
+// pay or cancel.
+import { apiFetch } from "./api.js";
+import { cancelBookingFlow, cancelledText, checkoutPath, statusText } from "./bookings.js";
+import { $, goToLogin, localizePrices, localizeTimes, plural } from "./ui.js";
+
+const POLL_MS = 3000;
+
+const root = $("#session");
+const panel = $("#booking-panel");
+const seatsLeft = $("#seats-left");
+const fill = $(".seat-bar-fill", root);
+const statusEl = $("#booking-status");
+const bookButton = $("#book");
+const waitlistButton = $("#join-waitlist");
+const cancelButton = $("#cancel-booking");
+const payLink = $("#pay-link");
+const sessionId = Number(root.dataset.sessionId);
+const isOwner = panel.dataset.owner === "true";
+
+localizeTimes();
+localizePrices();
+
+// The session's own time zone next to the viewer's.
+const zoneLine = $("#session-zone-time");
+const whenEl = $("time.local-time", root);
+if (zoneLine && whenEl) {
+  const zone = zoneLine.dataset.tz;
+  try {
+    const fmt = new Intl.DateTimeFormat(undefined, {
+      weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit", timeZone: zone, timeZoneName: "short",
+    });
+    const start = new Date(whenEl.getAttribute("datetime"));
+    const end = new Date(whenEl.dataset.end);
+    const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const range = `${fmt.format(start)} – ${fmt.format(end)}`;
+    zoneLine.textContent = zone === here ? `Your time zone (${zone}) is the session's too.` : `Local time at the session (${zone}): ${range}`;
+  } catch {
+    zoneLine.textContent = `Session time zone: ${zone}`;
+  }
+}
+
+// --- state -------------------------------------------------------------------------------
+
+let session = {
+  id: sessionId,
+  status: root.dataset.status,
+  starts_at: root.dataset.startsAt,
+  seats_left: Number(seatsLeft.dataset.seatsLeft),
+  seats_taken: Number(fill.dataset.taken),
+  capacity: Number(seatsLeft.dataset.capacity),
+};
+let booking = panel.dataset.bookingId
+  ? {
+    id: Number(panel.dataset.bookingId),
+    status: panel.dataset.bookingStatus,
+    waitlist_position: Number(panel.dataset.waitlistPosition) || null,
+    payment: panel.dataset.payPath ? { checkout_url: panel.dataset.payPath } : null,
+  }
+  : null;
+let message = null; // {text, kind, code, until}: the outcome of the last action, shown for a while
+
+const say = (text, kind, code, ms = 8000) => ({ text, kind, code, until: Date.now() + ms });
+
+function paintSeats() {
+  seatsLeft.dataset.seatsLeft = String(session.seats_left);
+  seatsLeft.dataset.capacity = String(session.capacity);
+  seatsLeft.textContent = `${plural(session.seats_left, "seat", "seats")} left`;
+  seatsLeft.classList.toggle("is-full", session.seats_left === 0);
+  fill.dataset.taken = String(session.seats_taken);
+  fill.dataset.capacity = String(session.capacity);
+  fill.style.width = `${Math.min(100, (100 * session.seats_taken) / (session.capacity || 1))}%`;
+}
+
+function setStatus(text, kind, code) {
+  statusEl.textContent = text;
+  statusEl.className = `booking-status${kind ? ` is-${kind}` : ""}`;
+  statusEl.dataset.status = code || "";
+}
+
+function render() {
+  paintSeats();
+  const started = Date.parse(session.starts_at) <= Date.now();
+  const open = session.status === "published" && !started;
+  const live = booking && booking.status !== "cancelled";
+  const pay = live ? checkoutPath(booking) : null;
+
+  bookButton.hidden = !(open && !live && !isOwner && session.seats_left > 0);
+  waitlistButton.hidden = !(open && !live && !isOwner && session.seats_left <= 0);
+  cancelButton.hidden = !(live && session.status === "published");
+  cancelButton.textContent = live && booking.status === "waitlisted" ? "Leave waitlist" : "Cancel booking";
+  payLink.hidden = !pay;
+  if (pay) payLink.href = pay;
+
+  if (message && Date.now() < message.until) setStatus(message.text, message.kind, message.code);
+  else if (session.status === "cancelled") setStatus("The host cancelled this session.", "error", "session-cancelled");
+  else if (live) setStatus(statusText(booking), booking.status === "confirmed" ? "ok" : "warn", booking.status);
+  else if (session.status === "draft") setStatus("Draft: not open for booking yet.", "pending", "draft");
+  else if (started) setStatus("This session has started; booking is closed.", "pending", "started");
+  else if (isOwner) setStatus("", "", "");
+  else if (session.seats_left <= 0) setStatus("Fully booked. Join the waitlist and get the next free seat.", "warn", "full");
+  else setStatus("", "", "");
+}
+
+// --- actions -----------------------------------------------------------------------------
+
+async function book(waitlist) {
+  const button = waitlist ? waitlistButton : bookButton;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  message = say(waitlist ? "Joining the waitlist…" : "Booking…", "pending", "busy", 60_000);
+  render();
+  try {
+    const body = { session_id: sessionId };
+    if (waitlist) body.waitlist = true;
+    const created = await apiFetch("/api/bookings", {
+      method: "POST",
+      body,
+      headers: { "Idempotency-Key": crypto.randomUUID() },
+    });
+    booking = created;
+    message = null;
+    if (created.session) session = created.session;
+    const pay = checkoutPath(created);
+    if (created.status === "pending_payment" && pay) {
+      message = say("Seat held — taking you to checkout…", "warn", "pending_payment", 60_000);
+      render();
+      location.assign(pay);
+      return;
+    }
+    render();
+  } catch (err) {
+    if (err.status === 401) return goToLogin();
+    if (err.code === "session-full") session = { ...session, seats_left: 0 };
+    message = err.code === "session-full"
+      ? say("The last seat just went. You can join the waitlist.", "warn", "session-full")
+      : say(err.detail || "Could not book.", "error", err.code || "error");
+    render();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+bookButton.addEventListener("click", () => book(false));
+waitlistButton.addEventListener("click", () => book(true));
+
+cancelButton.addEventListener("click", async () => {
+  if (!booking) return;
+  cancelButton.disabled = true;
+  try {
+    const full = booking.session ? booking : await apiFetch(`/api/bookings/${booking.id}`);
+    const cancelled = await cancelBookingFlow(full);
+    if (!cancelled) return;
+    booking = null;
+    if (cancelled.session) session = cancelled.session;
+    message = say(cancelledText(cancelled), "ok", "cancelled");
+    render();
+  } catch (err) {
+    if (err.status === 401) return goToLogin();
+    message = say(err.detail || "Could not cancel.", "error", err.code || "error");
+    render();
+  } finally {
+    cancelButton.disabled = false;
+  }
+});
+
+// --- live seats --------------------------------------------------------------------------
+
+let timer = null;
+
+async function poll() {
+  timer = null;
+  try {
+    const [fresh, mine] = await Promise.all([
+      apiFetch(`/api/sessions/${sessionId}`),
+      // A waitlist place or an unpaid hold can change on the server (promotion, expiry).
+      booking && booking.status !== "confirmed" ? apiFetch(`/api/bookings/${booking.id}`) : null,
+    ]);
+    session = fresh;
+    if (mine) booking = mine.status === "cancelled" ? null : mine;
+    render();
+  } catch (err) {
+    if (err.status === 404) {
+      setStatus("This session no longer exists.", "error", "gone");
+      return; // nothing left to watch
+    }
+    if (err.status === 401) return goToLogin();
+  }
+  schedule();
+}
+
+function schedule() {
+  if (!document.hidden && timer === null) timer = setTimeout(poll, POLL_MS);
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) {
+    clearTimeout(timer);
+    timer = null;
+  } else if (timer === null) {
+    poll();
+  }
+});
+
+render();
+schedule();

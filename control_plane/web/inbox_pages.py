@@ -1,0 +1,41 @@
+"""Pages of the notification area: the inbox, email preferences, and the local mail sink.
+
+Like every page, they only read; the browser changes things through /api/notifications.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+
+from control_plane.web.pages import _page_error, _page_headers, login_required, page
+from downbeat.mailsink import read_mails
+from downbeat.settings import Settings
+
+__all__ = ["bp"]
+
+bp = Blueprint("inbox_pages", __name__)
+# The same security headers (CSP: no inline scripts) and error pages as every other page.
+bp.after_request(_page_headers)
+bp.register_error_handler(Exception, _page_error)
+
+
+@bp.get("/inbox")
+@login_required
+def inbox() -> str:
+    return page("inbox.html", title="Inbox")
+
+
+@bp.get("/settings/notifications")
+@login_required
+def notification_settings() -> str:
+    return page("notification_prefs.html", title="Notification settings")
+
+
+@bp.get("/mail")
+@login_required
+def mail() -> tuple[str, int] | str:
+    """Development only: what the local mail sink received (every recipient's mail)."""
+    settings: Settings = current_app.extensions["downbeat.settings"]
+    if settings.env == "prod" or not settings.smtp.local_sink:
+        return page("404.html", title="Not found"), 404
+    return page("mail.html", title="Mail (local sink)", mails=read_mails(settings.mail_dir), folder=settings.mail_dir)

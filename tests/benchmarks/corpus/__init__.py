@@ -1,0 +1,1 @@
+"""Generated evaluation corpus (see generate.py)."""

@@ -1,0 +1,51 @@
+"""Who hears what, for every event type (pure rules, no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts import ALL_EVENT_TYPES, AudioFrame, StreamEnded, VisualParams
+from notification_service.rules import drafts_for
+from tests.contracts.test_codec import EXAMPLES
+
+OWNER, ATTENDEE, REQUESTER, MUSICIAN = 3, 4, 7, 8
+EXPECTED = {
+    "booking.created": {OWNER, ATTENDEE},
+    "booking.waitlisted": {OWNER, ATTENDEE},
+    "booking.promoted": {OWNER, ATTENDEE},
+    "booking.payment_confirmed": {OWNER, ATTENDEE},
+    "booking.cancelled": {OWNER},  # the attendee cancelled it themselves
+    "booking.refunded": {ATTENDEE},
+    "session.cancelled": {ATTENDEE, 9},  # everyone booked
+    "request.sent": {MUSICIAN},
+    "request.accepted": {REQUESTER},
+    "request.declined": {REQUESTER},
+    "request.cancelled": {MUSICIAN},  # the requester (7) cancelled: the musician is told
+    "request.expired": {REQUESTER, MUSICIAN},
+    "request.reschedule_proposed": {REQUESTER},  # the musician (8) proposed
+    "request.reschedule_accepted": {MUSICIAN},  # the requester accepted
+    "request.reschedule_declined": {MUSICIAN},
+}
+SILENT = (AudioFrame, StreamEnded, VisualParams)
+
+
+@pytest.mark.parametrize("event", [e for e in EXAMPLES if not isinstance(e, SILENT)], ids=lambda e: e.type)
+def test_the_right_people_hear_each_event(event: object) -> None:
+    drafts = drafts_for(event)  # type: ignore[arg-type]
+    assert {d.user_id for d in drafts} == EXPECTED[event.type]  # type: ignore[attr-defined]
+    for draft in drafts:
+        assert draft.title and draft.body and draft.kind
+
+
+def test_every_notifiable_event_type_has_a_rule() -> None:
+    notifiable = {t.model_fields["type"].default for t in ALL_EVENT_TYPES if t not in SILENT}
+    assert notifiable == set(EXPECTED)
+
+
+def test_owner_cancelling_or_hold_expiry_tells_the_attendee() -> None:
+    from contracts import BookingCancelled
+    from tests.contracts.test_codec import _BOOKING
+
+    for by in ("owner", "system"):
+        event = BookingCancelled(**_BOOKING, cancelled_by=by, previous_status="confirmed")  # type: ignore[arg-type]
+        assert {d.user_id for d in drafts_for(event)} == {OWNER, ATTENDEE}
