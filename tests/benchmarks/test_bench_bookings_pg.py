@@ -26,6 +26,8 @@ from tests.support.services import free_port, postgres_available, postgres_datab
 pytestmark = pytest.mark.benchmark
 CLIENTS = 50
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+# Few threads per process: 64 threads fighting over one GIL make every request slower.
+THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 
 
 def _people(database_url: str, count: int) -> list[str]:
@@ -143,7 +145,7 @@ def test_bench_bookings_per_second_postgres(tmp_path: Path) -> None:
         "bookings_postgres",
         ["phase", "seats", "requests", "201", "409", "requests/s", "bookings/s", "p50 ms", "p95 ms", "oversold"],
         rows,
-        f"{CLIENTS} concurrent clients, gunicorn {WORKERS} workers x 64 threads, "
+        f"{CLIENTS} concurrent clients, gunicorn {WORKERS} workers x {THREADS} threads, "
         "PostgreSQL on the same 2-core machine.",
     )
 
