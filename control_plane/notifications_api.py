@@ -25,6 +25,8 @@ class SinceQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     since: int = Field(default=0, ge=0)
     limit: int = Field(default=100, ge=1, le=500)
+    # The pagination cursor of API.md; it is the last id seen, so it means the same as `since`.
+    cursor: int | None = Field(default=None, ge=0)
 
 
 class PreferencesBody(BaseModel):
@@ -64,7 +66,7 @@ def _me() -> int:
 @jwt_required()
 def list_notifications() -> Response:
     query = parse_query(SinceQuery)
-    page = _call(lambda: _client().since(_me(), query.since, query.limit))
+    page = _call(lambda: _client().since(_me(), max(query.since, query.cursor or 0), query.limit))
     items = page["items"]
     next_cursor = str(items[-1]["id"]) if page.get("has_more") and items else None
     return jsonify(

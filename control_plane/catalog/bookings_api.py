@@ -39,6 +39,8 @@ class BookingQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     upcoming: bool | None = None
     when: Literal["upcoming", "past", "all"] = "all"
+    limit: int = Field(default=100, ge=1, le=500)
+    cursor: int | None = Field(default=None, ge=0, le=1_000_000_000)
 
 
 class CancelBody(BaseModel):
@@ -106,7 +108,10 @@ def list_bookings() -> Response:
         stmt = stmt.where(CatalogSession.ends_at < utcnow()).order_by(CatalogSession.starts_at.desc(), Booking.id)
     else:
         stmt = stmt.order_by(CatalogSession.starts_at, Booking.id)
-    return jsonify({"items": [booking_json(b) for b in db.session.scalars(stmt)], "next_cursor": None})
+    offset = query.cursor or 0
+    rows = list(db.session.scalars(stmt.offset(offset).limit(query.limit + 1)))
+    next_cursor = str(offset + query.limit) if len(rows) > query.limit else None
+    return jsonify({"items": [booking_json(b) for b in rows[: query.limit]], "next_cursor": next_cursor})
 
 
 def _own_booking(booking_id: int) -> Booking:

@@ -82,3 +82,16 @@ def test_mail_subjects_are_single_lines() -> None:
         datetime.now(UTC),
     )
     assert message["Subject"] == "New booking: Jam Night x"
+
+
+def test_bookings_are_paginated_with_limit_and_cursor(app: Flask) -> None:
+    client = app.test_client()
+    owner = register(client, roles=["facilitator"])
+    (guest,) = many_people(app, 1)
+    for i in range(3):
+        listing = new_session(client, owner, title=f"S{i}")
+        client.post("/api/bookings", json={"session_id": listing["id"]}, headers=bearer(guest))
+    first = client.get("/api/bookings?limit=2", headers=bearer(guest)).get_json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    rest = client.get(f"/api/bookings?limit=2&cursor={first['next_cursor']}", headers=bearer(guest)).get_json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
