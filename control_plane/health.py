@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 
 from control_plane.extensions import db
-from downbeat.health import readiness, redis_ok, sql_ok
+from downbeat.health import readiness, sql_ok
 from downbeat.kafka import broker_reachable
 from downbeat.settings import Settings
 
@@ -24,7 +24,8 @@ def readyz() -> tuple[Response, int]:
     settings: Settings = current_app.extensions["downbeat.settings"]
     checks = {
         "database": sql_ok(db.engine),
-        "redis": redis_ok(settings.redis.effective_url),
+        # The app's own client (one pool per process), not a new connection per probe.
+        "redis": lambda: bool(current_app.extensions["downbeat.redis"].ping()),
         "broker": lambda: broker_reachable(settings.kafka.servers),
     }
     status, body = readiness(checks)

@@ -7,18 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
-
 from control_plane.extensions import db
 from control_plane.musicians.models import Project
-from control_plane.web.pages import _page_error, _page_headers, login_required, page, viewer
+from control_plane.web.pages import login_required, page, page_blueprint, viewer
 
 __all__ = ["bp"]
 
-bp = Blueprint("musician_pages", __name__)
-# The same security headers (CSP: no inline scripts) and error pages as every other page.
-bp.after_request(_page_headers)
-bp.register_error_handler(Exception, _page_error)
+bp = page_blueprint("musician_pages", __name__)
 
 REQUESTER_ROLES = ("producer", "band_manager")
 

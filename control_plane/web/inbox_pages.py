@@ -5,18 +5,15 @@ Like every page, they only read; the browser changes things through /api/notific
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import current_app
 
-from control_plane.web.pages import _page_error, _page_headers, login_required, page
+from control_plane.web.pages import login_required, page, page_blueprint
 from downbeat.mailsink import read_mails
 from downbeat.settings import Settings
 
 __all__ = ["bp"]
 
-bp = Blueprint("inbox_pages", __name__)
-# The same security headers (CSP: no inline scripts) and error pages as every other page.
-bp.after_request(_page_headers)
-bp.register_error_handler(Exception, _page_error)
+bp = page_blueprint("inbox_pages", __name__)
 
 
 @bp.get("/inbox")

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from control_plane.accounts.models import ROLES, User
 from control_plane.problems import ApiProblem, problem_response
 
-__all__ = ["bp"]
+__all__ = ["bp", "page_blueprint"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__)
@@ -328,3 +328,12 @@ def _page_error(exc: Exception) -> Any:
         ), 500
     except Exception:  # the template itself failed; plain text is all we can do
         return Response("Something went wrong on our side.", status=500, mimetype="text/plain")
+
+
+def page_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint for another area's pages, with the same security headers (strict CSP, no
+    inline scripts) and the same HTML error pages as these."""
+    area = Blueprint(name, import_name)
+    area.after_request(_page_headers)
+    area.register_error_handler(Exception, _page_error)
+    return area
