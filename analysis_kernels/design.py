@@ -63,6 +63,10 @@ class Design:
     mel_lo: I64
     mel_w_lo: F64
     mel_w_hi: F64
+    # the same two as contiguous bin runs, for vectorised loops: bands b = 0, 1, 2 are bins
+    # band_start[b] .. band_start[b + 1]; mel segment j (bins with mel_lo == j - 1) is mel_seg[j] .. mel_seg[j + 1]
+    band_start: I64
+    mel_seg: I64
     mel_dense: F64  # (N_MEL, n_bins), the same filterbank as a matrix, for the reference
     mel_tempo_weight: F64  # weight of each mel band in the tempo onset function
     chroma_lo_bin: int
@@ -79,7 +83,7 @@ class Design:
     tempo_bpm: F64  # log-spaced tempo grid
     tempo_period: F64  # the same grid as beat periods in hops
     tempo_prior: F64
-    tempo_every: int  # hops between tempo updates (staggered over streams)
+    tempo_every: int  # hops between tempo updates (on each stream's own hop count)
     tempo_transition: F64  # (2 * TRANSITION_SPAN + 1,) weights of the tempo-belief transition
     # beat tracking (cumulative score)
     cs_ring: int
@@ -164,6 +168,12 @@ def make_design(sample_rate: int) -> Design:
         rising = (bin_hz - lo) / (mid - lo)
         falling = (hi - bin_hz) / (hi - mid)
         dense[m] = np.maximum(0.0, np.minimum(rising, falling))
+    inside = np.flatnonzero(mel_lo >= -1)
+    if np.any(np.diff(mel_lo[inside]) < 0) or np.any(np.diff(inside) != 1):
+        raise AssertionError("mel segments must be contiguous runs of bins")
+    seg_ids = mel_lo[inside] + 1
+    mel_seg = (inside[0] + np.searchsorted(seg_ids, np.arange(N_MEL + 2), side="left")).astype(np.int64)
+    band_start = np.array([1, *np.searchsorted(bin_hz, [LOW_MID_HZ, MID_HIGH_HZ]), n_bins], dtype=np.int64)
     mel_hz = centres[1:-1]
     tempo_weight = np.where(mel_hz < 5000.0, 1.0, 0.0)  # hats and cymbals mark subdivisions, not beats
 
@@ -209,6 +219,8 @@ def make_design(sample_rate: int) -> Design:
         mel_lo=mel_lo,
         mel_w_lo=mel_w_lo,
         mel_w_hi=mel_w_hi,
+        band_start=band_start,
+        mel_seg=mel_seg,
         mel_dense=dense,
         mel_tempo_weight=tempo_weight,
         chroma_lo_bin=chroma_lo,

@@ -7,6 +7,7 @@ reused, and the numba kernel is a pure function of (block, design, state) -> out
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -21,6 +22,8 @@ __all__ = ["FLOAT_FIELDS", "INT_FIELDS", "HopOutputs", "LiveAnalyzer", "LiveStat
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+# slot indices for subset processing: an integer array or a sequence of ints
+RowsLike = npt.NDArray[np.integer[Any]] | Sequence[int]
 
 # columns of HopOutputs.floats / HopOutputs.ints
 FLOAT_FIELDS = (
@@ -42,9 +45,13 @@ INT_FIELDS = ("beat", "onset_event", "key")
 (RMS, PEAK, LOW, MID, HIGH, CENTROID, ROLLOFF_HZ, FLUX, ONSET, LOUD_M, LOUD_S, BPM, PHASE) = range(len(FLOAT_FIELDS))
 (BEAT, ONSET_EVENT, KEY) = range(len(INT_FIELDS))
 
+# rows per pass through every stage: frames (8 KiB each) and spectra of a chunk stay in L2
+CHUNK = 32
 MEL_GAIN = 1e6  # log(1 + MEL_GAIN * band power): about -60 dB of band power is where compression turns linear
 ONSET_THRESHOLD = 1.6
 ONSET_REFRACTORY = 3
+# reassociation (vectorised sums) and FMA contraction; never nnan/ninf: NaN marks "unknown" in the outputs
+_FAST = {"reassoc", "contract", "nsz", "arcp"}
 
 
 @dataclass
@@ -61,7 +68,7 @@ class LiveState:
     onset_mean: F64
     prev_onset: F64
     last_onset: I64
-    odf_hist: F64  # detrended tempo onset function, ring
+    odf_hist: F64  # detrended tempo onset function, ring stored twice over (2 * odf_ring)
     acf: F64  # running autocorrelation of odf_hist
     belief: F64  # tempo belief over the tempo grid
     evidence: F64  # last tempo evidence over the grid
@@ -89,7 +96,7 @@ def new_state(design: Design, streams: int) -> LiveState:
         onset_mean=np.zeros(streams),
         prev_onset=np.zeros(streams),
         last_onset=np.zeros(streams, np.int64),
-        odf_hist=np.zeros((streams, design.odf_ring)),
+        odf_hist=np.zeros((streams, 2 * design.odf_ring)),
         acf=np.zeros((streams, design.acf_lags)),
         belief=np.ones((streams, n_tempo)),
         evidence=np.zeros((streams, n_tempo)),
@@ -148,8 +155,112 @@ def _lufs(mean_square: float) -> float:  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _interp(arr: F64, s: int, x: float) -> float:  # pragma: no cover - compiled
+    i = int(x)
+    f = x - i
+    return float(arr[s, i] * (1.0 - f) + arr[s, i + 1] * f)
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _kweight_lanes(
+    block: F32, r: int, lanes: int, rows: I64, kw: F64, kw_z: F64, sums: F64
+) -> None:  # pragma: no cover - compiled
+    """Mean square, peak and K-weighted energy of ``lanes`` (1..4) rows at once.
+
+    The two biquads are a serial chain per sample (latency-bound); four independent streams interleaved in one
+    loop keep the FMA units busy, about twice the throughput of one stream at a time. Missing lanes repeat row r.
+    """
+    hop = block.shape[1]
+    b0, b1, b2, a1, a2 = kw[0, 0], kw[0, 1], kw[0, 2], kw[0, 3], kw[0, 4]
+    c0, c1, c2, d1, d2 = kw[1, 0], kw[1, 1], kw[1, 2], kw[1, 3], kw[1, 4]
+    ra = r
+    rb = r + 1 if lanes > 1 else r
+    rc = r + 2 if lanes > 2 else r
+    rd = r + 3 if lanes > 3 else r
+    sa, sb, sc, sd = rows[ra], rows[rb], rows[rc], rows[rd]
+    pa, qa, ua, va = kw_z[sa, 0], kw_z[sa, 1], kw_z[sa, 2], kw_z[sa, 3]
+    pb, qb, ub, vb = kw_z[sb, 0], kw_z[sb, 1], kw_z[sb, 2], kw_z[sb, 3]
+    pc, qc, uc, vc = kw_z[sc, 0], kw_z[sc, 1], kw_z[sc, 2], kw_z[sc, 3]
+    pd, qd, ud, vd = kw_z[sd, 0], kw_z[sd, 1], kw_z[sd, 2], kw_z[sd, 3]
+    ma = mb = mc = md = 0.0
+    ta = tb = tc = td = 0.0
+    ka = kb = kc = kd = 0.0
+    for i in range(hop):
+        # transposed direct form II, shelf (p, q) then high-pass (u, v), per lane
+        x = float(block[ra, i])
+        ma += x * x
+        ta = max(ta, abs(x))
+        y = b0 * x + pa
+        pa = b1 * x - a1 * y + qa
+        qa = b2 * x - a2 * y
+        w = c0 * y + ua
+        ua = c1 * y - d1 * w + va
+        va = c2 * y - d2 * w
+        ka += w * w
+        x = float(block[rb, i])
+        mb += x * x
+        tb = max(tb, abs(x))
+        y = b0 * x + pb
+        pb = b1 * x - a1 * y + qb
+        qb = b2 * x - a2 * y
+        w = c0 * y + ub
+        ub = c1 * y - d1 * w + vb
+        vb = c2 * y - d2 * w
+        kb += w * w
+        x = float(block[rc, i])
+        mc += x * x
+        tc = max(tc, abs(x))
+        y = b0 * x + pc
+        pc = b1 * x - a1 * y + qc
+        qc = b2 * x - a2 * y
+        w = c0 * y + uc
+        uc = c1 * y - d1 * w + vc
+        vc = c2 * y - d2 * w
+        kc += w * w
+        x = float(block[rd, i])
+        md += x * x
+        td = max(td, abs(x))
+        y = b0 * x + pd
+        pd = b1 * x - a1 * y + qd
+        qd = b2 * x - a2 * y
+        w = c0 * y + ud
+        ud = c1 * y - d1 * w + vd
+        vd = c2 * y - d2 * w
+        kd += w * w
+    # write back in reverse so the real lane (written last) wins where missing lanes repeat row r
+    kw_z[sd, 0], kw_z[sd, 1], kw_z[sd, 2], kw_z[sd, 3] = pd, qd, ud, vd
+    sums[rd, 0], sums[rd, 1], sums[rd, 2] = md, td, kd
+    kw_z[sc, 0], kw_z[sc, 1], kw_z[sc, 2], kw_z[sc, 3] = pc, qc, uc, vc
+    sums[rc, 0], sums[rc, 1], sums[rc, 2] = mc, tc, kc
+    kw_z[sb, 0], kw_z[sb, 1], kw_z[sb, 2], kw_z[sb, 3] = pb, qb, ub, vb
+    sums[rb, 0], sums[rb, 1], sums[rb, 2] = mb, tb, kb
+    kw_z[sa, 0], kw_z[sa, 1], kw_z[sa, 2], kw_z[sa, 3] = pa, qa, ua, va
+    sums[ra, 0], sums[ra, 1], sums[ra, 2] = ma, ta, ka
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _ring_sum(ring: F64, s: int, last: int, n: int) -> float:  # pragma: no cover - compiled
+    """Sum of the ``n`` latest entries of row ``s`` of a ring whose newest entry is at absolute index ``last``."""
+    size = ring.shape[1]
+    end = last % size + 1
+    start = end - n
+    acc = 0.0
+    if start < 0:
+        for i in range(size + start, size):
+            acc += ring[s, i]
+        start = 0
+    for i in range(start, end):
+        acc += ring[s, i]
+    return acc
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
 def _time_domain(
     block: F32,
+    rows: I64,
+    sums: F64,
+    frames: F32,
+    floats: F64,
     window: F32,
     kw: F64,
     momentary_hops: int,
@@ -157,79 +268,49 @@ def _time_domain(
     ring: F32,
     kw_z: F64,
     energy: F64,
-    frames: F32,
-    floats: F64,
 ) -> None:  # pragma: no cover - compiled
-    streams, hop = block.shape
+    """RMS, peak, K-weighted loudness and the windowed frame of each listed row (state row ``rows[r]``)."""
+    n, hop = block.shape
     n_fft = ring.shape[1]
     short_hops = energy.shape[1]
-    b0, b1, b2, a1, a2 = kw[0, 0], kw[0, 1], kw[0, 2], kw[0, 3], kw[0, 4]
-    c0, c1, c2, d1, d2 = kw[1, 0], kw[1, 1], kw[1, 2], kw[1, 3], kw[1, 4]
-    for s in range(streams):
-        acc = 0.0
-        top = 0.0
-        kacc = 0.0
-        z0, z1, z2, z3 = kw_z[s, 0], kw_z[s, 1], kw_z[s, 2], kw_z[s, 3]
-        for i in range(hop):
-            x = float(block[s, i])
-            acc += x * x
-            a = abs(x)
-            if a > top:
-                top = a
-            # transposed direct form II, shelf then high-pass
-            y = b0 * x + z0
-            z0 = b1 * x - a1 * y + z1
-            z1 = b2 * x - a2 * y
-            u = c0 * y + z2
-            z2 = c1 * y - d1 * u + z3
-            z3 = c2 * y - d2 * u
-            kacc += u * u
-        kw_z[s, 0], kw_z[s, 1], kw_z[s, 2], kw_z[s, 3] = z0, z1, z2, z3
-        floats[s, RMS] = math.sqrt(acc / hop)
-        floats[s, PEAK] = top
+    for r in range(0, n, 4):
+        _kweight_lanes(block, r, min(4, n - r), rows, kw, kw_z, sums)
+    for r in range(n):
+        s = rows[r]  # state row; block, frames and outputs are indexed by r
+        floats[r, RMS] = math.sqrt(sums[r, 0] / hop)
+        floats[r, PEAK] = sums[r, 1]
         c = count[s]
-        energy[s, c % short_hops] = kacc / hop
+        energy[s, c % short_hops] = sums[r, 2] / hop
         n_m = min(c + 1, momentary_hops)
         n_s = min(c + 1, short_hops)
-        sm = 0.0
-        for j in range(n_m):
-            sm += energy[s, (c - j) % short_hops]
-        ss = sm
-        for j in range(n_m, n_s):
-            ss += energy[s, (c - j) % short_hops]
-        floats[s, LOUD_M] = _lufs(sm / n_m)
-        floats[s, LOUD_S] = _lufs(ss / n_s)
+        floats[r, LOUD_M] = _lufs(_ring_sum(energy, s, c, n_m) / n_m)
+        floats[r, LOUD_S] = _lufs(_ring_sum(energy, s, c, n_s) / n_s)
         # slide the analysis window and apply the window function
         keep = n_fft - hop
         for i in range(keep):
             ring[s, i] = ring[s, i + hop]
         for i in range(hop):
-            ring[s, keep + i] = block[s, i]
+            ring[s, keep + i] = block[r, i]
         for i in range(n_fft):
-            frames[s, i] = ring[s, i] * window[i]
+            frames[r, i] = ring[s, i] * window[i]
 
 
-@njit(cache=True, nogil=True)
-def _rfft_rows(frames: F32) -> Any:  # pragma: no cover - compiled
-    return np.fft.rfft(frames)  # rocket-fft (pocketfft) inside numba, one call for every stream
-
-
-@njit(cache=True, nogil=True)
-def _interp(arr: F64, s: int, x: float) -> float:  # pragma: no cover - compiled
-    i = int(x)
-    f = x - i
-    return float(arr[s, i] * (1.0 - f) + arr[s, i + 1] * f)
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_FAST)
 def _spectral(
     spec: Any,
+    rows: I64,
+    mag: F64,
+    tempo_odf: F64,
+    floats: F64,
+    ints: I64,
+    chroma: F64,
+    mel: F64,
     sample_rate: float,
     n_fft: int,
     window_sum: float,
     window_sq_sum: float,
-    band_of_bin: I64,
-    mel_lo: I64,
+    band_start: I64,
+    mel_seg: I64,
     mel_w_lo: F64,
     mel_w_hi: F64,
     mel_tempo_weight: F64,
@@ -246,87 +327,83 @@ def _spectral(
     last_onset: I64,
     key_chroma: F64,
     key_idx: I64,
-    mag: F64,
-    tempo_odf: F64,
-    floats: F64,
-    ints: I64,
-    chroma: F64,
-    mel: F64,
+    power: F64,
 ) -> None:  # pragma: no cover - compiled
-    streams, n_bins = spec.shape
+    """Spectral features of each listed row; written as contiguous loops over bins so LLVM vectorises them."""
+    n_bins = spec.shape[1]
     mag_norm = 2.0 / window_sum
     pow_norm = 2.0 / (n_fft * window_sq_sum)
     bin_hz = sample_rate / n_fft
     n_mel = mel.shape[1]
-    for s in range(streams):
-        for m in range(n_mel):
-            mel[s, m] = 0.0
-        e0 = 0.0
-        e1 = 0.0
-        e2 = 0.0
+    wsum = 0.0
+    for m in range(n_mel):
+        wsum += mel_tempo_weight[m]
+    for r in range(rows.size):
+        s = rows[r]
         msum = 0.0
         fsum = 0.0
         flux = 0.0
         for k in range(n_bins):
-            re = float(spec[s, k].real)
-            im = float(spec[s, k].imag)
+            re = float(spec[r, k].real)
+            im = float(spec[r, k].imag)
             p = re * re + im * im
+            power[k] = p
             m_k = math.sqrt(p) * mag_norm
-            mag[s, k] = m_k
+            mag[r, k] = m_k
             msum += m_k
-            fsum += m_k * (k * bin_hz)
+            fsum += m_k * k
             d = m_k - prev_mag[s, k]
             flux += d * d
             prev_mag[s, k] = m_k
-            pn = p * pow_norm
-            b = band_of_bin[k]
-            if b == 0:
-                e0 += pn
-            elif b == 1:
-                e1 += pn
-            elif b == 2:
-                e2 += pn
-            lo = mel_lo[k]
-            if lo >= -1:
-                if lo >= 0:
-                    mel[s, lo] += mel_w_lo[k] * pn
-                if lo + 1 < n_mel:
-                    mel[s, lo + 1] += mel_w_hi[k] * pn
-        floats[s, LOW] = math.sqrt(e0)
-        floats[s, MID] = math.sqrt(e1)
-        floats[s, HIGH] = math.sqrt(e2)
-        floats[s, FLUX] = math.sqrt(flux)
+        fsum *= bin_hz
+        e = 0.0
+        for b in range(3):
+            e = 0.0
+            for k in range(band_start[b], band_start[b + 1]):
+                e += power[k]
+            floats[r, LOW + b] = math.sqrt(e * pow_norm)
+        # triangular mel bands: segment j feeds band j - 1 (falling edge) and band j (rising edge)
+        carry = 0.0
+        for j in range(mel_seg.size - 1):
+            lo = 0.0
+            hi = 0.0
+            for k in range(mel_seg[j], mel_seg[j + 1]):
+                lo += mel_w_lo[k] * power[k]
+                hi += mel_w_hi[k] * power[k]
+            if j >= 1:
+                mel[r, j - 1] = (carry + lo) * pow_norm
+            carry = hi
+        floats[r, FLUX] = math.sqrt(flux)
         if msum > 0.0:
-            floats[s, CENTROID] = fsum / msum
+            floats[r, CENTROID] = fsum / msum
             target = ROLLOFF * msum
             run = 0.0
             roll = (n_bins - 1) * bin_hz
             for k in range(n_bins):
-                run += mag[s, k]
+                run += mag[r, k]
                 if run >= target:
                     roll = k * bin_hz
                     break
-            floats[s, ROLLOFF_HZ] = roll
+            floats[r, ROLLOFF_HZ] = roll
         else:
-            floats[s, CENTROID] = 0.0
-            floats[s, ROLLOFF_HZ] = 0.0
+            floats[r, CENTROID] = 0.0
+            floats[r, ROLLOFF_HZ] = 0.0
         # onset strength: mean half-wave rectified rise of log mel power
         onset = 0.0
         todf = 0.0
-        wsum = 0.0
+        first = count[s] == 0
         for m in range(n_mel):
-            lm = math.log1p(MEL_GAIN * mel[s, m])
+            lm = math.log1p(MEL_GAIN * mel[r, m])
             d = lm - prev_logmel[s, m]
             prev_logmel[s, m] = lm
-            if count[s] == 0:
+            if first:
                 d = 0.0
-            if d > 0.0:
-                onset += d
-                todf += mel_tempo_weight[m] * d
-            wsum += mel_tempo_weight[m]
+            d = max(d, 0.0)
+            onset += d
+            todf += mel_tempo_weight[m] * d
         onset /= n_mel
-        tempo_odf[s] = todf / wsum
-        floats[s, ONSET] = onset
+        tempo_odf[r] = todf / wsum
+        floats[r, ONSET] = onset
         event = 0
         if (
             onset > ONSET_THRESHOLD * onset_mean[s] + 0.01
@@ -335,42 +412,40 @@ def _spectral(
         ):
             event = 1
             last_onset[s] = count[s]
-        ints[s, ONSET_EVENT] = event
+        ints[r, ONSET_EVENT] = event
         onset_mean[s] = 0.9 * onset_mean[s] + 0.1 * onset
         prev_onset[s] = onset
         # chroma from interpolated spectral peaks, cos^2 weighting around the nearest semitone
         for c in range(12):
-            chroma[s, c] = 0.0
+            chroma[r, c] = 0.0
         top = 0.0
         for k in range(chroma_lo, chroma_hi + 1):
-            if mag[s, k] > top:
-                top = mag[s, k]
+            top = max(top, mag[r, k])
         floor = max(1e-6, 1e-3 * top)
         for k in range(chroma_lo, chroma_hi + 1):
-            m_k = mag[s, k]
-            if m_k > floor and m_k > mag[s, k - 1] and m_k >= mag[s, k + 1]:
-                la = math.log(mag[s, k - 1] + 1e-12)
+            m_k = mag[r, k]
+            if m_k > floor and m_k > mag[r, k - 1] and m_k >= mag[r, k + 1]:
+                la = math.log(mag[r, k - 1] + 1e-12)
                 lb = math.log(m_k + 1e-12)
-                lc = math.log(mag[s, k + 1] + 1e-12)
+                lc = math.log(mag[r, k + 1] + 1e-12)
                 den = la - 2.0 * lb + lc
                 off = 0.5 * (la - lc) / den if den < 0.0 else 0.0
                 f = (k + off) * bin_hz
                 pitch = 69.0 + 12.0 * math.log2(f / 440.0)
                 nearest = math.floor(pitch + 0.5)
                 w = math.cos(math.pi * (pitch - nearest))
-                chroma[s, int(nearest) % 12] += m_k * w * w
+                chroma[r, int(nearest) % 12] += m_k * w * w
         cmax = 0.0
         csum = 0.0
         for c in range(12):
-            csum += chroma[s, c]
-            if chroma[s, c] > cmax:
-                cmax = chroma[s, c]
+            csum += chroma[r, c]
+            cmax = max(cmax, chroma[r, c])
         if cmax > 0.0:
             for c in range(12):
-                chroma[s, c] /= cmax
-        if floats[s, RMS] > min_rms_for_key and csum > 0.0:
+                chroma[r, c] /= cmax
+        if floats[r, RMS] > min_rms_for_key and csum > 0.0:
             for c in range(12):
-                key_chroma[s, c] = key_alpha * key_chroma[s, c] + (1.0 - key_alpha) * chroma[s, c] * cmax / csum
+                key_chroma[s, c] = key_alpha * key_chroma[s, c] + (1.0 - key_alpha) * chroma[r, c] * cmax / csum
             mean = 0.0
             for c in range(12):
                 mean += key_chroma[s, c]
@@ -386,7 +461,7 @@ def _spectral(
                     best_i = i
             if best > 0.0:
                 key_idx[s] = best_i
-        ints[s, KEY] = key_idx[s]
+        ints[r, KEY] = key_idx[s]
 
 
 @njit(cache=True, nogil=True)
@@ -440,7 +515,10 @@ def _predict_beat(
 
 @njit(cache=True, nogil=True)
 def _rhythm(
+    rows: I64,
     tempo_odf: F64,
+    floats: F64,
+    ints: I64,
     odf_mean_alpha: float,
     acf_alpha: float,
     tempo_bpm: F64,
@@ -466,26 +544,30 @@ def _rhythm(
     beat_counter: I64,
     last_beat: I64,
     scratch: F64,
-    floats: F64,
-    ints: I64,
 ) -> None:  # pragma: no cover - compiled
-    streams = tempo_odf.size
-    ring = odf_hist.shape[1]
+    ring = odf_hist.shape[1] // 2  # every value is stored twice (pos and pos + ring): lags read one contiguous run
     lags = acf.shape[1]
     n_tempo = tempo_bpm.size
     span = (transition.size - 1) // 2
     cs_ring = cs.shape[1]
-    for s in range(streams):
+    for r in range(rows.size):
+        s = rows[r]
         t = count[s]
-        o = tempo_odf[s]
+        o = tempo_odf[r]
         d = o - odf_mean[s]
         odf_mean[s] = odf_mean_alpha * odf_mean[s] + (1.0 - odf_mean_alpha) * o
-        odf_hist[s, t % ring] = d
+        pos = t % ring
+        odf_hist[s, pos] = d
+        odf_hist[s, pos + ring] = d
         top_lag = min(lags, t + 1)
+        gain = (1.0 - acf_alpha) * d
+        newest = pos + ring
         for lag in range(top_lag):
-            acf[s, lag] = acf_alpha * acf[s, lag] + (1.0 - acf_alpha) * d * odf_hist[s, (t - lag) % ring]
+            acf[s, lag] = acf_alpha * acf[s, lag] + gain * odf_hist[s, newest - lag]
         # tempo: evidence from the comb-filtered autocorrelation, smoothed by a forward max-product pass
-        if t >= warmup_hops and (t + s) % tempo_every == 0 and acf[s, 0] > 1e-9:
+        # every tempo_every-th hop of the stream's own clock, so a slot's results never depend on its index
+        # (streams join at different hops, which spreads the work over calls)
+        if t >= warmup_hops and t % tempo_every == 0 and acf[s, 0] > 1e-9:
             _tempo_evidence(acf, s, tempo_period, tempo_prior, scratch)
             top = 0.0
             for i in range(n_tempo):
@@ -538,18 +620,52 @@ def _rhythm(
             if beat_counter[s] == 0:
                 beat = 1
                 last_beat[s] = t
-            floats[s, BPM] = bpm[s]
+            floats[r, BPM] = bpm[s]
             if last_beat[s] >= 0:
                 phase = (t - last_beat[s] + 0.5) / period
-                floats[s, PHASE] = min(phase, 0.999)
+                floats[r, PHASE] = min(phase, 0.999)
             else:
-                floats[s, PHASE] = math.nan
+                floats[r, PHASE] = math.nan
         else:
             cs[s, t % cs_ring] = (1.0 - cs_alpha) * o
-            floats[s, BPM] = math.nan
-            floats[s, PHASE] = math.nan
-        ints[s, BEAT] = beat
+            floats[r, BPM] = math.nan
+            floats[r, PHASE] = math.nan
+        ints[r, BEAT] = beat
         count[s] = t + 1
+
+
+@njit(cache=True, nogil=True)
+def _advance(
+    block: F32,
+    rows: I64,
+    chunk: int,
+    sums: F64,
+    frames: F32,
+    mag: F64,
+    tempo_odf: F64,
+    floats: F64,
+    ints: I64,
+    chroma: F64,
+    mel: F64,
+    td: Any,
+    sp: Any,
+    rh: Any,
+) -> None:  # pragma: no cover - compiled
+    """Every stage for ``chunk`` rows at a time, so frames and spectra stay in cache between stages.
+
+    ``td``, ``sp`` and ``rh`` are the stages' constant arguments (design and state arrays) as tuples.
+    """
+    n = rows.size
+    for c0 in range(0, n, chunk):
+        c1 = min(n, c0 + chunk)
+        m = c1 - c0
+        rr = rows[c0:c1]
+        fl = floats[c0:c1]
+        it = ints[c0:c1]
+        _time_domain(block[c0:c1], rr, sums[:m], frames[:m], fl, *td)
+        spec = np.fft.rfft(frames[:m])  # rocket-fft (pocketfft) inside numba, one call per chunk
+        _spectral(spec, rr, mag[:m], tempo_odf[:m], fl, it, chroma[c0:c1], mel[c0:c1], *sp)
+        _rhythm(rr, tempo_odf[:m], fl, it, *rh)
 
 
 class LiveAnalyzer:
@@ -568,13 +684,72 @@ class LiveAnalyzer:
         self.hop = self.design.hop
         self.state = new_state(self.design, streams)
         self.outputs = new_outputs(streams)
-        d = self.design
-        self._frames = np.zeros((streams, d.n_fft), np.float32)
-        self._mag = np.zeros((streams, d.n_fft // 2 + 1))
-        self._tempo_odf = np.zeros(streams)
+        d, st = self.design, self.state
+        # scratch for one chunk of rows (the kernels run every stage on CHUNK rows before the next chunk)
+        rows = min(streams, CHUNK)
+        self._frames = np.zeros((rows, d.n_fft), np.float32)
+        self._mag = np.zeros((rows, d.n_fft // 2 + 1))
+        self._power = np.zeros(d.n_fft // 2 + 1)
+        self._sums = np.zeros((rows, 3))
+        self._tempo_odf = np.zeros(rows)
         self._scratch = np.zeros(max(d.tempo_bpm.size, int(math.ceil(d.tempo_period.max())) + 2))  # noqa: RUF046 - numba's round() typing
-        self._window_sum = float(np.sum(d.window, dtype=np.float64))
-        self._window_sq_sum = float(np.sum(d.window.astype(np.float64) ** 2))
+        window_sum = float(np.sum(d.window, dtype=np.float64))
+        window_sq_sum = float(np.sum(d.window.astype(np.float64) ** 2))
+        self._all_rows = np.arange(streams, dtype=np.int64)
+        # the stages' constant arguments: design and state arrays (state rows are updated in place)
+        self._td = (d.window, d.kw, d.momentary_hops, st.count, st.ring, st.kw_z, st.energy)
+        self._sp = (
+            float(d.sample_rate),
+            d.n_fft,
+            window_sum,
+            window_sq_sum,
+            d.band_start,
+            d.mel_seg,
+            d.mel_w_lo,
+            d.mel_w_hi,
+            d.mel_tempo_weight,
+            d.chroma_lo_bin,
+            d.chroma_hi_bin,
+            d.min_rms_for_key,
+            d.key_alpha,
+            d.key_profiles,
+            st.count,
+            st.prev_mag,
+            st.prev_logmel,
+            st.onset_mean,
+            st.prev_onset,
+            st.last_onset,
+            st.key_chroma,
+            st.key_idx,
+            self._power,
+        )
+        self._rh = (
+            d.odf_mean_alpha,
+            d.acf_alpha,
+            d.tempo_bpm,
+            d.tempo_period,
+            d.tempo_prior,
+            d.tempo_every,
+            d.tempo_transition,
+            d.cs_alpha,
+            d.w1,
+            d.w1_start,
+            d.w1_len,
+            d.warmup_hops,
+            st.count,
+            st.odf_mean,
+            st.odf_hist,
+            st.acf,
+            st.belief,
+            st.evidence,
+            st.tempo_idx,
+            st.bpm,
+            st.cs,
+            st.m0,
+            st.beat_counter,
+            st.last_beat,
+            self._scratch,
+        )
 
     def reset(self, stream_index: int) -> None:
         """Forget everything about one slot so a new stream can use it."""
@@ -582,27 +757,67 @@ class LiveAnalyzer:
             raise IndexError(f"stream_index {stream_index} out of range 0..{self.streams - 1}")
         reset_row(self.state, stream_index)
 
-    def process_arrays(self, block: F32) -> HopOutputs:
-        """Advance every stream by one hop; results as arrays (the fast path, reused between calls)."""
-        if block.shape != (self.streams, self.hop):
-            raise ValueError(f"block must be (streams, hop) = {(self.streams, self.hop)}, got {block.shape}")
+    def _check_rows(self, block: F32, rows: RowsLike | None) -> I64:
+        """The slot indices a call advances, validated: 1-D, integer, distinct, in ``[0, streams)``."""
+        if rows is None:
+            if block.shape != (self.streams, self.hop):
+                raise ValueError(f"block must be (streams, hop) = {(self.streams, self.hop)}, got {block.shape}")
+            return self._all_rows
+        arr = np.asarray(rows)
+        if arr.ndim != 1:
+            raise ValueError(f"rows must be 1-D, got shape {arr.shape}")
+        if arr.size and arr.dtype.kind not in "iu":
+            raise ValueError(f"rows must be integers, got dtype {arr.dtype}")
+        idx = arr.astype(np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.streams):
+            raise ValueError(f"rows must lie in 0..{self.streams - 1}")
+        if np.unique(idx).size != idx.size:
+            raise ValueError("rows must be distinct")
+        if block.shape != (idx.size, self.hop):
+            raise ValueError(f"block must be (len(rows), hop) = {(idx.size, self.hop)}, got {block.shape}")
+        return idx
+
+    def process_arrays(self, block: F32, rows: RowsLike | None = None) -> HopOutputs:
+        """Advance streams by one hop; results as arrays (the fast path, buffers reused between calls).
+
+        With ``rows`` (distinct slot indices), ``block`` is ``(len(rows), hop)``: only those slots advance, and
+        output row ``r`` belongs to slot ``rows[r]``; the other slots are not touched and cost nothing.
+        """
+        idx = self._check_rows(block, rows)
+        n = idx.size
+        out = self.outputs
+        if n < self.streams:
+            # views of the first n rows of the full buffers: contiguous, no allocation of new buffers
+            out = HopOutputs(floats=out.floats[:n], ints=out.ints[:n], chroma=out.chroma[:n], mel=out.mel[:n])
+        if n == 0:
+            return out
         block = np.ascontiguousarray(block, dtype=np.float32)
-        d, st, out = self.design, self.state, self.outputs
-        _time_domain(
-            block, d.window, d.kw, d.momentary_hops, st.count, st.ring, st.kw_z, st.energy, self._frames, out.floats
+        _advance(
+            block,
+            idx,
+            self._frames.shape[0],
+            self._sums,
+            self._frames,
+            self._mag,
+            self._tempo_odf,
+            out.floats,
+            out.ints,
+            out.chroma,
+            out.mel,
+            self._td,
+            self._sp,
+            self._rh,
         )
-        spec = _rfft_rows(self._frames)
-        _spectral_batched(spec, self, d, st, out)
         return out
 
-    def process(self, block: F32) -> list[dict[str, Any]]:
-        """Advance every stream by one hop; one ``visual``-frame mapping per stream (plain Python values)."""
-        out = self.process_arrays(block)
+    def process(self, block: F32, rows: RowsLike | None = None) -> list[dict[str, Any]]:
+        """Advance streams by one hop; one ``visual``-frame mapping per stream (or per ``rows`` entry, in order)."""
+        out = self.process_arrays(block, rows)
         floats = out.floats.tolist()
         ints = out.ints.tolist()
         chroma = np.round(out.chroma, 4).tolist()
         result = []
-        for s in range(self.streams):
+        for s in range(len(floats)):
             f = floats[s]
             i = ints[s]
             bpm = f[BPM]
@@ -629,65 +844,6 @@ class LiveAnalyzer:
         return result
 
 
-def _spectral_batched(spec: Any, an: LiveAnalyzer, d: Design, st: LiveState, out: HopOutputs) -> None:
-    _spectral(
-        spec,
-        float(d.sample_rate),
-        d.n_fft,
-        an._window_sum,
-        an._window_sq_sum,
-        d.band_of_bin,
-        d.mel_lo,
-        d.mel_w_lo,
-        d.mel_w_hi,
-        d.mel_tempo_weight,
-        d.chroma_lo_bin,
-        d.chroma_hi_bin,
-        d.min_rms_for_key,
-        d.key_alpha,
-        d.key_profiles,
-        st.count,
-        st.prev_mag,
-        st.prev_logmel,
-        st.onset_mean,
-        st.prev_onset,
-        st.last_onset,
-        st.key_chroma,
-        st.key_idx,
-        an._mag,
-        an._tempo_odf,
-        out.floats,
-        out.ints,
-        out.chroma,
-        out.mel,
-    )
-    _rhythm(
-        an._tempo_odf,
-        d.odf_mean_alpha,
-        d.acf_alpha,
-        d.tempo_bpm,
-        d.tempo_period,
-        d.tempo_prior,
-        d.tempo_every,
-        d.tempo_transition,
-        d.cs_alpha,
-        d.w1,
-        d.w1_start,
-        d.w1_len,
-        d.warmup_hops,
-        st.count,
-        st.odf_mean,
-        st.odf_hist,
-        st.acf,
-        st.belief,
-        st.evidence,
-        st.tempo_idx,
-        st.bpm,
-        st.cs,
-        st.m0,
-        st.beat_counter,
-        st.last_beat,
-        an._scratch,
-        out.floats,
-        out.ints,
-    )
+@njit(cache=True, nogil=True)
+def _rfft(frames: F32) -> Any:  # pragma: no cover - compiled
+    return np.fft.rfft(frames)

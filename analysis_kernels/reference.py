@@ -212,7 +212,7 @@ class ReferenceAnalyzer:
         lags = min(d.acf_lags, t + 1)
         past = np.array(hist[::-1][:lags])
         self.acf[s, :lags] = d.acf_alpha * self.acf[s, :lags] + (1 - d.acf_alpha) * dt * past
-        if t >= d.warmup_hops and (t + s) % d.tempo_every == 0 and self.acf[s, 0] > 1e-9:
+        if t >= d.warmup_hops and t % d.tempo_every == 0 and self.acf[s, 0] > 1e-9:
             acf = self.acf[s]
             ev = np.zeros(d.tempo_bpm.size)
             for mult in range(1, 5):

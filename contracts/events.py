@@ -17,7 +17,20 @@ from contracts.bookings import (
     BookingWaitlisted,
     SessionCancelled,
 )
-from contracts.live import MAX_HOP_SAMPLES, AudioFrame, BandEnergy, StreamEnded, VisualParams
+from contracts.files import TrackUploaded
+from contracts.live import (
+    MAX_AUDIO_HOP_BYTES,
+    MAX_HOP_SAMPLES,
+    AudioHop,
+    AudioHopError,
+    BandEnergy,
+    StreamEnded,
+    StreamStarted,
+    VisualParams,
+    decode_audio_hop,
+    encode_audio_hop,
+    is_audio_hop,
+)
 from contracts.requests import (
     RequestAccepted,
     RequestCancelled,
@@ -32,8 +45,10 @@ from contracts.requests import (
 
 __all__ = [
     "ALL_EVENT_TYPES",
+    "MAX_AUDIO_HOP_BYTES",
     "MAX_HOP_SAMPLES",
-    "AudioFrame",
+    "AudioHop",
+    "AudioHopError",
     "BandEnergy",
     "BookingCancelled",
     "BookingCreated",
@@ -57,7 +72,12 @@ __all__ = [
     "RoomCode",
     "SessionCancelled",
     "StreamEnded",
+    "StreamStarted",
+    "TrackUploaded",
     "VisualParams",
+    "decode_audio_hop",
+    "encode_audio_hop",
+    "is_audio_hop",
     "new_event_id",
     "utc_now",
 ]
@@ -78,9 +98,10 @@ Event = Annotated[
     | RequestRescheduleProposed
     | RequestRescheduleAccepted
     | RequestRescheduleDeclined
-    | AudioFrame
+    | StreamStarted
     | StreamEnded
-    | VisualParams,
+    | VisualParams
+    | TrackUploaded,
     Field(discriminator="type"),
 ]
 
@@ -100,7 +121,8 @@ ALL_EVENT_TYPES: tuple[type[EventBase], ...] = (
     RequestRescheduleProposed,
     RequestRescheduleAccepted,
     RequestRescheduleDeclined,
-    AudioFrame,
+    StreamStarted,
     StreamEnded,
     VisualParams,
+    TrackUploaded,
 )

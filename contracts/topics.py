@@ -6,14 +6,16 @@ from dataclasses import dataclass
 
 from contracts.base import EventBase
 from contracts.bookings import BookingEvent, SessionCancelled
-from contracts.live import AudioFrame, StreamEnded, VisualParams
+from contracts.files import TrackUploaded
+from contracts.live import StreamEnded, StreamStarted, VisualParams
 from contracts.requests import RequestEvent
 
-__all__ = ["AUDIO_FRAMES", "BOOKING_EVENTS", "TOPICS", "VISUAL_PARAMS", "Topic", "topic_for"]
+__all__ = ["AUDIO_FRAMES", "BOOKING_EVENTS", "FILES_EVENTS", "TOPICS", "VISUAL_PARAMS", "Topic", "topic_for"]
 
 BOOKING_EVENTS = "booking.events"
 AUDIO_FRAMES = "audio.frames"
 VISUAL_PARAMS = "visual.params"
+FILES_EVENTS = "files.events"
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,10 @@ class Topic:
 
 TOPICS: dict[str, Topic] = {
     BOOKING_EVENTS: Topic(BOOKING_EVENTS, (BookingEvent, SessionCancelled, RequestEvent), "session or request id"),
-    AUDIO_FRAMES: Topic(AUDIO_FRAMES, (AudioFrame, StreamEnded), "stream id"),
+    # Audio hops share this topic in the binary format of contracts.live (encode_audio_hop).
+    AUDIO_FRAMES: Topic(AUDIO_FRAMES, (StreamStarted, StreamEnded), "stream id"),
     VISUAL_PARAMS: Topic(VISUAL_PARAMS, (VisualParams,), "room code"),
+    FILES_EVENTS: Topic(FILES_EVENTS, (TrackUploaded,), "file id"),
 }
 
 

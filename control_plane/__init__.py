@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """App factory: binds extensions, blueprints and error handlers; performs no I/O."""
     from control_plane import api_spec, health, notifications_api
     from control_plane.accounts import api as accounts_api
+    from control_plane.accounts.limits import init_abuse_limits
     from control_plane.accounts.tokens import register_jwt_callbacks
     from control_plane.calendars import api as calendar_api
     from control_plane.catalog import bookings_api, sessions_api
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from control_plane.payments.factory import gateway_from_settings
     from control_plane.problems import register_problem_handlers
     from control_plane.rooms import api as rooms_api
+    from control_plane.rooms import tracks_api
     from control_plane.web import inbox_pages, pages
 
     settings = settings or load_settings()
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     jwt.init_app(app)
     sock.init_app(app)
     register_jwt_callbacks()
+    init_abuse_limits(app, settings)
     register_problem_handlers(app)
     for blueprint in (
         accounts_api.bp,
@@ -77,6 +80,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         calendar_api.feed_bp,
         musicians_api.bp,
         rooms_api.bp,
+        tracks_api.bp,
+        tracks_api.internal_bp,
         notifications_api.bp,
         sockets.bp,
         health.bp,
@@ -85,6 +90,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         inbox_pages.bp,
     ):
         app.register_blueprint(blueprint)
+
+    app.register_blueprint(api_spec.docs_blueprint())
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from flask import Blueprint
 from pydantic import BaseModel
 
-__all__ = ["OPERATIONS", "Operation", "api_route", "openapi_document"]
+__all__ = ["OPERATIONS", "Operation", "api_route", "docs_blueprint", "openapi_document"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,6 +26,10 @@ class Operation:
     query: type[BaseModel] | None = None
     responses: dict[int, str] = field(default_factory=dict)
     auth: bool = True
+    # The JSON body of the success answer; None leaves it undescribed (or there is none).
+    response: type[BaseModel] | None = None
+    # Werkzeug converter of each path parameter ("int" becomes an integer in the document).
+    path_types: dict[str, str] = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
@@ -42,11 +46,23 @@ def api_route(
     query: type[BaseModel] | None = None,
     responses: dict[int, str] | None = None,
     auth: bool = True,
+    response: type[BaseModel] | None = None,
 ) -> Callable[[F], F]:
     prefix = bp.url_prefix or ""
     path = _CONVERTER.sub(r"{\1}", prefix + rule)
     OPERATIONS.append(
-        Operation(method.upper(), path, summary, bp.name, body, query, dict(responses or {200: "OK"}), auth)
+        Operation(
+            method.upper(),
+            path,
+            summary,
+            bp.name,
+            body,
+            query,
+            dict(responses or {200: "OK"}),
+            auth,
+            response,
+            {name: kind for kind, name in _PATH_PARAM.findall(rule) if kind},
+        )
     )
 
     def decorate(view: F) -> F:
@@ -57,61 +73,131 @@ def api_route(
 
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
+_PROBLEM_CONTENT = {"application/problem+json": {"schema": _PROBLEM}}
+_PATH_PARAM = re.compile(r"<(?:([a-z]+):)?([a-z_]+)>")
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `errors` maps each invalid field to its messages.",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+}
+
+
+def _component(model: type[BaseModel], schemas: dict[str, Any], mode: str = "validation") -> dict[str, Any]:
+    """Register ``model`` (and the models it uses) under components; return a $ref to it."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)  # type: ignore[arg-type]
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _path_parameters(op: Operation) -> list[dict[str, Any]]:
+    params = []
+    for name in re.findall(r"{([a-z_]+)}", op.path):
+        kind = op.path_types.get(name, "string")
+        schema: dict[str, Any] = {"type": "integer", "minimum": 0} if kind == "int" else {"type": "string"}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return params
+
+
+def _query_parameters(op: Operation, schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    if op.query is None:
+        return []
+    schema = op.query.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def _responses(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, description in sorted(op.responses.items()):
+        entry: dict[str, Any] = {"description": description}
+        if status >= 400:
+            entry["content"] = _PROBLEM_CONTENT
+        elif op.response is not None and status != 204:
+            entry["content"] = {"application/json": {"schema": _component(op.response, schemas, "serialization")}}
+        if status == 429:
+            entry["headers"] = {
+                "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 1}}
+            }
+        responses[str(status)] = entry
+    if op.auth:
+        responses.setdefault("401", {"description": "Missing, invalid, expired or revoked token"})
+        responses["401"].setdefault("content", _PROBLEM_CONTENT)
+    # Every other error (400 bad JSON, 404, 413, 415, 422, ...) is problem+json too.
+    responses["default"] = {"description": "Any other error", "content": _PROBLEM_CONTENT}
+    return responses
 
 
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    schemas: dict[str, Any] = {
-        "Problem": {
-            "type": "object",
-            "required": ["type", "title", "status", "detail"],
-            "properties": {
-                "type": {"type": "string"},
-                "title": {"type": "string"},
-                "status": {"type": "integer"},
-                "detail": {"type": "string"},
-                "code": {"type": "string"},
-                "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-            },
-        }
-    }
+    schemas: dict[str, Any] = {"Problem": _PROBLEM_SCHEMA}
     for op in OPERATIONS:
-        entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "responses": {}}
-        params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"{([a-z_]+)}", op.path)
-        ]
-        if op.query is not None:
-            for name, prop in op.query.model_json_schema().get("properties", {}).items():
-                params.append({"name": name, "in": "query", "required": False, "schema": prop})
+        entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": _operation_id(op)}
+        params = _path_parameters(op) + _query_parameters(op, schemas)
         if params:
             entry["parameters"] = params
         if op.body is not None:
-            schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
-            schemas.update(schema.pop("$defs", {}))
-            schemas[op.body.__name__] = schema
             entry["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}},
+                "content": {"application/json": {"schema": _component(op.body, schemas)}},
             }
-        for status, description in op.responses.items():
-            if status >= 400:
-                entry["responses"][str(status)] = {
-                    "description": description,
-                    "content": {"application/problem+json": {"schema": _PROBLEM}},
-                }
-            else:
-                entry["responses"][str(status)] = {"description": description}
-        if op.auth:
-            entry["security"] = [{"bearer": []}]
-            entry["responses"].setdefault("401", {"description": "Missing or invalid token"})
+        entry["responses"] = _responses(op, schemas)
+        entry["security"] = [{"bearer": []}, {"cookie": [], "csrf": []}] if op.auth else []
         paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Downbeat API", "version": "0.1.0"},
+        "info": {
+            "title": "Downbeat API",
+            "version": "0.1.0",
+            "description": "Errors are application/problem+json (RFC 9457). Lists page with ?limit=&cursor=.",
+        },
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "cookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "access_token_cookie",
+                    "description": "Web UI: HttpOnly cookie set by login; unsafe methods need the csrf header too",
+                },
+                "csrf": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-CSRF-TOKEN",
+                    "description": "The value of the readable csrf_access_token cookie (double submit)",
+                },
+            },
         },
     }
+
+
+def _operation_id(op: Operation) -> str:
+    words = re.sub(r"[{}]", "", op.path.removeprefix("/api/")).replace("/", "_").replace("-", "_")
+    return f"{op.method.lower()}_{words}"
+
+
+def docs_blueprint() -> Blueprint:
+    """/api/docs: the OpenAPI document rendered by a small same-origin script (no CDN)."""
+    from control_plane.web.pages import page, page_blueprint
+
+    docs = page_blueprint("api_docs", __name__)
+
+    @docs.get("/api/docs")
+    def api_docs() -> str:
+        return page("api_docs.html", title="API reference")
+
+    return docs

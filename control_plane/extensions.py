@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
 
 from control_plane.db_types import Base
 
-__all__ = ["db", "jwt", "sock"]
+__all__ = ["db", "jwt", "limiter", "sock"]
 
 db = SQLAlchemy(model_class=Base)
 jwt = JWTManager()
 sock = Sock()
+# Limits are declared per view (control_plane.accounts.limits); storage is set per app.
+limiter = Limiter(key_func=get_remote_address)

@@ -24,7 +24,7 @@ Job = Callable[[Session, datetime, Settings], int]
 _JOBS: dict[str, Job] = {}
 
 # Modules that register jobs with @housekeeping_job; imported on first run.
-JOB_MODULES = ("control_plane.catalog.holds", "control_plane.musicians.expiry")
+JOB_MODULES = ("control_plane.catalog.holds", "control_plane.musicians.expiry", "control_plane.rooms.upkeep")
 
 
 def housekeeping_job(name: str) -> Callable[[Job], Job]:

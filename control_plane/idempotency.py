@@ -3,6 +3,12 @@
 A repeat with the same key and body returns the first answer and does nothing again; the same
 key with a different body is a 422. The record is written in the same transaction as the
 effect, so a crash can never leave one without the other.
+
+The key is *claimed* first, with ``INSERT ... ON CONFLICT DO NOTHING``: one round trip that
+both looks the key up and, when two requests carry the same key at once, makes the second
+wait on the unique index until the first commits (then it replays) or rolls back (then it
+runs). The claimed row gets the answer before commit; a hot path may fill it in its own
+statement (``claimed_record`` / ``mark_stored``) to save that round trip.
 """
 
 from __future__ import annotations
@@ -10,11 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Response, request
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, text
+from flask import Response, g, request
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,9 +30,10 @@ from control_plane.db_types import UTCDateTime, utcnow
 from control_plane.extensions import db
 from control_plane.problems import ApiProblem
 
-__all__ = ["IdempotencyRecord", "idempotent"]
+__all__ = ["IdempotencyClaim", "IdempotencyRecord", "claimed_record", "idempotent", "mark_stored"]
 
 MAX_KEY_LENGTH = 200
+_CLAIM = "downbeat.idempotency_claim"
 
 
 class IdempotencyRecord(db.Model):  # type: ignore[name-defined,misc]
@@ -39,6 +48,25 @@ class IdempotencyRecord(db.Model):  # type: ignore[name-defined,misc]
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass
+class IdempotencyClaim:
+    """The request's claimed key row; ``stored`` once its answer is written."""
+
+    record_id: int
+    stored: bool = False
+
+
+def claimed_record() -> IdempotencyClaim | None:
+    """The claim of the request being served, if it carries an Idempotency-Key."""
+    claim: IdempotencyClaim | None = g.get(_CLAIM)
+    return claim
+
+
+def mark_stored(claim: IdempotencyClaim) -> None:
+    """The caller wrote the answer into the claimed row itself (same transaction)."""
+    claim.stored = True
 
 
 def _request_hash() -> str:
@@ -57,34 +85,66 @@ def idempotent(user_id: int, create: Callable[[], tuple[dict[str, Any], int]]) -
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
         raise ApiProblem(400, "invalid-idempotency-key", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
     digest = _request_hash()
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Two requests with one key at once: the second waits here for the first to commit,
-        # then replays its answer instead of racing it (SQLite serialises writers anyway).
-        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{user_id}:{key}"})
-    previous = _replay(user_id, key, digest)
-    if previous is not None:
-        return previous
-    body, status = create()
-    db.session.add(
-        IdempotencyRecord(
-            user_id=user_id,
-            key=key,
-            endpoint=request.path,
-            request_hash=digest,
-            status_code=status,
-            response_body=json.dumps(body),
-        )
-    )
+    record_id = _claim(user_id, key, digest)
+    if record_id is None:
+        replay = _replay(user_id, key, digest)
+        if replay is not None:
+            return replay
+        raise ApiProblem(409, "idempotency-key-in-use", "A request with this Idempotency-Key is still running")
+    claim = IdempotencyClaim(record_id)
+    setattr(g, _CLAIM, claim)
+    try:
+        body, status = create()
+    finally:
+        g.pop(_CLAIM, None)
+    if not claim.stored:
+        _store(claim, user_id, key, digest, body, status)
     try:
         db.session.commit()
     except IntegrityError:
-        # A concurrent request with the same key won; ours is rolled back whole.
+        # A rollback inside ``create`` dropped our claim and a concurrent request with the same
+        # key won meanwhile; ours is rolled back whole.
         db.session.rollback()
         replay = _replay(user_id, key, digest)
         if replay is None:
             raise
         return replay
     return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def _claim(user_id: int, key: str, digest: str) -> int | None:
+    """Insert the key row, or find it taken (waiting for an uncommitted twin to finish)."""
+    values = {
+        "user_id": user_id,
+        "key": key,
+        "endpoint": request.path,
+        "request_hash": digest,
+        "status_code": 0,  # claimed, answer not written yet (never committed in this state)
+        "response_body": "",
+        "created_at": utcnow(),
+    }
+    table = IdempotencyRecord.__table__
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=["user_id", "key"])
+    row = db.session.execute(stmt.returning(table.c.id)).first()
+    return None if row is None else int(row[0])
+
+
+def _store(claim: IdempotencyClaim, user_id: int, key: str, digest: str, body: dict[str, Any], status: int) -> None:
+    answer = {"status_code": status, "response_body": json.dumps(body)}
+    stored = db.session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == claim.record_id)
+        .values(**answer)
+        .execution_options(synchronize_session=False)
+    )
+    if stored.rowcount != 1:  # type: ignore[attr-defined]
+        # ``create`` rolled back (a retried conflict) and took the claim with it: insert anew;
+        # a concurrent twin that got in first makes the commit fail and ours replays its answer.
+        db.session.add(
+            IdempotencyRecord(user_id=user_id, key=key, endpoint=request.path, request_hash=digest, **answer)
+        )
+    claim.stored = True
 
 
 def _replay(user_id: int, key: str, digest: str) -> Response | None:

@@ -61,8 +61,8 @@ def register_problem_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_exception(exc: HTTPException) -> Any:
-        if not _wants_problem():
-            return exc
+        if not _wants_problem() or exc.response is not None:
+            return exc  # a prepared response (a 429 with Retry-After) is already problem+json
         code = (exc.name or "error").lower().replace(" ", "-")
         return problem_response(ApiProblem(exc.code or 500, code, exc.description or exc.name, title=exc.name))
 

@@ -46,6 +46,8 @@ class ControlPlaneSettings(ServiceAddress):
     workers: int = 1
     threads: int = 64
     public_url: str = ""
+    # How our own processes reach it (stream worker callbacks); empty: host and port above.
+    internal_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,9 +158,44 @@ class HousekeepingSettings:
 
 
 @dataclass(frozen=True)
+class RoomSettings:
+    # Host commands take effect this far ahead, so every client can start at the same instant.
+    lead_ms: int = 250
+    # Uploaded tracks larger than this are refused with 413.
+    max_track_bytes: int = 50 * 1024 * 1024
+    # A socket refreshes its presence this often; presence lapses after ttl without one.
+    presence_heartbeat_ms: int = 5000
+    presence_ttl_ms: int = 15000
+    # A host gone (no open socket) this long hands the room to the longest-present member.
+    host_grace_ms: int = 20000
+    # How often each gateway process looks for tracks that ended (auto-advance).
+    tick_ms: int = 200
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     access_token_minutes: int = 30
     refresh_token_days: int = 14
+    # A rotated refresh token presented again within this many seconds is a client racing
+    # itself (two tabs, a retry), not theft: it gets a fresh pair instead of revoking the login.
+    refresh_reuse_grace_s: int = 10
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Abuse limits (Flask-Limiter strings such as "10/minute;50/hour", per client address)."""
+
+    # Empty: the app's Redis. "memory://" keeps counters per process (tests only).
+    storage_url: str = ""
+    login: str = "10/minute;60/hour"
+    register: str = "5/minute;30/hour"
+    refresh: str = "30/minute"
+    # Failed logins before each further failure locks for base * 2^n seconds (capped).
+    account_failures: int = 5
+    address_failures: int = 20
+    lockout_base_s: int = 1
+    lockout_max_s: int = 900
+    failure_window_s: int = 3600
 
 
 @dataclass(frozen=True)
@@ -176,9 +213,11 @@ class Settings:
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     bookings: BookingSettings = field(default_factory=BookingSettings)
     requests: RequestSettings = field(default_factory=RequestSettings)
     housekeeping: HousekeepingSettings = field(default_factory=HousekeepingSettings)
+    rooms: RoomSettings = field(default_factory=RoomSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     @property

@@ -1,19 +1,36 @@
-"""/api/auth/* and /api/me."""
+"""/api/auth/* and /api/me: parse, call the account rules, shape the answer."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from zoneinfo import available_timezones
+from datetime import timedelta
+from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from flask_jwt_extended import create_access_token, get_jwt, jwt_required, unset_jwt_cookies
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from control_plane.accounts.models import ROLES, User
+from control_plane.accounts.emails import InvalidEmail, normalise_email
+from control_plane.accounts.limits import (
+    client_address,
+    limit_login,
+    limit_refresh,
+    limit_register,
+    login_throttle,
+    too_many,
+)
+from control_plane.accounts.models import TokenFamily, User
+from control_plane.accounts.passwords import hash_password, needs_rehash, password_problems, verify_password
+from control_plane.accounts.schemas import (
+    AuthAnswer,
+    ChangePassword,
+    Login,
+    Register,
+    SocketToken,
+    TokenPair,
+    UpdateMe,
+    UserOut,
+)
 from control_plane.accounts.tokens import (
     consume_refresh_token,
     current_user,
@@ -22,53 +39,23 @@ from control_plane.accounts.tokens import (
     set_auth_cookies,
 )
 from control_plane.api_spec import api_route
+from control_plane.db_types import utcnow
 from control_plane.extensions import db
 from control_plane.problems import ApiProblem
 from control_plane.validation import parse_body
+from downbeat.settings import Settings
 
 __all__ = ["bp"]
 
 bp = Blueprint("accounts", __name__, url_prefix="/api")
-_hasher = PasswordHasher()
-# Verifying against a dummy hash keeps "unknown email" as slow as "wrong password".
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+_LIMITED = {429: "Too many attempts (Retry-After says when to try again)"}
+_EMAIL_TAKEN = "An account with this email already exists"
 
 
-class Register(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: EmailStr
-    password: str = Field(min_length=8, max_length=256)
-    name: Name
-    roles: list[str] = Field(default_factory=lambda: ["user"], min_length=1, max_length=len(ROLES))
-
-    @field_validator("roles")
-    @classmethod
-    def _known_roles(cls, roles: list[str]) -> list[str]:
-        unknown = sorted(set(roles) - set(ROLES))
-        if unknown:
-            raise ValueError(f"unknown roles {unknown}; choose from {list(ROLES)}")
-        return sorted(set(roles), key=ROLES.index)
-
-
-class Login(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=1, max_length=254)
-    password: str = Field(min_length=1, max_length=256)
-
-
-class UpdateMe(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Name | None = None
-    timezone: str | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, zone: str | None) -> str | None:
-        if zone is not None and zone not in available_timezones():
-            raise ValueError("unknown IANA time zone")
-        return zone
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["downbeat.settings"]
+    return settings
 
 
 def _session_answer(user: User, tokens: dict[str, str], status: int) -> Response:
@@ -81,25 +68,31 @@ def _session_answer(user: User, tokens: dict[str, str], status: int) -> Response
     bp,
     "/auth/register",
     "POST",
-    "Create an account",
+    "Create an account with one or more roles",
     body=Register,
     auth=False,
-    responses={201: "Created", 409: "Email taken", 422: "Invalid fields"},
+    response=AuthAnswer,
+    responses={201: "Created; tokens also set as HttpOnly cookies", 409: "Email taken", 422: "Invalid fields", **_LIMITED},
 )
+@limit_register
 def register() -> Response:
     data = parse_body(Register)
-    email = data.email.lower()
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
-        raise ApiProblem(409, "email-taken", "An account with this email already exists", errors={"email": ["taken"]})
-    user = User(email=email, password_hash=_hasher.hash(data.password), name=data.name, roles=data.roles)
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == data.email)) is not None:
+        raise ApiProblem(409, "email-taken", _EMAIL_TAKEN, errors={"email": ["taken"]})
+    user = User(
+        email=data.email,
+        password_hash=hash_password(data.password),
+        name=data.name,
+        roles=data.roles,
+        timezone=data.timezone,
+        avatar_url=data.avatar_url,
+    )
     db.session.add(user)
     try:
         db.session.flush()
-    except IntegrityError:
+    except IntegrityError:  # the same email registered concurrently
         db.session.rollback()
-        raise ApiProblem(
-            409, "email-taken", "An account with this email already exists", errors={"email": ["taken"]}
-        ) from None
+        raise ApiProblem(409, "email-taken", _EMAIL_TAKEN, errors={"email": ["taken"]}) from None
     tokens = issue_tokens(user)
     db.session.commit()
     return _session_answer(user, tokens, 201)
@@ -112,26 +105,44 @@ def register() -> Response:
     "Log in",
     body=Login,
     auth=False,
-    responses={200: "Logged in", 401: "Wrong email or password"},
+    response=AuthAnswer,
+    responses={200: "Logged in; tokens also set as HttpOnly cookies", 401: "Wrong email or password", **_LIMITED},
 )
+@limit_login
 def login() -> Response:
     data = parse_body(Login)
-    user = db.session.scalar(select(User).where(User.email == data.email.strip().lower()))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, data.password)
-    except VerificationError:
-        user = None
-    if user is None:
+        email = normalise_email(data.email)
+    except InvalidEmail:
+        email = data.email.strip().lower()  # cannot match an account; still costs a hash check
+    throttle, address = login_throttle(), client_address()
+    wait = throttle.retry_after(email, address)
+    if wait:
+        return too_many(wait, f"Too many failed logins; try again in {wait} s", "login-locked")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if not verify_password(user.password_hash if user else None, data.password) or user is None:
+        throttle.failed(email, address)
         raise ApiProblem(401, "invalid-credentials", "Wrong email or password")
+    throttle.succeeded(email)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(data.password)
     tokens = issue_tokens(user)
     db.session.commit()
     return _session_answer(user, tokens, 200)
 
 
-@api_route(bp, "/auth/refresh", "POST", "Rotate the refresh token", responses={200: "New tokens", 401: "Refused"})
+@api_route(
+    bp,
+    "/auth/refresh",
+    "POST",
+    "Rotate the refresh token (Bearer refresh token, or the refresh cookie with X-CSRF-TOKEN)",
+    response=TokenPair,
+    responses={200: "New tokens", 401: "Refused: expired, revoked or reused", **_LIMITED},
+)
+@limit_refresh
 @jwt_required(refresh=True)
 def refresh() -> Response:
-    family_id = consume_refresh_token()
+    family_id = consume_refresh_token(_settings().auth.refresh_reuse_grace_s)
     user = current_user()
     tokens = issue_tokens(user, family_id=family_id)
     db.session.commit()
@@ -140,9 +151,13 @@ def refresh() -> Response:
 
 
 @api_route(
-    bp, "/auth/logout", "POST", "Log out: every token of this login stops working", responses={204: "Logged out"}
+    bp,
+    "/auth/logout",
+    "POST",
+    "Log out: every access and refresh token of this login stops working at once",
+    responses={204: "Logged out"},
 )
-@jwt_required()
+@jwt_required(verify_type=False)  # an access or a refresh token: logging out must not need a refresh first
 def logout() -> Response:
     revoke_family(get_jwt()["fam"])
     db.session.commit()
@@ -152,13 +167,16 @@ def logout() -> Response:
 
 
 @api_route(
-    bp, "/auth/socket-token", "POST", "A short-lived token for the first WebSocket message", responses={200: "Token"}
+    bp,
+    "/auth/socket-token",
+    "POST",
+    "A short-lived token for the first WebSocket message",
+    response=SocketToken,
+    responses={200: "Token"},
 )
 @jwt_required()
 def socket_token() -> Response:
     """Pages authenticate with HttpOnly cookies; sockets need a token in their first message."""
-    from datetime import timedelta
-
     user = current_user()
     token = create_access_token(
         identity=str(user.id), additional_claims={"fam": get_jwt()["fam"]}, expires_delta=timedelta(minutes=2)
@@ -166,19 +184,61 @@ def socket_token() -> Response:
     return jsonify({"token": token, "user": user.to_json()})
 
 
-@api_route(bp, "/me", "GET", "The current user")
+@api_route(bp, "/me", "GET", "The current user", response=UserOut)
 @jwt_required()
 def me() -> Response:
     return jsonify(current_user().to_json())
 
 
-@api_route(bp, "/me", "PATCH", "Update profile fields", body=UpdateMe, responses={200: "Updated", 422: "Invalid"})
+@api_route(
+    bp,
+    "/me",
+    "PATCH",
+    "Update profile fields (name, timezone, avatar_url, roles)",
+    body=UpdateMe,
+    response=UserOut,
+    responses={200: "Updated", 422: "Invalid"},
+)
 @jwt_required()
 def update_me() -> Response:
     data = parse_body(UpdateMe)
     user = current_user()
-    changes: dict[str, Any] = data.model_dump(exclude_none=True)
+    changes: dict[str, Any] = data.model_dump(include=data.model_fields_set)
     for key, value in changes.items():
         setattr(user, key, value)
     db.session.commit()
     return jsonify(user.to_json())
+
+
+@api_route(
+    bp,
+    "/me/password",
+    "POST",
+    "Change the password; every other login of this account ends",
+    body=ChangePassword,
+    responses={204: "Changed", 403: "Current password wrong", 422: "New password refused", **_LIMITED},
+)
+@limit_login
+@jwt_required()
+def change_password() -> Response:
+    data = parse_body(ChangePassword)
+    user = current_user()
+    if not verify_password(user.password_hash, data.current_password):
+        login_throttle().failed(user.email, client_address())
+        raise ApiProblem(403, "invalid-credentials", "The current password is wrong")
+    problems = password_problems(data.new_password, user.email)
+    if problems:
+        raise ApiProblem(
+            422, "validation-error", "Invalid fields: new_password", title="Invalid request",
+            errors={"new_password": problems},
+        )
+    user.password_hash = hash_password(data.new_password)
+    current_family = get_jwt()["fam"]
+    # A changed password must shut out whoever knew the old one: end every other login.
+    others = select(TokenFamily).where(
+        TokenFamily.user_id == user.id, TokenFamily.id != current_family, TokenFamily.revoked_at.is_(None)
+    )
+    for family in db.session.scalars(others):
+        family.revoked_at = utcnow()
+    db.session.commit()
+    return Response(status=204)

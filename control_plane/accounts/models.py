@@ -24,6 +24,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(String(120))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    avatar_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     # Secret of the private iCalendar feed URL; rotating it revokes the old URL.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -37,7 +38,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
             "email": self.email,
             "name": self.name,
             "roles": list(self.roles),
-            "avatar_url": None,
+            "avatar_url": self.avatar_url,
             "timezone": self.timezone,
             "created_at": self.created_at.isoformat(),
         }
@@ -59,10 +60,16 @@ class TokenFamily(db.Model):  # type: ignore[name-defined,misc]
 
 
 class RevokedToken(db.Model):  # type: ignore[name-defined,misc]
-    """Refresh tokens already rotated; presenting one again is reuse."""
+    """Refresh tokens already rotated; presenting one again is reuse.
+
+    The primary key makes the first rotation win: a concurrent second one fails to insert
+    and is judged by ``used_at`` (within the grace window it is the same client racing itself).
+    """
 
     __tablename__ = "revoked_tokens"
 
     jti: Mapped[str] = mapped_column(String(36), primary_key=True)
     family_id: Mapped[str] = mapped_column(ForeignKey("token_families.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Null on rows from before migration 0006: they count as used long ago.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, default=utcnow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Response
@@ -16,13 +16,22 @@ from flask_jwt_extended import (
     set_refresh_cookies,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from control_plane.accounts.models import RevokedToken, TokenFamily, User
 from control_plane.db_types import utcnow
 from control_plane.extensions import db, jwt
 from control_plane.problems import ApiProblem
 
-__all__ = ["current_user", "issue_tokens", "register_jwt_callbacks", "revoke_family", "set_auth_cookies"]
+__all__ = [
+    "consume_refresh_token",
+    "current_user",
+    "issue_tokens",
+    "register_jwt_callbacks",
+    "revoke_family",
+    "set_auth_cookies",
+    "token_is_revoked",
+]
 
 
 def issue_tokens(user: User, family_id: str | None = None) -> dict[str, str]:
@@ -49,17 +58,41 @@ def revoke_family(family_id: str) -> None:
         family.revoked_at = utcnow()
 
 
-def consume_refresh_token() -> str:
-    """Mark the presented refresh token used; a second use revokes its whole family."""
+def consume_refresh_token(grace_s: int) -> str:
+    """Mark the presented refresh token used and return its family for the new pair.
+
+    The primary key on ``revoked_tokens.jti`` lets exactly one rotation win even when two
+    arrive at once. A token presented again within ``grace_s`` seconds of its first use is the
+    same client racing itself (two tabs, a retried request whose answer was lost): it gets a
+    fresh pair in the same family. Later, it is a replay (theft): the whole family is revoked.
+    """
     claims = get_jwt()
-    jti, family_id = claims["jti"], claims.get("fam", "")
-    if db.session.get(RevokedToken, jti) is not None:
-        revoke_family(family_id)
-        db.session.commit()
-        raise ApiProblem(401, "refresh-token-reused", "This refresh token was already used; please log in again")
-    expires = datetime.fromtimestamp(claims["exp"], UTC)
-    db.session.add(RevokedToken(jti=jti, family_id=family_id, expires_at=expires))
-    return str(family_id)
+    jti, family_id = str(claims["jti"]), str(claims.get("fam", ""))
+    now = utcnow()
+    used_at = _first_use(jti, family_id, datetime.fromtimestamp(claims["exp"], UTC), now)
+    if used_at is None or now - used_at <= timedelta(seconds=grace_s):
+        return family_id
+    revoke_family(family_id)
+    db.session.commit()
+    raise ApiProblem(401, "refresh-token-reused", "This refresh token was already used; please log in again")
+
+
+def _first_use(jti: str, family_id: str, expires: datetime, now: datetime) -> datetime | None:
+    """None if this is the token's first use (now recorded), else when it was first used."""
+    existing = db.session.get(RevokedToken, jti)
+    if existing is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(RevokedToken(jti=jti, family_id=family_id, expires_at=expires, used_at=now))
+            return None
+        except IntegrityError:
+            # A concurrent rotation of the same token committed first (PostgreSQL blocks on
+            # the key, then fails here); read what it recorded.
+            existing = db.session.get(RevokedToken, jti, populate_existing=True)
+        if existing is None:  # pragma: no cover - the row cannot vanish while its family lives
+            raise ApiProblem(401, "refresh-token-reused", "This refresh token was already used")
+    # Rows from before migration 0006 carry no time: treat them as used long ago.
+    return existing.used_at or datetime.min.replace(tzinfo=UTC)
 
 
 def current_user() -> User:

@@ -11,7 +11,8 @@ Each function stages rows and their outbox events; the caller commits once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +47,9 @@ __all__ = [
     "cancel_session",
     "confirm_payment",
     "promote_waitlist",
+    "refuse_already_booked",
+    "refuse_full",
+    "refuse_unless_bookable",
     "release_expired_hold",
 ]
 
@@ -58,6 +62,19 @@ class BookingRefused(Exception):
     def __init__(self, status: int, code: str, detail: str) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail = status, code, detail
+
+
+class ListingState(Protocol):
+    """What the pre-write checks read of a session (an ORM row or a plain result row)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def owner_id(self) -> int: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def capacity(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -136,24 +153,44 @@ def _start_payment(db: DB, booking: Booking, gateway: PaymentGateway) -> Payment
     return payment
 
 
-def book_seat(db: DB, user: User, command: BookSeat, gateway: PaymentGateway) -> Booking:
-    """Stage a booking (or waitlist place) and its event; the caller commits both together."""
-    listing = db.get(CatalogSession, command.session_id)
-    if listing is None or (listing.status == "draft" and listing.owner_id != user.id):
-        raise BookingRefused(404, "session-not-found", f"Session {command.session_id} does not exist")
+def refuse_unless_bookable(
+    session_id: int, listing: ListingState | None, user_id: int, seats: int, now: datetime
+) -> ListingState:
+    """The checks before any write, in the order clients see them (shared by both paths)."""
+    if listing is None or (listing.status == "draft" and listing.owner_id != user_id):
+        raise BookingRefused(404, "session-not-found", f"Session {session_id} does not exist")
     if listing.status != "published":
         raise BookingRefused(
-            409, "session-not-bookable", f"Session {listing.id} is {listing.status}, not open for booking"
+            409, "session-not-bookable", f"Session {session_id} is {listing.status}, not open for booking"
         )
-    if listing.starts_at <= utcnow():
+    if listing.starts_at <= now:
         raise BookingRefused(409, "session-started", "This session has already started")
-    if command.seats > listing.capacity:
-        raise BookingRefused(409, "too-many-seats", f"Session {listing.id} has only {listing.capacity} seats in all")
+    if seats > listing.capacity:
+        raise BookingRefused(409, "too-many-seats", f"Session {session_id} has only {listing.capacity} seats in all")
+    return listing
+
+
+def refuse_already_booked() -> BookingRefused:
+    return BookingRefused(409, "already-booked", "You already hold a booking or waitlist place for this session")
+
+
+def refuse_full(session_id: int, seats: int) -> BookingRefused:
+    return BookingRefused(
+        409, "session-full", f"Session {session_id} has no {seats} seat(s) left; join the waitlist instead"
+    )
+
+
+def book_seat(db: DB, user: User, command: BookSeat, gateway: PaymentGateway) -> Booking:
+    """Stage a booking (or waitlist place) and its event; the caller commits both together."""
+    found = db.get(CatalogSession, command.session_id)
+    refuse_unless_bookable(command.session_id, found, user.id, command.seats, utcnow())
+    assert found is not None
+    listing: CatalogSession = found
     active = select(Booking.id).where(
         Booking.session_id == listing.id, Booking.user_id == user.id, Booking.status.in_(ACTIVE)
     )
     if db.scalar(active) is not None:
-        raise BookingRefused(409, "already-booked", "You already hold a booking or waitlist place for this session")
+        raise refuse_already_booked()
     holding: Literal["confirmed", "pending_payment"] = "pending_payment" if listing.price_amount > 0 else "confirmed"
     booking = Booking(
         session_id=listing.id,
@@ -183,9 +220,7 @@ def book_seat(db: DB, user: User, command: BookSeat, gateway: PaymentGateway) ->
         db.flush()
     else:
         db.rollback()
-        raise BookingRefused(
-            409, "session-full", f"Session {listing.id} has no {command.seats} seat(s) left; join the waitlist instead"
-        )
+        raise refuse_full(listing.id, command.seats)
     fields = _event_fields(booking, listing, user)
     if status == "waitlisted":
         add_event(db, BookingWaitlisted(**fields, position=waitlist_position(db, booking)))

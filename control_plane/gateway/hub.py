@@ -5,6 +5,13 @@ to ``notify:*`` and ``room:*`` and hands each message to the queues of that chan
 thousand open sockets cost one Redis connection, not a thousand. When Redis drops, every
 queue gets :data:`RESYNC` after the reconnect so sockets can refetch what they may have
 missed from the durable store.
+
+Room channels carry live ``visual`` frames at up to 60 per second per stream. Those are
+decoded to text once per frame (not once per socket) and never queued: each room socket holds
+a :class:`RoomFeed` whose visual slot keeps only the newest frame of each stream, so a slow
+client skips frames instead of falling behind, while every other room message (state,
+participants, queue) stays queued in order ahead of them. No compression on this path: every
+socket of the room sends the very same text.
 """
 
 from __future__ import annotations
@@ -14,16 +21,66 @@ import logging
 import queue
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 
 import redis
 
-__all__ = ["RESYNC", "RedisHub"]
+__all__ = ["RESYNC", "RedisHub", "RoomFeed", "visual_stream"]
 
 log = logging.getLogger(__name__)
 RESYNC = object()
 PATTERNS = ("notify:*", "room:*")
 QUEUE_LIMIT = 2048  # a socket this far behind is too slow; it drops frames, not the process
+VISUAL_PREFIX = '{"type":"visual"'
+STREAM_KEY = '"stream_id":"'
+
+
+def visual_stream(text: str) -> str | None:
+    """The stream id of a ``visual`` frame (as the workers encode it), else None. Cheap: no JSON parse."""
+    if not text.startswith(VISUAL_PREFIX):
+        return None
+    start = text.find(STREAM_KEY)
+    if start < 0:
+        return ""
+    start += len(STREAM_KEY)
+    return text[start : text.find('"', start)]
+
+
+class RoomFeed(queue.Queue[object]):
+    """One room socket's inbox: ordered messages, plus the newest visual frame of each stream.
+
+    A ``queue.Queue`` (same blocking ``get``), whose storage keeps visual frames apart: a new
+    frame of a stream replaces the one the socket has not sent yet (counted in
+    ``skipped_visuals``); other messages queue in order up to ``limit`` and are sent first.
+    """
+
+    def __init__(self, limit: int = QUEUE_LIMIT) -> None:
+        self._limit = limit
+        self.skipped_visuals = 0
+        super().__init__()  # unbounded for Queue itself: _put enforces the limit on ordered messages
+
+    def _init(self, maxsize: int) -> None:
+        self._ordered: deque[object] = deque()
+        self._visual: dict[str, str] = {}  # stream id -> newest frame text (insertion = arrival order)
+
+    def _qsize(self) -> int:
+        return len(self._ordered) + len(self._visual)
+
+    def _put(self, item: object) -> None:
+        stream = visual_stream(item) if isinstance(item, str) else None
+        if stream is not None:
+            if self._visual.pop(stream, None) is not None:
+                self.skipped_visuals += 1  # the socket had not sent the previous one yet
+            self._visual[stream] = item  # type: ignore[assignment]
+        elif len(self._ordered) >= self._limit:
+            raise queue.Full
+        else:
+            self._ordered.append(item)
+
+    def _get(self) -> object:
+        if self._ordered:
+            return self._ordered.popleft()
+        return self._visual.pop(next(iter(self._visual)))
 
 
 class RedisHub:
@@ -37,7 +94,7 @@ class RedisHub:
 
     def subscribe(self, channel: str) -> queue.Queue[object]:
         self._ensure_started()
-        q: queue.Queue[object] = queue.Queue(maxsize=QUEUE_LIMIT)
+        q: queue.Queue[object] = RoomFeed() if channel.startswith("room:") else queue.Queue(maxsize=QUEUE_LIMIT)
         with self._lock:
             self._queues[channel].add(q)
         return q
@@ -86,6 +143,10 @@ class RedisHub:
     def _dispatch(self, channel: str, data: object) -> None:
         with self._lock:
             listeners = list(self._queues.get(channel, ()))
+        if not listeners:
+            return
+        if isinstance(data, bytes):
+            data = data.decode()  # once per message, not once per socket
         for q in listeners:
             try:
                 q.put_nowait(data)

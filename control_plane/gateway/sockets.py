@@ -28,6 +28,8 @@ __all__ = ["bp", "server_time_ms"]
 
 log = logging.getLogger(__name__)
 AUTH_TIMEOUT_S = 10
+# How often an open notifications socket checks that its login was not ended.
+REVOCATION_CHECK_S = 1.0
 MAX_CLIENT_MESSAGE = 4096
 
 
@@ -102,6 +104,7 @@ def notifications_socket(ws: Server) -> None:
         return
     client: NotificationsClient = current_app.extensions["downbeat.notifications"]
     channel = f"notify:{user.id}"
+    family = str(decode_token(auth["token"]).get("fam", ""))  # checked valid by _authenticate
     # Subscribe before reading the backlog: anything stored meanwhile arrives live, and the
     # id filter below drops what the backlog already delivered. No gap, no duplicate.
     live = _hub().subscribe(channel)
@@ -118,6 +121,7 @@ def notifications_socket(ws: Server) -> None:
             _send(ws, {"type": "reset", "epoch": epoch})
             feed.reset()
         feed.backlog()
+        next_check = time.monotonic() + REVOCATION_CHECK_S
         while True:
             try:
                 item = live.get(timeout=0.5)
@@ -128,10 +132,24 @@ def notifications_socket(ws: Server) -> None:
             elif isinstance(item, bytes | str):
                 feed.live(json.loads(item))
             _answer_client(ws)
+            if time.monotonic() >= next_check:
+                # Logout (or a reused refresh token) revokes the login: its socket ends too.
+                if _login_revoked(family):
+                    _refuse(ws, SocketRefused("token-revoked", "this login was ended (logged out)"))
+                    return
+                next_check = time.monotonic() + REVOCATION_CHECK_S
     except (ConnectionClosed, OSError):
         pass
     finally:
         _hub().unsubscribe(channel, live)
+
+
+def _login_revoked(family: str) -> bool:
+    """One primary-key read; the connection goes straight back to the pool (sockets live long)."""
+    try:
+        return token_is_revoked({"fam": family})
+    finally:
+        db.session.remove()
 
 
 class _Feed:
@@ -218,7 +236,8 @@ def _answer_client(ws: Server) -> None:
 
 
 def room_socket(ws: Server, code: str) -> None:
-    from control_plane.rooms.api import room_snapshot
+    """Presence, the room's live messages, clock pings and commands (see room_socket.py)."""
+    from control_plane.gateway.room_socket import RoomConnection
 
     try:
         user, _auth = _authenticate(ws)
@@ -226,54 +245,18 @@ def room_socket(ws: Server, code: str) -> None:
         room = db.session.scalar(db.select(Room).where(Room.code == room_code)) if room_code else None
         if room is None:
             raise SocketRefused("room-not-found", f"no room has the code {code!r}")
-        snapshot = room_snapshot(room)
+        room_code = room.code
         db.session.remove()
     except SocketRefused as exc:
         _refuse(ws, exc)
         return
-    channel = f"room:{snapshot['code']}"
-    live = _hub().subscribe(channel)
-    try:
-        _send(ws, {"type": "state", **snapshot["playback"], "server_time_ms": server_time_ms()})  # type: ignore[dict-item]
-        _send(ws, {"type": "participants", "items": snapshot["participants"]})
-        _send(ws, {"type": "queue", "items": snapshot["queue"]})
-        while True:
-            deadline = time.monotonic() + 0.05
-            while time.monotonic() < deadline:
-                try:
-                    item = live.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if isinstance(item, bytes | str):
-                    ws.send(item.decode() if isinstance(item, bytes) else item)
-            _answer_room_client(ws, user)
-    except (ConnectionClosed, OSError):
-        pass
-    finally:
-        _hub().unsubscribe(channel, live)
+    RoomConnection(ws, user, room_code).run()
 
 
 def _answer_room_client(ws: Server, user: User) -> None:
-    while True:
-        raw = ws.receive(timeout=0)
-        if raw is None:
-            return
-        try:
-            message = _parse(raw)
-        except SocketRefused as exc:
-            _send(ws, {"type": "error", "code": exc.code, "detail": exc.detail})
-            continue
-        kind = message["type"]
-        if kind == "ping":
-            _send(
-                ws,
-                {"type": "pong", "client_time_ms": message.get("client_time_ms"), "server_time_ms": server_time_ms()},
-            )
-        elif kind in ("play", "pause", "seek", "next", "previous", "queue_add", "queue_remove", "queue_move"):
-            # Playback control arrives with listening rooms (issue 6); nothing changes yet.
-            _send(ws, {"type": "error", "code": "not-supported", "detail": f"{kind} is not available yet"})
-        else:
-            _send(ws, {"type": "error", "code": "unknown-type", "detail": f"unknown message type {kind!r}"})
+    """Kept for callers of the old single-threaded loop: answers pings only. Room sockets
+    now answer every message in RoomConnection (control_plane/gateway/room_socket.py)."""
+    _answer_client(ws)
 
 
 bp = Blueprint("sockets", __name__)

@@ -1,4 +1,6 @@
-"""/api/musicians, /api/projects and /api/requests: parse, call the rules, shape the answer."""
+"""/api/musicians/me/availability, /api/projects and /api/requests: parse, call the rules,
+shape the answer. Profiles, reviews and search live in ``profiles_api`` and ``search_api``,
+which add their routes to this module's blueprint (imported at the end)."""
 
 from __future__ import annotations
 
@@ -24,8 +26,6 @@ from control_plane.musicians.availability import parse_hhmm
 from control_plane.musicians.models import (
     BookingRequest,
     MusicianAvailability,
-    MusicianInstrument,
-    MusicianProfile,
     Project,
 )
 from control_plane.problems import ApiProblem
@@ -92,29 +92,6 @@ class TimeRange(BaseModel):
 # --- bodies and queries ------------------------------------------------------------------
 
 
-class Location(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: str = Field(default="", max_length=120)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-
-
-class Rate(Money):
-    per: Literal["hour", "session"] = "session"
-
-
-class ProfileBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    instruments: list[Label] = Field(default_factory=list, max_length=20)
-    genres: list[Label] = Field(default_factory=list, max_length=20)
-    bio: str = Field(default="", max_length=5000)
-    location: Location = Field(default_factory=Location)
-    rate: Rate | None = None
-    links: list[Link] = Field(default_factory=list, max_length=10)
-
-    _unique = field_validator("instruments", "genres")(_dedupe)
-
-
 class Window(BaseModel):
     model_config = ConfigDict(extra="forbid")
     weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
@@ -161,14 +138,6 @@ class AvailabilityBody(BaseModel):
     exceptions: list[DatedException] = Field(default_factory=list, max_length=400)
 
     _zone = field_validator("timezone")(_known_zone)
-
-
-class MusicianQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    instrument: str | None = Field(default=None, max_length=60)
-    q: str | None = Field(default=None, max_length=100)
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: int | None = Field(default=None, ge=0)
 
 
 class ProjectBody(TimeRange):
@@ -276,65 +245,6 @@ def _availability_json(user: User, row: MusicianAvailability | None) -> dict[str
 
 
 # --- musicians ---------------------------------------------------------------------------
-
-
-@api_route(
-    bp,
-    "/musicians/me",
-    "PUT",
-    "Create or replace the caller's musician profile",
-    body=ProfileBody,
-    responses={200: "Saved", 403: "Not a musician", 422: "Invalid fields"},
-)
-@jwt_required()
-def put_profile() -> Response:
-    user = current_user()
-    _require_role(user, "musician", what="have a musician profile")
-    data = parse_body(ProfileBody)
-    profile = db.session.get(MusicianProfile, user.id) or MusicianProfile(user_id=user.id, user=user)
-    profile.genres, profile.bio, profile.links = data.genres, data.bio, data.links
-    profile.city, profile.lat, profile.lon = data.location.city, data.location.lat, data.location.lon
-    profile.rate_amount = data.rate.amount if data.rate else None
-    profile.rate_currency = data.rate.currency if data.rate else "EUR"
-    profile.rate_per = data.rate.per if data.rate else "session"
-    profile.instruments = [
-        MusicianInstrument(key=name.casefold(), name=name, position=i) for i, name in enumerate(data.instruments)
-    ]
-    profile.updated_at = utcnow()
-    db.session.add(profile)
-    db.session.commit()
-    return jsonify(profile.to_json())
-
-
-@api_route(bp, "/musicians/me", "GET", "The caller's musician profile", responses={200: "OK", 404: "No profile yet"})
-@jwt_required()
-def get_profile() -> Response:
-    profile = db.session.get(MusicianProfile, current_user().id)
-    if profile is None:
-        raise ApiProblem(404, "profile-not-found", "You have no musician profile yet; PUT /api/musicians/me")
-    return jsonify(profile.to_json())
-
-
-@api_route(bp, "/musicians", "GET", "Musicians with a profile (filters: instrument, q)", query=MusicianQuery)
-@jwt_required()
-def list_musicians() -> Response:
-    query = parse_query(MusicianQuery)
-    stmt = select(MusicianProfile).join(User, User.id == MusicianProfile.user_id).order_by(User.name, User.id)
-    if query.instrument:
-        plays = select(MusicianInstrument.user_id).where(MusicianInstrument.key == query.instrument.strip().casefold())
-        stmt = stmt.where(MusicianProfile.user_id.in_(plays))
-    if query.q:
-        like = f"%{query.q.strip()}%"
-        named = select(MusicianInstrument.user_id).where(MusicianInstrument.name.ilike(like))
-        stmt = stmt.where(
-            or_(
-                User.name.ilike(like),
-                MusicianProfile.bio.ilike(like),
-                MusicianProfile.city.ilike(like),
-                MusicianProfile.user_id.in_(named),
-            )
-        )
-    return _page(stmt, query.limit, query.cursor, lambda profile: profile.to_json())
 
 
 @api_route(bp, "/musicians/me/availability", "GET", "The caller's weekly availability and dated exceptions")
@@ -623,3 +533,10 @@ def decline_reschedule(request_id: int) -> Response:
     return _change(
         user, lambda: rules.answer_reschedule(db.session, user, request_id, False, utcnow(), _expire_after())
     )
+
+
+# Routes on the same blueprint, kept in their own modules; importing them registers them.
+from control_plane.musicians import profiles_api as _profiles_api  # noqa: E402
+from control_plane.musicians import search_api as _search_api  # noqa: E402
+
+del _profiles_api, _search_api

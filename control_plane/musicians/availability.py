@@ -8,13 +8,26 @@ across midnight fits. A musician who set no availability at all counts as unavai
 
 Weekdays are 0 = Monday ... 6 = Sunday (Python's ``date.weekday()``). Times are ``"HH:MM"``;
 ``"24:00"`` is allowed as an end and means midnight at the end of the day.
+
+Expansion to instants (``open_intervals``) works on the wall clock first (windows of each
+local date, touching ones merged, blocked exceptions cut out) and only then turns each local
+edge into a UTC instant with ``zoneinfo``. Across daylight-saving changes this means:
+
+- spring forward: a window 01:00-04:00 in Berlin on the last Sunday of March lasts two
+  hours, as the clock on the wall shows; an edge that falls into the skipped hour (02:30
+  does not exist that day) moves to the jump itself, so 02:30-05:00 starts at 03:00 CEST;
+- fall back: a start that happens twice takes the first occurrence and an end the second
+  (``fold=1``), so a window 01:00-04:00 that day lasts four hours and covers the repeated hour.
+
+Whether a range fits is answered on these instants, so a request that crosses a change (or
+whose local end reads earlier than its start, inside the repeated hour) is judged correctly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -23,12 +36,18 @@ __all__ = [
     "WEEKDAYS",
     "Availability",
     "DatedException",
+    "Interval",
     "Unavailable",
     "WeeklyWindow",
     "format_hhmm",
+    "free_slots",
+    "open_intervals",
     "parse_hhmm",
+    "subtract",
     "why_unavailable",
 ]
+
+Interval = tuple[datetime, datetime]  # aware, [start, end)
 
 DAY_MINUTES = 24 * 60
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -144,20 +163,109 @@ def why_unavailable(availability: Availability | None, starts_at: datetime, ends
     if availability is None or availability.is_empty:
         return Unavailable("no-availability", "has not set any availability yet, so counts as unavailable")
     zone = ZoneInfo(availability.timezone)
-    start = starts_at.astimezone(zone).replace(tzinfo=None)
-    end = ends_at.astimezone(zone).replace(tzinfo=None)
-    first, last = start.date(), (end - timedelta(microseconds=1)).date()
+    margin = timedelta(days=2)  # wide enough for any offset and a window across midnight
     for item in availability.exceptions:
-        if not item.available and first <= item.day <= last:
-            blocked_from, blocked_to = item.interval()
-            if blocked_from < end and start < blocked_to:
+        if not item.available:
+            blocked_from, blocked_to = _to_instants(zone, *item.interval())
+            if blocked_from < ends_at and starts_at < blocked_to:
                 return Unavailable("exception", f"is not available on {item.day.isoformat()} ({_span(item)})")
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    for window_start, window_end in _merged(w for day in days for w in availability.windows_on(day)):
-        if window_start <= start and end <= window_end:
+    for open_from, open_to in open_intervals(availability, starts_at - margin, ends_at + margin):
+        if open_from <= starts_at and ends_at <= open_to:
             return None
+    start = starts_at.astimezone(zone)
+    end = ends_at.astimezone(zone)
     when = f"{WEEKDAYS[start.weekday()]} {start:%Y-%m-%d %H:%M}-{end:%H:%M}"
     return Unavailable("outside-availability", f"is not available {when} ({availability.timezone})")
+
+
+def open_intervals(availability: Availability, range_from: datetime, range_to: datetime) -> list[Interval]:
+    """The instants (UTC) inside availability that overlap ``[range_from, range_to)``,
+    merged and in order; not clipped to the range, so callers see whole windows."""
+    zone = ZoneInfo(availability.timezone)
+    first = range_from.astimezone(zone).date() - timedelta(days=1)
+    last = range_to.astimezone(zone).date() + timedelta(days=1)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    local_open = _merged(w for day in days for w in availability.windows_on(day))
+    blocked = [
+        _to_instants(zone, *item.interval())
+        for item in availability.exceptions
+        if not item.available and first <= item.day <= last
+    ]
+    # Edges become instants before blocks are cut out: a block's own start is the first
+    # occurrence of its wall-clock time, whatever the window's edges are.
+    opened = _merged(_to_instants(zone, start, end) for start, end in local_open)
+    intervals = _cut(opened, _merged(blocked))
+    return [(start, end) for start, end in intervals if start < end and start < range_to and range_from < end]
+
+
+def subtract(intervals: Iterable[Interval], busy: Iterable[Interval]) -> list[Interval]:
+    """``intervals`` minus every ``busy`` range (both sorted or not; the result is sorted)."""
+    return _cut(sorted(intervals), _merged(busy))
+
+
+def free_slots(
+    availability: Availability | None,
+    busy: Iterable[Interval],
+    range_from: datetime,
+    range_to: datetime,
+    min_length: timedelta = timedelta(0),
+) -> list[Interval]:
+    """Bookable ranges inside ``[range_from, range_to)``: availability minus ``busy`` (accepted
+    engagements), clipped to the range, at least ``min_length`` long."""
+    if availability is None or availability.is_empty:
+        return []
+    clipped = [
+        (max(start, range_from), min(end, range_to))
+        for start, end in open_intervals(availability, range_from, range_to)
+    ]
+    return [
+        (start, end)
+        for start, end in subtract(clipped, busy)
+        if end - start >= max(min_length, timedelta(0)) and start < end
+    ]
+
+
+def _to_instants(zone: ZoneInfo, start: datetime, end: datetime) -> Interval:
+    """Local wall-clock edges to UTC instants (see the module notes for gaps and folds);
+    blocks from exceptions go through here too, so they cover every repeated hour."""
+    return _instant(zone, start, is_end=False), _instant(zone, end, is_end=True)
+
+
+def _instant(zone: ZoneInfo, local: datetime, *, is_end: bool) -> datetime:
+    earlier = local.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    later = local.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if earlier <= later:  # an ordinary time (equal), or one the clock shows twice
+        return later if is_end else earlier
+    # The clock skips this time (fold=1 reads it with the new offset, so it lands before the
+    # jump; fold=0 after it): the edge is the jump itself, found by bisection in seconds.
+    low, high = int(later.timestamp()), int(earlier.timestamp())
+    before = later.astimezone(zone).utcoffset()
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, UTC).astimezone(zone).utcoffset() == before:
+            low = middle
+        else:
+            high = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def _cut(
+    intervals: list[tuple[datetime, datetime]], holes: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """Sorted intervals minus sorted, merged holes (same kind of datetimes on both sides)."""
+    result: list[tuple[datetime, datetime]] = []
+    for start, end in intervals:
+        for hole_start, hole_end in holes:
+            if hole_end <= start or end <= hole_start:
+                continue
+            if start < hole_start:
+                result.append((start, hole_start))
+            start = max(start, hole_end)
+            if start >= end:
+                break
+        if start < end:
+            result.append((start, end))
+    return result
 
 
 def _span(item: DatedException) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from control_plane.accounts.models import User
@@ -13,12 +13,18 @@ from control_plane.db_types import UTCDateTime, utcnow
 from control_plane.extensions import db
 
 __all__ = [
+    "NO_RATE",
+    "RATING_PRIOR_MEAN",
+    "RATING_PRIOR_WEIGHT",
     "REQUEST_STATUSES",
     "BookingRequest",
     "MusicianAvailability",
+    "MusicianGenre",
     "MusicianInstrument",
     "MusicianProfile",
+    "MusicianReview",
     "Project",
+    "rating_rank",
 ]
 
 REQUEST_STATUSES = ("pending", "accepted", "declined", "cancelled", "expired")
@@ -30,11 +36,44 @@ REQUEST_STATUSES = ("pending", "accepted", "declined", "cancelled", "expired")
 NO_OVERLAP_CONSTRAINT = "ex_booking_requests_no_overlap"
 
 
+# Sort key of profiles without a rate, so "sort=rate" puts them last with a plain index.
+NO_RATE = 2_147_483_647
+# "sort=rating" ranks by a Bayesian average: every musician starts with RATING_PRIOR_WEIGHT
+# imaginary reviews of RATING_PRIOR_MEAN stars, so one 5-star review does not outrank
+# twenty 4.8-star ones, and a single bad review does not bury a newcomer.
+RATING_PRIOR_MEAN = 3.5
+RATING_PRIOR_WEIGHT = 3
+
+
+def rating_rank(stars_sum: int, count: int) -> float:
+    return (stars_sum + RATING_PRIOR_MEAN * RATING_PRIOR_WEIGHT) / (count + RATING_PRIOR_WEIGHT)
+
+
 class MusicianProfile(db.Model):  # type: ignore[name-defined,misc]
+    """One musician's public profile.
+
+    Search columns (migration 0004): ``display_name`` mirrors ``users.name`` (a database
+    trigger keeps it in step when the account is renamed) and ``search_text`` holds the
+    instruments, genres and city as words. Full text runs over ``display_name``,
+    ``search_text`` and ``bio``: on SQLite through the FTS5 table ``musician_fts`` (external
+    content, kept in sync by triggers), on PostgreSQL through the generated ``search_vector``
+    tsvector column with a GIN index. Neither is mapped here: they exist only in the database.
+    """
+
     __tablename__ = "musician_profiles"
-    __table_args__ = (CheckConstraint("rate_per IN ('hour', 'session')", name="rate_per_known"),)
+    __table_args__ = (
+        CheckConstraint("rate_per IN ('hour', 'session')", name="rate_per_known"),
+        CheckConstraint("rating_count >= 0", name="rating_count_not_negative"),
+        # Bounding-box prefilter of "near=": a range on lat, then lon, inside one index.
+        Index("ix_musician_profiles_lat_lon", "lat", "lon"),
+        # Keyset pagination per sort order: (key, user_id) is unique and indexed.
+        Index("ix_musician_profiles_rating", "rating_rank", "user_id"),
+        Index("ix_musician_profiles_rate", "rate_sort", "user_id"),
+        Index("ix_musician_profiles_name", "display_name", "user_id"),
+    )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     genres: Mapped[list[str]] = mapped_column(JSON, default=list)
     bio: Mapped[str] = mapped_column(Text, default="")
     city: Mapped[str] = mapped_column(String(120), default="")
@@ -43,13 +82,24 @@ class MusicianProfile(db.Model):  # type: ignore[name-defined,misc]
     rate_amount: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rate_currency: Mapped[str] = mapped_column(String(3), default="EUR")
     rate_per: Mapped[str] = mapped_column(String(8), default="session")
+    rate_sort: Mapped[int] = mapped_column(Integer, default=NO_RATE, server_default=str(NO_RATE))
     links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    photo_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    rating_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rating_sum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rating_rank: Mapped[float] = mapped_column(Float, default=RATING_PRIOR_MEAN, server_default=str(RATING_PRIOR_MEAN))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship()
     instruments: Mapped[list[MusicianInstrument]] = relationship(
         order_by="MusicianInstrument.position", cascade="all, delete-orphan"
     )
+    genre_rows: Mapped[list[MusicianGenre]] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def rating_avg(self) -> float | None:
+        return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +114,10 @@ class MusicianProfile(db.Model):  # type: ignore[name-defined,misc]
             if self.rate_amount is None
             else {"amount": self.rate_amount, "currency": self.rate_currency, "per": self.rate_per},
             "links": list(self.links),
+            "photo_url": self.photo_url,
+            "rating_avg": self.rating_avg,
+            "rating_count": self.rating_count,
+            "timezone": self.user.timezone,
             "updated_at": self.updated_at.isoformat(),
         }
 
@@ -78,6 +132,48 @@ class MusicianInstrument(db.Model):  # type: ignore[name-defined,misc]
     key: Mapped[str] = mapped_column(String(60), primary_key=True)  # casefolded name
     name: Mapped[str] = mapped_column(String(60))
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MusicianGenre(db.Model):  # type: ignore[name-defined,misc]
+    """One row per genre so ``GET /api/musicians?genre=`` is an indexed lookup."""
+
+    __tablename__ = "musician_genres"
+    __table_args__ = (Index("ix_musician_genres_key", "key"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("musician_profiles.user_id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)  # casefolded name
+
+
+class MusicianReview(db.Model):  # type: ignore[name-defined,misc]
+    """The requester's review of an accepted engagement that has ended: one per request."""
+
+    __tablename__ = "musician_reviews"
+    __table_args__ = (
+        UniqueConstraint("request_id", name="uq_musician_reviews_request_id"),
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars_in_range"),
+        Index("ix_musician_reviews_musician", "musician_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("booking_requests.id", ondelete="CASCADE"))
+    musician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    stars: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "request_id": self.request_id,
+            "musician_id": self.musician_id,
+            "reviewer": {"id": self.reviewer_id, "name": self.reviewer.name},
+            "stars": self.stars,
+            "text": self.text,
+            "created_at": self.created_at.isoformat(),
+        }
 
 
 class MusicianAvailability(db.Model):  # type: ignore[name-defined,misc]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import redis
 import requests
 from flask import Blueprint, Response, current_app, jsonify
 from flask_jwt_extended import jwt_required
@@ -16,16 +19,26 @@ from sqlalchemy.exc import IntegrityError
 from control_plane.accounts.models import User
 from control_plane.accounts.tokens import current_user
 from control_plane.api_spec import api_route
-from control_plane.db_types import utcnow
 from control_plane.extensions import db
 from control_plane.problems import ApiProblem
+from control_plane.rooms import messages, service
 from control_plane.rooms.codes import new_code, normalise_code
 from control_plane.rooms.models import Room, RoomMember
+from control_plane.rooms.presence import Presence
 from control_plane.validation import parse_body
 from downbeat.settings import Settings
 
-__all__ = ["MAX_SDP_BYTES", "bp", "find_room", "room_snapshot"]
+__all__ = [
+    "MAX_SDP_BYTES",
+    "bp",
+    "create_room_with_unique_code",
+    "find_room",
+    "present_in",
+    "room_presence",
+    "room_snapshot",
+]
 
+log = logging.getLogger(__name__)
 bp = Blueprint("rooms", __name__, url_prefix="/api")
 CODE_ATTEMPTS = 8
 MAX_SDP_BYTES = 64 * 1024  # a browser's audio offer is ~5 KB; refuse anything absurd
@@ -35,6 +48,8 @@ class CreateRoom(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     allow_member_streams: bool = False
+    allow_queue: bool = False
+    allow_control: bool = False
 
 
 class StreamOffer(BaseModel):
@@ -51,42 +66,70 @@ def find_room(raw_code: str) -> Room:
     return room
 
 
-def present_members(room: Room) -> list[RoomMember]:
-    stmt = select(RoomMember).where(RoomMember.room_id == room.id, RoomMember.left_at.is_(None))
-    return list(db.session.scalars(stmt.order_by(RoomMember.joined_at)))
+def room_presence() -> Presence:
+    """This app's view of who is in which room (Redis, shared by every gateway process)."""
+    found = current_app.extensions.get("downbeat.room_presence")
+    if found is None:
+        settings: Settings = current_app.extensions["downbeat.settings"]
+        found = Presence(current_app.extensions["downbeat.redis"], settings.rooms.presence_ttl_ms)
+        current_app.extensions["downbeat.room_presence"] = found
+    return found
 
 
-def room_snapshot(room: Room) -> dict[str, object]:
-    return {
-        "code": room.code,
-        "name": room.name,
-        "host_id": room.host_id,
-        "host_name": room.host.name,
-        "allow_member_streams": room.allow_member_streams,
-        "created_at": room.created_at.isoformat(),
-        "participants": [
-            {"id": m.user.id, "name": m.user.name, "is_host": m.user_id == room.host_id} for m in present_members(room)
-        ],
-        "queue": [],
-        "playback": {"track": None, "position_ms": 0, "playing": False, "rate": 1.0},
-    }
+def present_in(code: str) -> dict[int, float]:
+    """Who is present; nobody when Redis is unreachable (presence is best effort, rooms are not)."""
+    try:
+        return room_presence().present(code)
+    except redis.RedisError:
+        log.warning("Redis unreachable: room %s shows nobody present", code)
+        return {}
+
+
+def _locked_room(code: str) -> Room:
+    try:
+        return service.locked_room(db.session, code)
+    except service.CommandRefused:
+        raise ApiProblem(404, "room-not-found", f"No room has the code {code!r}") from None
+
+
+def redis_client() -> redis.Redis | None:
+    client: redis.Redis | None = current_app.extensions.get("downbeat.redis")
+    return client
+
+
+def room_snapshot(room: Room) -> dict[str, Any]:
+    return messages.room_snapshot(db.session, room, present_in(room.code))
 
 
 def create_room_with_unique_code(
-    name: str, host: User, allow_member_streams: bool, generate: Callable[[], str] = new_code
+    name: str,
+    host: User,
+    allow_member_streams: bool,
+    generate: Callable[[], str] = new_code,
+    *,
+    allow_queue: bool = False,
+    allow_control: bool = False,
 ) -> Room:
-    """Insert with a fresh code, retrying on the (rare) collision the unique index reports."""
+    """Insert with a fresh code, retrying on the (rare) collision the unique index reports.
+    Each attempt is its own savepoint, so a collision undoes only that attempt."""
     for _ in range(CODE_ATTEMPTS):
-        room = Room(code=generate(), name=name, host_id=host.id, allow_member_streams=allow_member_streams)
-        db.session.add(room)
+        room = Room(
+            code=generate(),
+            name=name,
+            host_id=host.id,
+            allow_member_streams=allow_member_streams,
+            allow_queue=allow_queue,
+            allow_control=allow_control,
+        )
         try:
-            db.session.flush()
+            with db.session.begin_nested():
+                db.session.add(room)
         except IntegrityError:
-            db.session.rollback()
             continue
         db.session.add(RoomMember(room_id=room.id, user_id=host.id))
         db.session.commit()
         return room
+    db.session.rollback()
     raise ApiProblem(503, "no-room-code", "Could not find a free room code; please retry")
 
 
@@ -94,7 +137,13 @@ def create_room_with_unique_code(
 @jwt_required()
 def create_room() -> tuple[Response, int]:
     data = parse_body(CreateRoom)
-    room = create_room_with_unique_code(data.name, current_user(), data.allow_member_streams)
+    room = create_room_with_unique_code(
+        data.name,
+        current_user(),
+        data.allow_member_streams,
+        allow_queue=data.allow_queue,
+        allow_control=data.allow_control,
+    )
     return jsonify(room_snapshot(room)), 201
 
 
@@ -113,28 +162,36 @@ def get_room(code: str) -> Response:
 @api_route(bp, "/rooms/<code>/join", "POST", "Join a room", responses={200: "Joined", 404: "No such room"})
 @jwt_required()
 def join_room(code: str) -> Response:
-    room, user = find_room(code), current_user()
-    member = db.session.get(RoomMember, (room.id, user.id))
-    if member is None:
-        db.session.add(RoomMember(room_id=room.id, user_id=user.id))
-    else:
-        member.left_at = None
+    user = current_user()
+    room = _locked_room(code)
+    changed = service.join(db.session, room, user.id)
+    present = present_in(room.code)
+    message = messages.participants_message(db.session, room, present) if changed else None
     try:
         db.session.commit()
     except IntegrityError:  # a concurrent join of the same user; the row exists now
         db.session.rollback()
-    return jsonify(room_snapshot(room))
+        message = None
+    if message is not None:
+        messages.publish(redis_client(), room.code, [message])
+    return jsonify(room_snapshot(find_room(code)))
 
 
 @api_route(bp, "/rooms/<code>/leave", "POST", "Leave a room", responses={200: "Left", 404: "No such room"})
 @jwt_required()
 def leave_room(code: str) -> Response:
-    room, user = find_room(code), current_user()
-    member = db.session.get(RoomMember, (room.id, user.id))
-    if member is not None and member.left_at is None:
-        member.left_at = utcnow()
-        db.session.commit()
-    return jsonify(room_snapshot(room))
+    user = current_user()
+    room = _locked_room(code)
+    present = present_in(room.code)
+    present.pop(user.id, None)
+    changed = service.leave(db.session, room, user.id, present)
+    out = [messages.participants_message(db.session, room, present), messages.queue_message(db.session, room, present)]
+    db.session.commit()
+    if changed:
+        with contextlib.suppress(redis.RedisError):
+            room_presence().drop_user(room.code, user.id)
+        messages.publish(redis_client(), room.code, out)
+    return jsonify(room_snapshot(find_room(code)))
 
 
 @api_route(
@@ -147,13 +204,19 @@ def leave_room(code: str) -> Response:
 )
 @jwt_required()
 def stream_offer(code: str) -> Response:
+    from control_plane.rooms.permissions import may_stream
+
     room, user = find_room(code), current_user()
     data = parse_body(StreamOffer)
-    member = db.session.get(RoomMember, (room.id, user.id))
-    is_member = member is not None and member.left_at is None
-    if not (user.id == room.host_id or (is_member and room.allow_member_streams)):
+    if not may_stream(room, user.id):
         raise ApiProblem(
             403, "stream-not-allowed", "Only the host, or members the host allows, may stream into this room"
+        )
+    # Refuse what is plainly not an SDP audio offer here, without a round trip to media.
+    lines = data.sdp.replace("\r\n", "\n").split("\n")
+    if lines[0].strip() != "v=0" or not any(line.startswith("m=audio ") for line in lines):
+        raise ApiProblem(
+            422, "invalid-offer", "The offer is not a valid SDP audio offer (it must start with v=0 and have m=audio)"
         )
     settings: Settings = current_app.extensions["downbeat.settings"]
     stream_id = uuid.uuid4().hex[:16]

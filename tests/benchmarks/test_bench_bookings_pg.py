@@ -1,33 +1,63 @@
 """Bookings per second with zero oversell at 50 concurrent clients on PostgreSQL.
 
 The control plane runs as its real server (gunicorn gthread) against PostgreSQL; 50 clients
-(asyncio + aiohttp, one connection each) book one seat each as fast as they can. Phase 1 has
-seats for everyone (throughput); phase 2 has far fewer seats than buyers (contention).
+(asyncio + aiohttp, one connection each) book one seat each as fast as they can, every
+request with its own ``Idempotency-Key`` (what real clients send). Phases:
+
+- ``spread``: the bookings go to 50 sessions (little row-lock contention);
+- ``hot``: every booking goes to one session (all of them queue on its counter row);
+- ``contention``: one session with far fewer seats than buyers (refusals, oversell check).
+
+Every phase checks zero oversell: 201 answers == ``seats_taken`` == confirmed bookings ==
+outbox rows. ``BENCH_LABEL`` names the run (JSON ``bookings_postgres_<label>.json``) and every
+other label found in the results folder is printed beside it, so a run of an older tree
+(``BENCH_TREE=/path/to/checkout``) and of this one compare side by side.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from downbeat.settings import load_settings
-from tests.benchmarks.report import report
+from tests.benchmarks.report import RESULTS, report
 from tests.support.services import free_port, postgres_available, postgres_database, running_redis, wait_port
 
 pytestmark = pytest.mark.benchmark
 CLIENTS = 50
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 # Few threads per process: 64 threads fighting over one GIL make every request slower.
-THREADS = int(os.environ.get("BENCH_THREADS", "8"))
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
+LABEL = os.environ.get("BENCH_LABEL", "current")
+TREE = os.environ.get("BENCH_TREE", "")  # another checkout to serve from (the "before" run)
+SPREAD_SESSIONS = 50
+COLUMNS = [
+    "label",
+    "phase",
+    "sessions",
+    "seats",
+    "requests",
+    "201",
+    "409",
+    "requests/s",
+    "bookings/s",
+    "p50 ms",
+    "p95 ms",
+    "oversold",
+]
 
 
 def _people(database_url: str, count: int) -> list[str]:
@@ -62,22 +92,22 @@ def _people(database_url: str, count: int) -> list[str]:
     return tokens
 
 
-async def _race(base: str, session_id: int, tokens: list[str]) -> tuple[list[float], dict[int, int], float]:
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for token in tokens:
-        queue.put_nowait(token)
+async def _race(base: str, work: list[tuple[str, int]]) -> tuple[list[float], dict[int, int], float]:
+    queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+    for item in work:
+        queue.put_nowait(item)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
 
     async def client() -> None:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as http:
             while not queue.empty():
-                token = queue.get_nowait()
+                token, session_id = queue.get_nowait()
                 started = time.perf_counter()
                 async with http.post(
                     f"{base}/api/bookings",
                     json={"session_id": session_id},
-                    headers={"Authorization": f"Bearer {token}"},
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())},
                 ) as response:
                     await response.read()
                 latencies.append((time.perf_counter() - started) * 1000)
@@ -88,6 +118,52 @@ async def _race(base: str, session_id: int, tokens: list[str]) -> tuple[list[flo
     return latencies, statuses, time.perf_counter() - started
 
 
+def _server(database_url: str, redis_url: str, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DOWNBEAT_ENV": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "KAFKA_BOOTSTRAP": "127.0.0.1:1",
+        "DOWNBEAT_CONTROL_PLANE__PORT": str(port),
+        "DOWNBEAT_CONTROL_PLANE__WORKERS": str(WORKERS),
+        "DOWNBEAT_CONTROL_PLANE__THREADS": str(THREADS),
+        "DOWNBEAT_DATA_DIR": str(tmp_path),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "downbeat", "control-plane"],
+        env=env,
+        cwd=TREE or None,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _phase(base: str, database_url: str, name: str, sessions: int, seats: int, buyers: int) -> list[Any]:
+    tokens = _people(database_url, buyers + 1)
+    session_ids = [_create_session(base, tokens[0], seats) for _ in range(sessions)]
+    work = [(token, session_ids[i % sessions]) for i, token in enumerate(tokens[1:])]
+    latencies, statuses, wall = asyncio.run(_race(base, work))
+    confirmed = statuses.get(201, 0)
+    taken = sum(_seats_taken(database_url, session_id) for session_id in session_ids)
+    assert confirmed == min(seats * sessions, buyers) == taken  # zero oversell, zero undersell
+    latencies.sort()
+    return [
+        LABEL,
+        name,
+        sessions,
+        seats * sessions,
+        buyers,
+        confirmed,
+        statuses.get(409, 0),
+        buyers / wall,
+        confirmed / wall,
+        statistics.median(latencies),
+        latencies[int(0.95 * (len(latencies) - 1))],
+        taken - confirmed,
+    ]
+
+
 def test_bench_bookings_per_second_postgres(tmp_path: Path) -> None:
     if not postgres_available():
         pytest.skip("PostgreSQL is not reachable")
@@ -96,58 +172,40 @@ def test_bench_bookings_per_second_postgres(tmp_path: Path) -> None:
     with postgres_database() as database_url, running_redis(tmp_path) as redis_url:
         upgrade(database_url)
         port = free_port()
-        env = {
-            **os.environ,
-            "DOWNBEAT_ENV": "test",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "KAFKA_BOOTSTRAP": "127.0.0.1:1",
-            "DOWNBEAT_CONTROL_PLANE__PORT": str(port),
-            "DOWNBEAT_CONTROL_PLANE__WORKERS": str(WORKERS),
-            "DOWNBEAT_DATA_DIR": str(tmp_path),
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "downbeat", "control-plane"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = _server(database_url, redis_url, tmp_path, port)
         try:
             wait_port(port, 60)
             base = f"http://127.0.0.1:{port}"
-            rows = []
-            for phase, seats, buyers in (("throughput", 3000, 3000), ("contention", 200, 2000)):
-                tokens = _people(database_url, buyers + 1)
-                session_id = _create_session(base, tokens[0], seats)
-                latencies, statuses, wall = asyncio.run(_race(base, session_id, tokens[1:]))
-                confirmed = statuses.get(201, 0)
-                taken = _seats_taken(database_url, session_id)
-                assert confirmed == min(seats, buyers) == taken  # zero oversell, zero undersell
-                latencies.sort()
-                rows.append(
-                    [
-                        phase,
-                        seats,
-                        buyers,
-                        confirmed,
-                        statuses.get(409, 0),
-                        buyers / wall,
-                        confirmed / wall,
-                        statistics.median(latencies),
-                        latencies[int(0.95 * (len(latencies) - 1))],
-                        taken - confirmed,
-                    ]
-                )
+            _phase(base, database_url, "warm-up", 1, 400, 400)  # imports, pools, prepared statements
+            rows = [
+                _phase(base, database_url, "spread", SPREAD_SESSIONS, REQUESTS // SPREAD_SESSIONS, REQUESTS),
+                _phase(base, database_url, "hot", 1, REQUESTS, REQUESTS),
+                _phase(base, database_url, "contention", 1, 200, REQUESTS),
+            ]
         finally:
             server.terminate()
             server.wait(30)
+    others = _other_runs()
     report(
-        "bookings_postgres",
-        ["phase", "seats", "requests", "201", "409", "requests/s", "bookings/s", "p50 ms", "p95 ms", "oversold"],
-        rows,
-        f"{CLIENTS} concurrent clients, gunicorn {WORKERS} workers x {THREADS} threads, "
-        "PostgreSQL on the same 2-core machine.",
+        f"bookings_postgres_{LABEL}",
+        COLUMNS,
+        others + rows,
+        f"{CLIENTS} concurrent clients, gunicorn {WORKERS} workers x {THREADS} threads, one Idempotency-Key "
+        "per request, PostgreSQL, server and clients on the same 2-core machine (shared: figures vary with "
+        "whatever else runs). Rows of other labels come from their own earlier runs.",
     )
+
+
+def _other_runs() -> list[list[Any]]:
+    """Rows of earlier runs under other labels, for the side-by-side table."""
+    rows: list[list[Any]] = []
+    for path in sorted(RESULTS.glob("bookings_postgres_*.json")):
+        if path.stem == f"bookings_postgres_{LABEL}":
+            continue
+        payload = json.loads(path.read_text())
+        if payload.get("columns") == COLUMNS:
+            rows.extend(row for row in payload["rows"] if row[0] != LABEL)
+    return rows
 
 
 def _create_session(base: str, token: str, capacity: int) -> int:
@@ -178,6 +236,13 @@ def _seats_taken(database_url: str, session_id: int) -> int:
         confirmed = conn.execute(
             text("SELECT count(*) FROM bookings WHERE session_id = :id AND status = 'confirmed'"), {"id": session_id}
         ).scalar_one()
+        events = conn.execute(
+            text(
+                "SELECT count(*) FROM outbox WHERE event_type = 'booking.created' "
+                "AND key = convert_to(CAST(:id AS text), 'UTF8')"
+            ),
+            {"id": session_id},
+        ).scalar_one()
     engine.dispose()
-    assert taken == confirmed
+    assert taken == confirmed == events  # every booking has exactly one event
     return int(taken)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
+import struct
 from datetime import UTC, datetime
 
 import numpy as np
@@ -11,8 +11,11 @@ import pytest
 
 from contracts import (
     ALL_EVENT_TYPES,
+    MAX_AUDIO_HOP_BYTES,
+    MAX_HOP_SAMPLES,
     TOPICS,
-    AudioFrame,
+    AudioHop,
+    AudioHopError,
     BookingCancelled,
     BookingCreated,
     BookingPaymentConfirmed,
@@ -31,14 +34,17 @@ from contracts import (
     RequestSent,
     SessionCancelled,
     StreamEnded,
+    StreamStarted,
+    TrackUploaded,
     VisualParams,
     decode,
+    decode_audio_hop,
     encode,
+    encode_audio_hop,
     topic_for,
 )
+from contracts.live import AUDIO_HOP_HEADER
 from downbeat.settings import load_topics
-
-SAMPLES = base64.b64encode(np.zeros(800, dtype="<f4").tobytes()).decode()
 
 _START = datetime(2030, 1, 1, 18, tzinfo=UTC)
 _BOOKING: dict[str, object] = dict(
@@ -89,9 +95,23 @@ EXAMPLES = [
         status="confirmed",
         starts_at=datetime(2030, 1, 1, 18, tzinfo=UTC),
     ),
-    AudioFrame(stream_id="abc123", room_code="ABCDEF", seq=7, sample_rate=48000, t_ms=116.6, samples=SAMPLES),
-    StreamEnded(stream_id="abc123", room_code="ABCDEF"),
-    VisualParams(room_code="ABCDEF", stream_id="abc123", t_ms=10.0, rms=0.5, peak=0.9),
+    StreamStarted(stream_id="abc123", room_code="ABCDEF", user_id=3, sample_rate=48000, hop=800),
+    StreamEnded(stream_id="abc123", room_code="ABCDEF", reason="track-ended", hops=120, dropped_hops=2),
+    VisualParams(
+        room_code="ABCDEF",
+        stream_id="abc123",
+        t_ms=10.0,
+        rms=0.5,
+        peak=0.9,
+        bpm=120.0,
+        beat=True,
+        mel=[0.5] * 40,
+        seq=3,
+        capture_ms=1.5e12,
+    ),
+    TrackUploaded(
+        track_id=7, owner_id=3, storage_key="ab/0123.wav", content_type="audio/wav", size_bytes=1024, sha256="a" * 64
+    ),
 ]
 
 
@@ -133,15 +153,78 @@ def test_unknown_type_extra_fields_and_wrong_types_are_refused() -> None:
         decode(b"not json")
 
 
-def test_audio_frames_are_bounded() -> None:
-    too_many = base64.b64encode(np.zeros(5000, dtype="<f4").tobytes()).decode()
-    good = json.loads(encode(_example(AudioFrame)))
-    with pytest.raises(DecodeError):
-        decode(json.dumps({**good, "samples": too_many}))
-    with pytest.raises(DecodeError):
-        decode(json.dumps({**good, "samples": "!!!notbase64"}))
-    with pytest.raises(DecodeError):
-        decode(json.dumps({**good, "room_code": "abc"}))
+def _hop(samples: np.ndarray, seq: int = 7) -> AudioHop:
+    return AudioHop("abc123def456", "ABCDEF", seq, 1_795_000_000_123.25, 48000, samples.astype(np.float32))
+
+
+def test_binary_audio_hop_round_trip_float32() -> None:
+    samples = np.random.default_rng(1).uniform(-1, 1, 800).astype(np.float32)
+    raw = encode_audio_hop(_hop(samples))
+    assert raw[:4] == b"DBAH"
+    assert len(raw) == AUDIO_HOP_HEADER.size + len("abc123def456") + 800 * 4
+    back = decode_audio_hop(raw)
+    assert back == _hop(samples)  # bit-exact samples and header fields
+    assert back.t_ms == 7 * 800 / 48
+
+
+def test_binary_audio_hop_round_trip_int16_within_a_quantisation_step() -> None:
+    samples = np.linspace(-1, 1, 800, dtype=np.float32)
+    raw = encode_audio_hop(_hop(samples), encoding="i16")
+    assert len(raw) == AUDIO_HOP_HEADER.size + len("abc123def456") + 800 * 2
+    back = decode_audio_hop(raw)
+    assert (back.stream_id, back.room_code, back.seq, back.capture_ms) == (
+        "abc123def456",
+        "ABCDEF",
+        7,
+        1_795_000_000_123.25,
+    )
+    np.testing.assert_allclose(back.samples, samples, atol=1 / 32767)
+
+
+def test_binary_audio_hops_are_bounded_on_both_sides() -> None:
+    with pytest.raises(AudioHopError):
+        encode_audio_hop(_hop(np.zeros(MAX_HOP_SAMPLES + 1)))
+    with pytest.raises(AudioHopError):
+        encode_audio_hop(_hop(np.zeros(0)))
+    biggest = encode_audio_hop(_hop(np.zeros(MAX_HOP_SAMPLES)))
+    assert len(biggest) <= MAX_AUDIO_HOP_BYTES
+    with pytest.raises(AudioHopError, match="exceeds"):
+        decode_audio_hop(biggest + b"\0" * (MAX_AUDIO_HOP_BYTES - len(biggest) + 1))
+
+
+def test_malformed_binary_hops_are_refused() -> None:
+    good = encode_audio_hop(_hop(np.zeros(800)))
+    cases = {
+        "truncated": good[:-4],
+        "too short": good[:10],
+        "bad magic": b"XXXX" + good[4:],
+        "bad version": good[:4] + bytes([9]) + good[5:],
+        "bad encoding": good[:5] + bytes([7]) + good[6:],
+        "count lies": good[:28] + struct.pack("<H", 900) + good[30:],
+        "bad room": good[:30] + b"abcdef" + good[36:],
+        "nan capture": good[:16] + struct.pack("<d", float("nan")) + good[24:],
+    }
+    refused = []
+    for name, raw in cases.items():
+        try:
+            decode_audio_hop(raw)
+        except AudioHopError:
+            refused.append(name)
+    assert refused == list(cases)
+
+
+def test_non_finite_samples_are_silenced_not_propagated() -> None:
+    samples = np.zeros(800, dtype=np.float32)
+    samples[3], samples[4] = np.nan, np.inf
+    back = decode_audio_hop(encode_audio_hop(_hop(samples)))
+    assert np.isfinite(back.samples).all()
+
+
+def test_encoder_refuses_bad_identifiers() -> None:
+    with pytest.raises(AudioHopError):
+        encode_audio_hop(AudioHop("x" * 65, "ABCDEF", 0, 0.0, 48000, np.zeros(8, np.float32)))
+    with pytest.raises(AudioHopError):
+        encode_audio_hop(AudioHop("abc", "abc", 0, 0.0, 48000, np.zeros(8, np.float32)))
 
 
 def test_topic_config_matches_contracts() -> None:

@@ -4,18 +4,28 @@ both ends, in-process) and the stream workers' analysis output."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import fractions
-from datetime import UTC, datetime
+import time
 
 import av
 import numpy as np
 import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 
-from contracts import AudioFrame, EventBase, StreamEnded, VisualParams, decode, encode
+from contracts import (
+    AudioHop,
+    StreamEnded,
+    StreamStarted,
+    VisualParams,
+    decode,
+    decode_audio_hop,
+    encode,
+    encode_audio_hop,
+    is_audio_hop,
+)
 from media.ingest import LiveIngest
-from stream_workers.live import analyse_batch
+from media.outbound import OutboundQueue
+from stream_workers.live import LiveEngine
 
 
 class SineTrack(MediaStreamTrack):
@@ -41,65 +51,68 @@ class SineTrack(MediaStreamTrack):
 
 
 def test_media_ingest_publishes_valid_fixed_size_hops() -> None:
-    async def scenario() -> list[EventBase]:
-        sent: list[EventBase] = []
-
-        async def send(event: EventBase) -> None:
-            sent.append(decode(encode(event)))  # what goes on the wire must decode
-
-        ingest = LiveIngest(send, sample_rate=48000, hop=800, max_streams=2)
+    async def scenario() -> list[object]:
+        queue = OutboundQueue(limit=1000)
+        ingest = LiveIngest(queue, sample_rate=48000, hop=800, max_streams=2)
         browser = RTCPeerConnection()
         browser.addTrack(SineTrack())
         await browser.setLocalDescription(await browser.createOffer())
-        answer = await ingest.accept_offer(browser.localDescription.sdp, "ABCDEF", "abc123def456")
+        answer = await ingest.accept_offer(browser.localDescription.sdp, "ABCDEF", "abc123def456", user_id=3)
         await browser.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        sent: list[object] = []
         for _ in range(200):
-            if sum(isinstance(e, AudioFrame) for e in sent) >= 30:
+            # what goes on the wire must decode: binary hops and JSON events, keyed by stream id
+            for item in queue.take_all():
+                assert item.key == b"abc123def456"
+                sent.append(decode_audio_hop(item.value) if is_audio_hop(item.value) else decode(item.value))
+            if sum(isinstance(e, AudioHop) for e in sent) >= 30:
                 break
             await asyncio.sleep(0.05)
         await browser.close()
         await ingest.close()
+        sent += [decode_audio_hop(i.value) if is_audio_hop(i.value) else decode(i.value) for i in queue.take_all()]
         return sent
 
     events = asyncio.run(scenario())
-    frames = [e for e in events if isinstance(e, AudioFrame)]
+    assert isinstance(events[0], StreamStarted) and events[0].user_id == 3
+    frames = [e for e in events if isinstance(e, AudioHop)]
     assert len(frames) >= 30
     assert [f.seq for f in frames] == list(range(len(frames)))
     assert {f.room_code for f in frames} == {"ABCDEF"} and {f.sample_rate for f in frames} == {48000}
-    samples = np.concatenate([np.frombuffer(base64.b64decode(f.samples), "<f4") for f in frames[10:]])
+    assert all(f.capture_ms <= time.time() * 1000 for f in frames)
+    samples = np.concatenate([f.samples for f in frames[10:]])
     assert samples.size == 800 * (len(frames) - 10)
     assert 0.2 < float(np.sqrt(np.mean(samples**2))) < 0.5  # the tone survived Opus at about 0.35 RMS
-    assert isinstance(events[-1], StreamEnded)
+    assert isinstance(events[-1], StreamEnded) and events[-1].hops >= 30
+
+
+def _raw_hop(stream: str, room: str, level: float, *, capture_ms: float | None = None) -> bytes:
+    samples = np.full(800, level, dtype=np.float32)
+    now = time.time() * 1000 if capture_ms is None else capture_ms
+    return encode_audio_hop(AudioHop(stream, room, 0, now, 48000, samples))
 
 
 def test_worker_turns_frames_into_valid_visual_params() -> None:
-
-    loud = base64.b64encode((0.5 * np.ones(800)).astype("<f4").tobytes()).decode()
-    quiet = base64.b64encode(np.zeros(800, dtype="<f4").tobytes()).decode()
     raw = [
-        encode(AudioFrame(stream_id="s1", room_code="ABCDEF", seq=0, sample_rate=48000, t_ms=0.0, samples=loud)),
-        encode(AudioFrame(stream_id="s2", room_code="GHJKMN", seq=0, sample_rate=48000, t_ms=0.0, samples=quiet)),
+        _raw_hop("s1", "ABCDEF", 0.5),
+        _raw_hop("s2", "GHJKMN", 0.0),
         b"garbage that must be skipped, not crash the worker",
     ]
-    out = analyse_batch(raw, datetime.now(UTC))
+    engine = LiveEngine(48000, 800, rows_per_analyzer=4)
+    out = engine.handle(raw, time.time() * 1000)
     assert [decode(encode(v)) for v in out] == out
     by_stream = {v.stream_id: v for v in out}
     assert by_stream["s1"].rms == pytest.approx(0.5) and by_stream["s2"].rms == 0.0
+    assert by_stream["s1"].room_code == "ABCDEF" and by_stream["s2"].room_code == "GHJKMN"
     assert all(isinstance(v, VisualParams) for v in out)
     frame = by_stream["s1"].to_frame()
-    assert frame["type"] == "visual" and {"stream_id", "t_ms", "rms", "bpm", "beat", "energy", "chroma"} <= frame.keys()
+    api_fields = {"stream_id", "t_ms", "bpm", "beat", "beat_phase", "onset", "energy", "rms", "loudness_lufs"}
+    assert frame["type"] == "visual" and api_fields | {"centroid_hz", "flux", "chroma", "key", "mel"} <= frame.keys()
+    assert engine.stats.refused == 1
 
 
 def test_stale_frames_are_dropped() -> None:
-    from datetime import timedelta
-
-    old = AudioFrame(
-        stream_id="s1",
-        room_code="ABCDEF",
-        seq=0,
-        sample_rate=48000,
-        t_ms=0.0,
-        samples=base64.b64encode(np.zeros(800, dtype="<f4").tobytes()).decode(),
-        occurred_at=datetime.now(UTC) - timedelta(seconds=30),
-    )
-    assert analyse_batch([encode(old)], datetime.now(UTC)) == []
+    engine = LiveEngine(48000, 800, rows_per_analyzer=4)
+    old = _raw_hop("s1", "ABCDEF", 0.1, capture_ms=time.time() * 1000 - 30_000)
+    assert engine.handle([old], time.time() * 1000) == []
+    assert engine.stats.stale == 1

@@ -1,63 +1,61 @@
-"""Thin path 2: Chromium streams a WAV over WebRTC into a room; another client of the room
-receives `visual` frames whose level follows the audio (loud half, quiet half)."""
+"""Live path end to end: Chromium 1 (the host) streams a generated 120 BPM drum track through
+fake audio capture over WebRTC into a room; Chromium 2 (a listener on the room page) receives
+`visual` frames with the tempo and beat flags, and sees the stream end when the host stops."""
 
 from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-import websocket
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.conftest import launch_chromium
-from tests.support.audio import write_gated_tone
+from tests.support.drums import write_drum_wav
 from tests.support.people import PASSWORD, register_person
 from tests.support.stack import Stack, http_json
 
 pytestmark = pytest.mark.e2e
-LOUD, QUIET = 0.05, 0.005
+
+COLLECT_FRAMES = """
+() => {
+  window.__visual = [];
+  document.addEventListener("downbeat:visual", (event) => {
+    const f = event.detail || {};
+    window.__visual.push({stream_id: f.stream_id, bpm: f.bpm, beat: !!f.beat, ended: !!f.ended,
+                          seq: f.seq, mel: Array.isArray(f.mel) ? f.mel.length : 0, at: performance.now()});
+  });
+}
+"""
 
 
-def _collect_visual_frames(stack: Stack, code: str, token: str, seconds: float) -> list[dict[str, Any]]:
-    ws = websocket.create_connection(stack.base.replace("http", "ws") + f"/ws/rooms/{code}", timeout=5)
-    ws.send(json.dumps({"type": "auth", "token": token, "since": None}))
-    frames: list[dict[str, Any]] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            message = json.loads(ws.recv())
-        except websocket.WebSocketTimeoutException:
-            continue
-        if message["type"] == "visual":
-            frames.append(message)
-    ws.close()
-    return frames
+def _health(stack: Stack, name: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{stack.url(name)}/healthz", timeout=5) as response:
+        body: dict[str, Any] = json.loads(response.read())
+        return body
 
 
-def _level_runs(levels: list[float]) -> list[str]:
-    """Collapse the level sequence into runs of 'loud'/'quiet' (ignoring the transitions)."""
-    runs: list[str] = []
-    for level in levels:
-        state = "loud" if level > LOUD else "quiet" if level < QUIET else None
-        if state and (not runs or runs[-1] != state):
-            runs.append(state)
-    return runs
+def _login(browser: Any, stack: Stack, email: str) -> Any:
+    context = browser.new_context(base_url=stack.base)
+    login = context.request.post("/api/auth/login", data={"email": email, "password": PASSWORD})
+    assert login.ok, login.text()
+    return context
 
 
-def test_browser_microphone_drives_visuals_in_another_client(stack: Stack, tmp_path: Path) -> None:
+def test_a_drum_track_streamed_by_one_browser_drives_the_visualiser_of_another(stack: Stack, tmp_path: Path) -> None:
     host = register_person(stack.base, ["facilitator"], "Hana Host")
     listener = register_person(stack.base, ["user"], "Leo Listener")
-    status, room = http_json("POST", f"{stack.base}/api/rooms", {"name": "Live test"}, token=host["access_token"])
+    status, room = http_json("POST", f"{stack.base}/api/rooms", {"name": "Live drums"}, token=host["access_token"])
     assert status == 201, room
     code = room["code"]
     assert http_json("POST", f"{stack.base}/api/rooms/{code}/join", {}, token=listener["access_token"])[0] == 200
+    wav = write_drum_wav(tmp_path / "drums-120.wav", bpm=120.0, seconds=30.0)
 
-    wav = write_gated_tone(tmp_path / "gated.wav")
     with sync_playwright() as playwright:
-        browser = launch_chromium(
+        performer_browser = launch_chromium(
             playwright,
             [
                 "--use-fake-ui-for-media-stream",
@@ -66,32 +64,65 @@ def test_browser_microphone_drives_visuals_in_another_client(stack: Stack, tmp_p
                 "--autoplay-policy=no-user-gesture-required",
             ],
         )
+        listener_browser = launch_chromium(playwright)
         try:
-            context = browser.new_context(base_url=stack.base)
-            login = context.request.post("/api/auth/login", data={"email": host["email"], "password": PASSWORD})
-            assert login.ok, login.text()
-            page = context.new_page()
-            page.goto(f"/rooms/{code}")
-            page.click("#go-live")
-            page.wait_for_selector("#live-status[data-stream-id]", timeout=30_000)
-            stream_id = page.get_attribute("#live-status", "data-stream-id")
-            frames = _collect_visual_frames(stack, code, listener["access_token"], seconds=9.0)
-            meter_frames = int(page.get_attribute("#level-meter", "data-frames") or 0)
-        finally:
-            browser.close()
+            audience = _login(listener_browser, stack, listener["email"]).new_page()
+            audience.goto(f"/rooms/{code}")
+            audience.evaluate(COLLECT_FRAMES)
 
-    assert frames, "no visual frames reached the second client"
-    assert {f["stream_id"] for f in frames} == {stream_id}
-    levels = [f["rms"] for f in frames]
-    runs = _level_runs(levels)
-    rate = len(frames) / 9.0
-    print(
-        f"\nvisual frames: {len(frames)} in 9 s ({rate:.0f}/s), runs: {runs}, "
-        f"max rms {max(levels):.3f}, min rms {min(levels):.4f}"
-    )
-    # The gated tone alternates every second: the level must follow it, up and down, repeatedly.
-    assert runs.count("loud") >= 3 and runs.count("quiet") >= 3
-    assert max(levels) > 0.15  # a 0.5-amplitude sine has an RMS of about 0.35
-    ts = [f["t_ms"] for f in frames]
-    assert ts == sorted(ts)  # in stream order
-    assert meter_frames > 0  # the host's own room page drew the meter from the same frames
+            performer = _login(performer_browser, stack, host["email"]).new_page()
+            performer.goto(f"/rooms/{code}")
+            assert performer.locator("#live-device option").count() >= 1  # device choice offered
+            performer.click("#go-live")
+            performer.wait_for_selector("#live-status[data-stream-id]", timeout=30_000)
+            stream_id = performer.get_attribute("#live-status", "data-stream-id")
+            went_live = time.monotonic()
+
+            # Within 15 s of going live: the tempo within 2 BPM of 120, and beat flags.
+            audience.wait_for_function(
+                """(id) => {
+                    const frames = (window.__visual || []).filter((f) => f.stream_id === id);
+                    const last = frames[frames.length - 1];
+                    const beats = frames.filter((f) => f.beat).length;
+                    return last && last.bpm && Math.abs(last.bpm - 120) <= 2 && beats >= 3;
+                }""",
+                arg=stream_id,
+                timeout=15_000,
+            )
+            found_after = time.monotonic() - went_live
+            frames = audience.evaluate("() => window.__visual")
+            canvas = audience.locator("#visualiser")
+            drawn = int(canvas.get_attribute("data-frames") or 0)
+            meter_frames = int(performer.get_attribute("#level-meter", "data-frames") or 0)
+            shown_bpm = audience.text_content("#bpm")
+
+            # Stop: the listener's visualiser is told the stream ended; media and worker let go.
+            performer.click("#go-live")
+            performer.wait_for_selector("#live-status[data-stopped='true']", timeout=5_000)
+            audience.wait_for_selector("#visualiser[data-ended='true']", timeout=20_000)
+            ended = audience.evaluate("() => window.__visual.filter((f) => f.ended)")
+        finally:
+            performer_browser.close()
+            listener_browser.close()
+
+    ours = [f for f in frames if f["stream_id"] == stream_id]
+    beats = [f for f in ours if f["beat"]]
+    print(f"\n{len(ours)} visual frames, {len(beats)} beats, bpm {ours[-1]['bpm']} after {found_after:.1f} s")
+    assert abs(ours[-1]["bpm"] - 120.0) <= 2.0
+    assert len(beats) >= 3
+    assert all(f["mel"] == 40 for f in ours)  # the coarse spectrum rides along
+    seqs = [f["seq"] for f in ours]
+    assert seqs == sorted(seqs)  # in stream order, no repeats drawn
+    assert drawn >= len(beats) and shown_bpm is not None and abs(int(shown_bpm) - 120) <= 2
+    assert meter_frames > 0  # the performer's own input meter moved
+    assert [f["stream_id"] for f in ended] == [stream_id]
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        media, worker = _health(stack, "media"), _health(stack, "worker")
+        if media["streams"] == 0 and worker["streams"] == 0:
+            break
+        time.sleep(0.25)
+    assert media["streams"] == 0 and worker["streams"] == 0, (media, worker)
+    assert sum(media["ended"].values()) >= 1
+    assert worker["live"]["refused"] == 0

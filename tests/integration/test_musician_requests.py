@@ -119,7 +119,7 @@ def test_profile_listing_filters_and_roles(app: Flask) -> None:
         "bio": "Session drummer from Berlin",
         "location": {"city": "Berlin", "lat": 52.52, "lon": 13.4},
         "rate": {"amount": 30000, "currency": "EUR", "per": "session"},
-        "links": ["https://example.com/mia"],
+        "links": ["https://mia.bandcamp.com/album/live"],
     }
     saved = client.put("/api/musicians/me", json=profile, headers=bearer(mia))
     assert saved.status_code == 200

@@ -8,7 +8,7 @@ from control_plane.rooms.api import create_room_with_unique_code
 from control_plane.rooms.models import Room
 from tests.integration.api_helpers import bearer, register
 
-OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
 
 
 def test_create_join_leave_and_look_up_by_code(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,10 @@ from control_plane.musicians.availability import (
     DatedException,
     WeeklyWindow,
     format_hhmm,
+    free_slots,
+    open_intervals,
     parse_hhmm,
+    subtract,
     why_unavailable,
 )
 from control_plane.musicians.requests import RequestRefused, next_status
@@ -157,3 +160,127 @@ def test_refused_transitions(status: str, proposal_by: str | None, action: str, 
     if code == 409:
         assert refused.value.code == "invalid-transition" and refused.value.extra["current_state"] == status
         assert status in refused.value.detail
+
+
+# --- expansion to instants across daylight-saving changes (fixed dates, 2031) -------------
+# Berlin: CET -> CEST on Sunday 2031-03-30 at 02:00, back on Sunday 2031-10-26 at 03:00.
+# New York: EST -> EDT on Sunday 2031-03-09 at 02:00, back on Sunday 2031-11-02 at 02:00.
+# Adelaide (+09:30/+10:30) and Lord Howe (+10:30/+11:00, a 30-minute change): 2031-10-05.
+
+
+def every_day(zone: str, start: str, end: str, *exceptions: DatedException) -> Availability:
+    end_minutes = parse_hhmm(end, allow_end_of_day=True)
+    weekly = tuple(WeeklyWindow(day, parse_hhmm(start), end_minutes) for day in range(7))
+    return Availability(zone, weekly=weekly, exceptions=exceptions)
+
+
+def test_office_hours_keep_their_wall_clock_across_the_berlin_spring_change() -> None:
+    nine_to_five = every_day("Europe/Berlin", "09:00", "17:00")
+    opened = open_intervals(nine_to_five, utc(2031, 3, 29, 0), utc(2031, 4, 1, 0))
+    assert opened == [
+        (utc(2031, 3, 29, 8), utc(2031, 3, 29, 16)),  # Saturday, CET (UTC+1)
+        (utc(2031, 3, 30, 7), utc(2031, 3, 30, 15)),  # Sunday, CEST (UTC+2) from 02:00
+        (utc(2031, 3, 31, 7), utc(2031, 3, 31, 15)),
+    ]
+
+
+def test_a_window_across_the_change_lasts_what_the_wall_clock_shows() -> None:
+    night = every_day("Europe/Berlin", "01:00", "04:00")
+    spring = open_intervals(night, utc(2031, 3, 30, 0), utc(2031, 3, 30, 3))
+    assert spring == [(utc(2031, 3, 30, 0), utc(2031, 3, 30, 2))]  # 02:00-03:00 never happens: 2 h
+    autumn = open_intervals(night, utc(2031, 10, 25, 22), utc(2031, 10, 26, 4))
+    assert autumn == [(utc(2031, 10, 25, 23), utc(2031, 10, 26, 3))]  # 02:00-03:00 happens twice: 4 h
+
+
+def test_an_edge_inside_the_skipped_hour_moves_to_the_jump() -> None:
+    late = every_day("Europe/Berlin", "02:30", "05:00")
+    assert open_intervals(late, utc(2031, 3, 30, 0), utc(2031, 3, 30, 4)) == [
+        (utc(2031, 3, 30, 1), utc(2031, 3, 30, 3))  # 03:00 CEST (the jump) to 05:00 CEST
+    ]
+    early = every_day("America/New_York", "00:00", "02:30")
+    assert open_intervals(early, utc(2031, 3, 9, 5), utc(2031, 3, 9, 8)) == [
+        (utc(2031, 3, 9, 5), utc(2031, 3, 9, 7))  # 00:00 EST to the jump at 02:00 EST = 03:00 EDT
+    ]
+
+
+def test_new_york_evenings_move_by_an_hour_in_utc_and_requests_follow() -> None:
+    evenings = every_day("America/New_York", "18:00", "22:00")
+    assert open_intervals(evenings, utc(2031, 3, 8, 12), utc(2031, 3, 10, 12)) == [
+        (utc(2031, 3, 8, 23), utc(2031, 3, 9, 3)),  # Saturday, EST (UTC-5)
+        (utc(2031, 3, 9, 22), utc(2031, 3, 10, 2)),  # Sunday, EDT (UTC-4)
+    ]
+    assert reason(evenings, utc(2031, 3, 9, 22), utc(2031, 3, 10, 2)) is None
+    assert reason(evenings, utc(2031, 3, 8, 22), utc(2031, 3, 9, 2)) == "outside-availability"  # 17:00 EST
+
+
+def test_the_repeated_hour_in_new_york_counts_once_per_instant() -> None:
+    small_hours = every_day("America/New_York", "00:00", "03:00")
+    assert open_intervals(small_hours, utc(2031, 11, 2, 4), utc(2031, 11, 2, 8)) == [
+        (utc(2031, 11, 2, 4), utc(2031, 11, 2, 8))  # 00:00 EDT to 03:00 EST: four hours
+    ]
+    # 01:45 EDT to 01:15 EST: the local end reads earlier than the start, yet it is 30 minutes.
+    assert reason(small_hours, utc(2031, 11, 2, 5, 45), utc(2031, 11, 2, 6, 15)) is None
+    blocked = every_day(
+        "America/New_York",
+        "00:00",
+        "03:00",
+        DatedException(date(2031, 11, 2), available=False, start=parse_hhmm("01:00"), end=parse_hhmm("02:00")),
+    )
+    # The block covers both 01:00-02:00 hours (05:00-07:00 UTC), so nothing inside it fits.
+    assert reason(blocked, utc(2031, 11, 2, 5, 45), utc(2031, 11, 2, 6, 15)) == "exception"
+    assert reason(blocked, utc(2031, 11, 2, 7), utc(2031, 11, 2, 8)) is None
+    assert open_intervals(blocked, utc(2031, 11, 2, 4), utc(2031, 11, 2, 8)) == [
+        (utc(2031, 11, 2, 4), utc(2031, 11, 2, 5)),
+        (utc(2031, 11, 2, 7), utc(2031, 11, 2, 8)),
+    ]
+
+
+def test_an_all_day_exception_on_a_short_day_blocks_23_hours() -> None:
+    always = every_day("Europe/Berlin", "00:00", "24:00", DatedException(date(2031, 3, 30), available=False))
+    (_, blocked_from), (blocked_to, _) = free_slots(always, [], utc(2031, 3, 29, 12), utc(2031, 3, 31, 12))
+    assert (blocked_from, blocked_to) == (utc(2031, 3, 29, 23), utc(2031, 3, 30, 22))
+    assert blocked_to - blocked_from == timedelta(hours=23)
+
+
+def test_half_hour_zones_adelaide_and_lord_howe() -> None:
+    adelaide = every_day("Australia/Adelaide", "09:00", "17:00")
+    assert open_intervals(adelaide, utc(2031, 10, 4, 0), utc(2031, 10, 5, 12)) == [
+        (utc(2031, 10, 3, 23, 30), utc(2031, 10, 4, 7, 30)),  # Saturday, ACST (+09:30)
+        (utc(2031, 10, 4, 22, 30), utc(2031, 10, 5, 6, 30)),  # Sunday, ACDT (+10:30)
+    ]
+    # Lord Howe moves its clock by 30 minutes (02:00 -> 02:30): 01:00-04:00 lasts 2.5 hours.
+    lord_howe = every_day("Australia/Lord_Howe", "01:00", "04:00")
+    ((start, end),) = open_intervals(lord_howe, utc(2031, 10, 4, 14), utc(2031, 10, 4, 17))
+    assert (start, end) == (utc(2031, 10, 4, 14, 30), utc(2031, 10, 4, 17))
+    assert end - start == timedelta(hours=2, minutes=30)
+
+
+def test_free_slots_subtract_engagements_and_clip_to_the_range() -> None:
+    # Monday 2031-03-31 (CEST) 18:00-23:00 is 16:00-21:00 UTC; an engagement 17:00-18:00 UTC.
+    slots = free_slots(
+        BERLIN_EVENINGS,
+        [(utc(2031, 3, 31, 17), utc(2031, 3, 31, 18))],
+        utc(2031, 3, 31, 0),
+        utc(2031, 3, 31, 20),
+    )
+    assert slots == [(utc(2031, 3, 31, 16), utc(2031, 3, 31, 17)), (utc(2031, 3, 31, 18), utc(2031, 3, 31, 20))]
+    assert free_slots(BERLIN_EVENINGS, [], utc(2031, 3, 31, 0), utc(2031, 3, 31, 20), timedelta(hours=5)) == []
+    assert free_slots(None, [], utc(2031, 3, 31, 0), utc(2031, 4, 1, 0)) == []
+    # The Monday before the change (CET): the same wall clock is 17:00-22:00 UTC.
+    assert free_slots(BERLIN_EVENINGS, [], utc(2031, 3, 24, 0), utc(2031, 3, 25, 0)) == [
+        (utc(2031, 3, 24, 17), utc(2031, 3, 24, 22))
+    ]
+
+
+def test_subtract_handles_holes_at_edges_and_inside() -> None:
+    base = [(utc(2031, 1, 1, 8), utc(2031, 1, 1, 12)), (utc(2031, 1, 1, 14), utc(2031, 1, 1, 18))]
+    holes = [
+        (utc(2031, 1, 1, 7), utc(2031, 1, 1, 9)),
+        (utc(2031, 1, 1, 10), utc(2031, 1, 1, 11)),
+        (utc(2031, 1, 1, 11, 30), utc(2031, 1, 1, 15)),
+    ]
+    assert subtract(base, holes) == [
+        (utc(2031, 1, 1, 9), utc(2031, 1, 1, 10)),
+        (utc(2031, 1, 1, 11), utc(2031, 1, 1, 11, 30)),
+        (utc(2031, 1, 1, 15), utc(2031, 1, 1, 18)),
+    ]

@@ -1,38 +1,123 @@
+// The room page: joins the room, opens the room socket and routes its messages to the player
+// (player.js + sync.js), the queue (queue.js), the participant list and the status line.
+// Hooks for other parts of the page (protocol note): every `visual` message is re-dispatched as
+// a `downbeat:visual` CustomEvent on document, and `window.downbeatRoom = {code, socket, clock}`.
+
 import { apiFetch } from "./api.js";
+import { createPlayerView } from "./player.js";
+import { createQueueView } from "./queue.js";
 import { openSocket } from "./socket.js";
+import { ServerClock } from "./sync.js";
 import { $, flash, goToLogin, h } from "./ui.js";
 
 const root = $("#room");
 const code = root.dataset.code;
-const participants = $("#participants");
+const me = Number(document.body.dataset.userId) || null;
+const participantsList = $("#participants");
 const participantCount = $("#participant-count");
 const roomStatus = $("#room-status");
 const roomError = $("#room-error");
-const meter = $("#level-meter");
-const meterFill = $(".level-fill", meter);
-const meterPeak = $(".level-peak", meter);
-const goLive = $("#go-live");
-const goLiveLabel = $(".go-live-label", goLive);
-const liveStatus = $("#live-status");
-const streamError = $("#stream-error");
+const roomRole = $("#room-role");
+const hostPanel = $("#host-panel");
+const allowQueue = $("#allow-queue");
+const allowControl = $("#allow-control");
+const syncStatus = $("#sync-status");
 
-// --- participants -------------------------------------------------------------------------
+const ERRORS = {
+  "not-host": "Only the host can do that.",
+  "not-allowed": "The host hasn't allowed that for listeners.",
+  "unknown-entry": "That track is no longer in the queue.",
+  "bad-message": "The server did not understand that request.",
+  "auth-required": "Please log in again.",
+};
 
-function renderParticipants(items) {
-  participants.replaceChildren(...items.map((p) =>
-    h("li", { dataset: { userId: p.id } },
-      h("span", { class: "avatar", "aria-hidden": "true" }, (p.name || "?").slice(0, 1).toUpperCase()),
-      h("span", { class: "participant-name" }, p.name),
-      p.is_host ? h("span", { class: "badge" }, "host") : null)));
-  participantCount.textContent = String(items.length);
-}
+// --- socket, clock, views -------------------------------------------------------------------
+
+let socket = null;
+const send = (message) => (socket ? socket.send(message) : false);
+const clock = new ServerClock(send);
+const playerView = createPlayerView({ send, clock });
+const queueView = createQueueView({ send });
+let roster = { hostId: Number(root.dataset.hostId) || null, items: [], allowQueue: false, allowControl: false };
 
 function showRoomError(message) {
-  roomError.textContent = message;
+  roomError.textContent = message || "";
   roomError.hidden = !message;
 }
 
-// --- copy link / leave --------------------------------------------------------------------
+// --- participants, host role and permissions ---------------------------------------------------
+
+const participantId = (p) => Number(p.user_id ?? p.id);
+const isHostItem = (p, hostId) => p.role === "host" || p.is_host === true || participantId(p) === hostId;
+
+function permissionsFor(userId) {
+  const mine = roster.items.find((p) => participantId(p) === userId);
+  const host = userId !== null && userId === roster.hostId;
+  return {
+    host,
+    control: host || Boolean(mine ? mine.can_control : roster.allowControl),
+    queue: host || Boolean(mine ? mine.can_queue : roster.allowQueue),
+  };
+}
+
+function participantActions(p) {
+  const id = participantId(p);
+  if (roster.hostId !== me || id === me) return null;
+  const handOver = h("button", { type: "button", class: "btn btn-ghost hand-over", disabled: p.present === false, title: "Make this person the host" }, "Make host");
+  handOver.addEventListener("click", () => {
+    if (window.confirm(`Hand the room over to ${p.name}? You will become a listener.`)) send({ type: "hand_over", user_id: id });
+  });
+  const stream = h("button", { type: "button", class: "btn btn-ghost allow-stream", "aria-pressed": p.can_stream ? "true" : "false" }, p.can_stream ? "Stop stream" : "Let stream");
+  stream.addEventListener("click", () => send({ type: "allow_stream", user_id: id, allowed: !p.can_stream }));
+  return h("span", { class: "participant-actions" }, handOver, stream);
+}
+
+function renderParticipants() {
+  const items = [...roster.items].sort((a, b) =>
+    Number(isHostItem(b, roster.hostId)) - Number(isHostItem(a, roster.hostId))
+    || Number(b.present !== false) - Number(a.present !== false));
+  participantsList.replaceChildren(...items.map((p) => {
+    const present = p.present !== false;
+    return h("li", { class: present ? "is-present" : "is-away", dataset: { userId: participantId(p), present: String(present) } },
+      h("span", { class: "presence", title: present ? "here now" : "away", "aria-label": present ? "present" : "away" }),
+      h("span", { class: "avatar", "aria-hidden": "true" }, (p.name || "?").slice(0, 1).toUpperCase()),
+      h("span", { class: "participant-name" }, p.name),
+      isHostItem(p, roster.hostId) ? h("span", { class: "badge host-badge" }, "host") : null,
+      participantId(p) === me ? h("span", { class: "badge badge-you" }, "you") : null,
+      participantActions(p));
+  }));
+  participantCount.textContent = String(items.filter((p) => p.present !== false).length);
+}
+
+function applyRoster() {
+  renderParticipants();
+  const perms = permissionsFor(me);
+  root.dataset.isHost = String(perms.host);
+  const host = roster.items.find((p) => participantId(p) === roster.hostId);
+  roomRole.textContent = perms.host ? "Room · you're the host" : `Room · hosted by ${host ? host.name : "someone else"}`;
+  hostPanel.hidden = !perms.host;
+  allowQueue.checked = roster.allowQueue;
+  allowControl.checked = roster.allowControl;
+  playerView.setPermissions(perms);
+  queueView.setPermissions(perms);
+}
+
+function onParticipants(message) {
+  const previousHost = roster.hostId;
+  roster = {
+    hostId: Number(message.host_id ?? roster.hostId),
+    items: Array.isArray(message.items) ? message.items : [],
+    allowQueue: Boolean(message.allow_queue),
+    allowControl: Boolean(message.allow_control),
+  };
+  applyRoster();
+  if (previousHost !== null && roster.hostId !== previousHost && roster.hostId === me) flash("You're now the host of this room.", "info");
+}
+
+allowQueue.addEventListener("change", () => send({ type: "set_permissions", allow_queue: allowQueue.checked }));
+allowControl.addEventListener("change", () => send({ type: "set_permissions", allow_control: allowControl.checked }));
+
+// --- copy link / leave ------------------------------------------------------------------------
 
 $("#copy-link").addEventListener("click", async (event) => {
   const button = event.currentTarget;
@@ -55,221 +140,123 @@ $("#copy-link").addEventListener("click", async (event) => {
 });
 
 $("#leave-room").addEventListener("click", async () => {
-  await stopStream();
+  document.dispatchEvent(new CustomEvent("downbeat:leave"));
+  if (socket) socket.close();
+  playerView.close();
   try {
     await apiFetch(`/api/rooms/${code}/leave`, { method: "POST" });
   } catch { /* leaving anyway */ }
   location.assign("/rooms");
 });
 
-// --- level meter (visual frames, drawn at most once per animation frame) --------------------
+// --- connection and sync status -----------------------------------------------------------------
 
-let frames = 0;
-let latest = null;
-let pendingBeat = false;
-let drawScheduled = false;
-let peakHold = 0;
-let beatTimer = null;
+const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "—");
 
-/** RMS (0..1, linear) -> 0..100 on a -60..0 dBFS scale. */
-function rmsToPercent(rms) {
-  if (!(rms > 0)) return 0;
-  const db = 20 * Math.log10(rms);
-  return Math.max(0, Math.min(100, ((db + 60) / 60) * 100));
-}
-
-function draw() {
-  drawScheduled = false;
-  const frame = latest;
-  if (!frame) return;
-  meter.dataset.frames = String(frames);
-  const rms = Number(frame.rms) || 0;
-  meter.dataset.rms = String(rms);
-  const pct = rmsToPercent(rms);
-  meterFill.style.width = `${pct.toFixed(1)}%`;
-  meter.setAttribute("aria-valuenow", String(Math.round(pct)));
-  const peakPct = rmsToPercent(Number(frame.peak) || rms);
-  peakHold = Math.max(peakPct, peakHold - 1.5);
-  meterPeak.style.left = `${peakHold.toFixed(1)}%`;
-  meter.classList.toggle("is-hot", pct > 90);
-
-  if (Number.isFinite(frame.bpm) && frame.bpm > 0) $("#bpm").textContent = Math.round(frame.bpm);
-  if (Number.isFinite(frame.loudness_lufs)) $("#loudness").textContent = frame.loudness_lufs.toFixed(1);
-  if (frame.key) $("#key").textContent = frame.key;
-  if (frame.energy && typeof frame.energy === "object") {
-    for (const band of ["low", "mid", "high"]) {
-      const value = Number(frame.energy[band]);
-      const el = document.querySelector(`.band-fill[data-band="${band}"]`);
-      if (el && Number.isFinite(value)) el.style.width = `${Math.max(0, Math.min(1, value)) * 100}%`;
-    }
+function renderSync() {
+  const probe = playerView.probe();
+  const connected = roomStatus.dataset.status === "live";
+  let state = "waiting";
+  let label = "Measuring clock…";
+  if (!connected) {
+    state = "offline";
+    label = "Not connected";
+  } else if (clock.ready) {
+    const error = probe.playing ? probe.error_ms : 0;
+    state = Number.isFinite(error) && Math.abs(error) > 5 ? "converging" : "synced";
+    label = state === "synced" ? (probe.playing ? "In sync" : "Clock synced") : "Catching up…";
   }
-  if (pendingBeat) {
-    pendingBeat = false;
-    const dot = $("#beat-dot");
-    dot.classList.add("on");
-    clearTimeout(beatTimer);
-    beatTimer = setTimeout(() => dot.classList.remove("on"), 90);
-  }
+  syncStatus.dataset.state = state;
+  syncStatus.dataset.offsetMs = fmt(clock.offsetMs, 2);
+  syncStatus.dataset.rttMs = fmt(clock.rttMs, 2);
+  $(".sync-label", syncStatus).textContent = label;
+  $("#sync-offset").textContent = clock.ready ? `${clock.offsetMs >= 0 ? "+" : ""}${fmt(clock.offsetMs)}` : "—";
+  $("#sync-rtt").textContent = fmt(clock.rttMs);
+  $("#sync-error").textContent = probe.playing && Number.isFinite(probe.error_ms) ? fmt(probe.error_ms) : "—";
 }
-
-function scheduleDraw() {
-  if (drawScheduled) return;
-  drawScheduled = true;
-  // Background tabs get no animation frames; still keep the numbers current there.
-  if (document.hidden) setTimeout(draw, 250);
-  else requestAnimationFrame(draw);
-}
-
-function onVisual(frame) {
-  frames += 1;
-  latest = frame;
-  if (frame.beat) pendingBeat = true;
-  scheduleDraw();
-}
-
-// --- the room socket ----------------------------------------------------------------------
-
-function onMessage(message) {
-  switch (message.type) {
-    case "visual":
-      onVisual(message);
-      break;
-    case "participants":
-      if (Array.isArray(message.items)) renderParticipants(message.items);
-      break;
-    case "error":
-      if (message.code === "room-not-found") showRoomError("This room no longer exists.");
-      else if (message.code !== "not-supported") console.warn("room socket:", message.code, message.detail);
-      break;
-    default:
-      break; // state, queue, pong: playback arrives later
-  }
-}
+setInterval(renderSync, 500);
 
 function setRoomStatus(status) {
   roomStatus.textContent = status;
   roomStatus.dataset.status = status;
+  if (status === "live") clock.start(); // a fresh burst after every (re)connect
+  else clock.stop();
+  renderSync();
 }
 
-// --- go live (WebRTC offer -> /api/rooms/CODE/stream -> answer) -----------------------------
+// --- the room socket --------------------------------------------------------------------------
 
-let pc = null;
-let localStream = null;
-let starting = false;
+// queue and participants carry the room version they were read at; two gateway processes may
+// publish in the opposite order of their commits, so an older one must not undo a newer one.
+// (`state` is ordered by the player itself.)
+const seenVersion = { queue: -1, participants: -1 };
 
-function setLive(streamId) {
-  if (streamId) {
-    liveStatus.textContent = "Live";
-    liveStatus.dataset.streamId = streamId;
-    liveStatus.classList.add("is-live");
-    goLive.classList.add("is-live");
-    goLive.setAttribute("aria-pressed", "true");
-    goLiveLabel.textContent = "Stop";
-  } else {
-    liveStatus.textContent = "Off air";
-    delete liveStatus.dataset.streamId;
-    liveStatus.classList.remove("is-live");
-    goLive.classList.remove("is-live");
-    goLive.setAttribute("aria-pressed", "false");
-    goLiveLabel.textContent = "Go live";
-  }
+function isStale(message) {
+  if (!(message.type in seenVersion) || !Number.isFinite(message.version)) return false;
+  if (message.version < seenVersion[message.type]) return true;
+  seenVersion[message.type] = message.version;
+  return false;
 }
 
-function showStreamError(message) {
-  streamError.textContent = message || "";
-  streamError.hidden = !message;
-}
-
-function waitForIceGathering(connection, capMs = 3000) {
-  if (connection.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      connection.removeEventListener("icegatheringstatechange", check);
-      resolve();
-    };
-    const check = () => { if (connection.iceGatheringState === "complete") done(); };
-    const timer = setTimeout(done, capMs);
-    connection.addEventListener("icegatheringstatechange", check);
-  });
-}
-
-async function stopStream() {
-  if (localStream) for (const track of localStream.getTracks()) track.stop();
-  localStream = null;
-  if (pc) {
-    try { pc.close(); } catch { /* already closed */ }
-  }
-  pc = null;
-  setLive(null);
-}
-
-async function startStream() {
-  showStreamError("");
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    showStreamError("This browser cannot capture audio here (a secure connection — https or localhost — is required).");
-    return;
-  }
-  starting = true;
-  goLive.disabled = true;
-  goLiveLabel.textContent = "Starting…";
-  liveStatus.textContent = "Connecting…";
-  try {
-    localStream = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
-    });
-    pc = new RTCPeerConnection();
-    const connection = pc;
-    for (const track of localStream.getTracks()) connection.addTrack(track, localStream);
-    connection.addEventListener("connectionstatechange", () => {
-      if (pc !== connection) return;
-      if (connection.connectionState === "failed") {
-        showStreamError("The live connection dropped. Press “Go live” to try again.");
-        stopStream();
+function onMessage(message) {
+  if (isStale(message)) return;
+  switch (message.type) {
+    case "pong":
+      clock.onPong(message);
+      break;
+    case "state":
+      playerView.setState(message);
+      break;
+    case "queue":
+      playerView.setQueue(message, queueView.setQueue(message));
+      break;
+    case "participants":
+      onParticipants(message);
+      break;
+    case "track":
+      if (message.track) {
+        queueView.updateTrack(message.track);
+        playerView.updateTrack(message.track);
       }
-    });
-    const offer = await connection.createOffer();
-    await connection.setLocalDescription(offer);
-    await waitForIceGathering(connection, 3000);
-    const answer = await apiFetch(`/api/rooms/${code}/stream`, {
-      method: "POST",
-      body: { sdp: connection.localDescription.sdp, type: "offer" },
-    });
-    if (pc !== connection) return; // stopped meanwhile
-    await connection.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-    setLive(answer.stream_id);
-  } catch (err) {
-    const message =
-      err && err.name === "NotAllowedError" ? "Microphone access was blocked. Allow it in your browser to go live."
-      : err && err.name === "NotFoundError" ? "No microphone was found."
-      : (err && (err.detail || err.message)) || "Could not go live.";
-    showStreamError(message);
-    await stopStream();
-  } finally {
-    starting = false;
-    goLive.disabled = false;
+      break;
+    case "visual":
+      document.dispatchEvent(new CustomEvent("downbeat:visual", { detail: message }));
+      break;
+    case "error":
+      if (message.code === "left") break; // our own leave (or a stall): the socket reconnects if we stay
+      if (message.code === "room-not-found") showRoomError("This room no longer exists.");
+      else if (ERRORS[message.code]) flash(ERRORS[message.code], "error");
+      else if (message.code !== "not-supported") console.warn("room socket:", message.code, message.detail);
+      else flash(message.detail || "Not available yet.", "info");
+      break;
+    default:
+      break;
   }
 }
 
-goLive.addEventListener("click", () => {
-  if (starting) return;
-  if (pc) stopStream();
-  else startStream();
-});
-
-window.addEventListener("pagehide", () => {
-  if (localStream) for (const track of localStream.getTracks()) track.stop();
-  if (pc) pc.close();
-});
-
-// --- start: join, then listen -------------------------------------------------------------
+// --- start: join, then listen --------------------------------------------------------------------
 
 try {
   const snapshot = await apiFetch(`/api/rooms/${code}/join`, { method: "POST" });
-  if (snapshot && Array.isArray(snapshot.participants)) renderParticipants(snapshot.participants);
+  if (snapshot && Array.isArray(snapshot.participants)) {
+    onMessage({
+      type: "participants",
+      version: snapshot.version,
+      host_id: snapshot.host_id,
+      items: snapshot.participants,
+      allow_queue: snapshot.allow_queue,
+      allow_control: snapshot.allow_control,
+    });
+  }
+  if (snapshot && snapshot.queue && Array.isArray(snapshot.queue.items)) onMessage({ version: snapshot.version, ...snapshot.queue, type: "queue" });
+  if (snapshot && snapshot.state && "version" in snapshot.state) onMessage({ ...snapshot.state, type: "state" });
 } catch (err) {
   if (err.status === 401) goToLogin();
   else showRoomError(err.detail || "Could not join this room.");
 }
 
-openSocket(`/ws/rooms/${encodeURIComponent(code)}`, { onMessage, onStatus: setRoomStatus });
+socket = openSocket(`/ws/rooms/${encodeURIComponent(code)}`, { onMessage, onStatus: setRoomStatus });
+window.downbeatRoom = { code, socket, clock };
+// The sync harness (tests/e2e/test_room_sync.py) reads what this browser hears, and when.
+window.__syncProbe = () => playerView.probe();
+window.addEventListener("pagehide", () => playerView.close());

@@ -21,6 +21,9 @@ roomForm.addEventListener("submit", async (event) => {
   }
 });
 
+const linked = new URLSearchParams(location.search).get("code");
+if (linked) codeInput.value = linked.toUpperCase().slice(0, 6);
+
 codeInput.addEventListener("input", () => {
   const start = codeInput.selectionStart;
   codeInput.value = codeInput.value.toUpperCase().replace(/\s+/g, "");
@@ -45,7 +48,8 @@ joinForm.addEventListener("submit", async (event) => {
     location.assign(`/rooms/${encodeURIComponent(code)}`);
   } catch (err) {
     setBusy(button, false);
-    showProblem(joinForm, err);
+    if (err.status === 404) showFormError(joinForm, `No room has the code ${code}. Check it with the host: codes never use 0, O, 1, I or L.`);
+    else showProblem(joinForm, err);
     codeInput.setAttribute("aria-invalid", "true");
     codeInput.focus();
   }

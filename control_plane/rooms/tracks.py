@@ -1,0 +1,147 @@
+"""Audio files: what a file is (by its bytes, never its name), its tags and length, where it
+is stored, and the Track shape every client sees (../notes/room_protocol.md)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import filetype
+
+from control_plane.rooms.models import Track
+from downbeat.settings import Settings
+
+__all__ = [
+    "WAVEFORM_POINTS",
+    "AudioInfo",
+    "UnreadableAudio",
+    "probe_audio",
+    "sniff_audio",
+    "track_json",
+    "tracks_dir",
+]
+
+log = logging.getLogger(__name__)
+
+# filetype's names for the formats we accept, mapped to the canonical content types we serve.
+_CANONICAL = {
+    "audio/mpeg": "audio/mpeg",
+    "audio/ogg": "audio/ogg",
+    "audio/x-wav": "audio/wav",
+    "audio/wav": "audio/wav",
+    "audio/x-flac": "audio/flac",
+    "audio/flac": "audio/flac",
+}
+EXTENSIONS = {"audio/mpeg": "mp3", "audio/ogg": "ogg", "audio/wav": "wav", "audio/flac": "flac"}
+SNIFF_BYTES = 8192  # filetype needs 262; MP3 frame sync after a long ID3 tag needs a little more
+WAVEFORM_POINTS = 400
+
+
+class UnreadableAudio(ValueError):
+    """Looks like a supported format at the start, but no decoder can read it."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    title: str
+    artist: str
+    duration_ms: float
+
+
+def tracks_dir(settings: Settings) -> Path:
+    return settings.data_path / "tracks"
+
+
+def sniff_audio(head: bytes) -> str | None:
+    """The canonical content type of an mp3, ogg, wav or flac file from its first bytes."""
+    kind = filetype.guess(head[:SNIFF_BYTES])
+    if kind is not None:
+        return _CANONICAL.get(kind.mime)
+    # An MP3 without an ID3 tag starts with a frame header (11 sync bits, MPEG version and layer).
+    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0:
+        return "audio/mpeg"
+    return None
+
+
+def probe_audio(path: Path, fallback_title: str) -> AudioInfo:
+    """Tags and length with mutagen; PyAV decodes the container when mutagen cannot."""
+    title, artist, duration = fallback_title, "", None
+    try:
+        import mutagen
+
+        parsed = mutagen.File(str(path), easy=True)
+        if parsed is not None:
+            tags = parsed.tags or {}
+            title = _first(tags, "title") or title
+            artist = _first(tags, "artist") or ""
+            length = getattr(parsed.info, "length", None)
+            if length and length > 0:
+                duration = float(length) * 1000.0
+    except Exception:
+        log.debug("mutagen could not read %s", path, exc_info=True)
+    if duration is None:
+        duration = _duration_with_pyav(path)
+    if duration is None or duration <= 0:
+        raise UnreadableAudio("no decoder could read this audio file")
+    return AudioInfo(title=title[:200], artist=artist[:200], duration_ms=round(duration, 3))
+
+
+def _first(tags: Any, name: str) -> str:
+    try:
+        value = tags.get(name)
+    except Exception:
+        return ""
+    if isinstance(value, list) and value:
+        return str(value[0]).strip()
+    return str(value).strip() if value else ""
+
+
+def _duration_with_pyav(path: Path) -> float | None:
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return None
+            stream = container.streams.audio[0]
+            if stream.duration is not None and stream.time_base is not None:
+                return float(stream.duration * stream.time_base) * 1000.0
+            if container.duration is not None:
+                return container.duration / 1000.0  # microseconds
+            # No header length (a raw stream): count decoded samples.
+            samples = sum(frame.samples for frame in container.decode(stream))
+            rate = stream.rate or stream.codec_context.sample_rate
+            return samples / rate * 1000.0 if rate else None
+    except (av.FFmpegError, OSError, ValueError):
+        return None
+
+
+def track_json(track: Track) -> dict[str, Any]:
+    analysis = track.analysis or {}
+    return {
+        "id": track.id,
+        "title": track.title,
+        "artist": track.artist,
+        "duration_ms": track.duration_ms,
+        "url": track.url if track.source == "url" else f"/api/tracks/{track.id}/audio",
+        "source": track.source,
+        "content_type": track.content_type,
+        "size_bytes": track.size_bytes,
+        "owner_id": track.owner_id,
+        "analysis": {
+            "status": track.analysis_status,
+            "progress": round(track.analysis_progress, 3),
+            "bpm": analysis.get("bpm"),
+            "key": analysis.get("key"),
+            "meter": analysis.get("meter"),
+            "loudness_lufs": analysis.get("loudness_lufs"),
+            "beats": analysis.get("beats", []),
+            "downbeats": analysis.get("downbeats", []),
+            "waveform": analysis.get("waveform", []),
+            "energy": analysis.get("energy", []),
+            "energy_hz": analysis.get("energy_hz"),
+            "error": track.analysis_error,
+        },
+    }

@@ -1,0 +1,213 @@
+"""Offline analysis of uploaded tracks: ``files.events`` in, tempo, beats, key and waveform
+back to the control plane.
+
+The agent decodes and analyses off the event loop (an executor thread; the numba kernels
+release the GIL), so the live-audio agents in the same worker keep running meanwhile.
+Results go back through a signed internal HTTP callback rather than into the control
+plane's tables: the control plane owns those records and is the one that knows which rooms
+queue the track and what their sockets expect, and this worker stays free of its schema.
+Before working, the agent reports ``running``; the control plane answers ``proceed: false``
+for a track that is already analysed, so a redelivered or re-sent event does nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import faust
+import numpy as np
+import numpy.typing as npt
+import requests
+
+from contracts import DecodeError, TrackUploaded, decode
+from contracts.topics import FILES_EVENTS
+from downbeat.settings import Settings
+from downbeat.signing import HEADER, sign
+
+__all__ = [
+    "ANALYSIS_PURPOSE",
+    "ANALYSIS_SAMPLE_RATE",
+    "AnalysisReporter",
+    "analyse_file",
+    "decode_mono",
+    "register_track_analysis",
+]
+
+log = logging.getLogger(__name__)
+ANALYSIS_PURPOSE = "track-analysis"  # must match control_plane/rooms/tracks_api.py
+ANALYSIS_SAMPLE_RATE = 44100
+WAVEFORM_POINTS = 400
+MAX_ENERGY_POINTS = 2000
+MAX_TRACK_SECONDS = 3 * 3600  # beyond this a file is refused rather than analysed for minutes
+SEEN_LIMIT = 10_000
+
+
+def decode_mono(path: Path, rate: int = ANALYSIS_SAMPLE_RATE) -> npt.NDArray[np.float32]:
+    """Any of our formats to mono float32 at ``rate``. Channels are averaged after resampling
+    (libswresample's own downmix sums identical channels 3 dB hot)."""
+    import av
+
+    chunks: list[npt.NDArray[np.float32]] = []
+    total = 0
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="fltp", rate=rate)
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                block = out.to_ndarray().astype(np.float32)
+                chunks.append(block.mean(axis=0))
+                total += block.shape[1]
+                if total > MAX_TRACK_SECONDS * rate:
+                    raise ValueError("track is longer than the analysis limit")
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().astype(np.float32).mean(axis=0))
+    if not chunks:
+        raise ValueError("no audio in the file")
+    samples = np.concatenate(chunks)
+    return np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+
+def analyse_file(path: Path) -> dict[str, Any]:
+    """Decode and analyse one file; the result is what the control plane stores and clients get."""
+    from analysis_kernels import analyze_track
+
+    samples = decode_mono(path)
+    result = analyze_track(samples, ANALYSIS_SAMPLE_RATE)
+    peaks = np.asarray(result.peaks, dtype=np.float64)
+    waveform = _bucket_max(peaks, WAVEFORM_POINTS)
+    top = float(waveform.max()) if waveform.size else 0.0
+    if top > 0:
+        waveform = waveform / top
+    energy = np.asarray(result.energy, dtype=np.float64)
+    energy_hz = result.energy_hz
+    if energy.size > MAX_ENERGY_POINTS:
+        factor = math.ceil(energy.size / MAX_ENERGY_POINTS)
+        energy = _bucket_mean(energy, math.ceil(energy.size / factor))
+        energy_hz = energy_hz / factor
+    return {
+        "bpm": result.bpm,
+        "key": result.key,
+        "meter": result.meter,
+        "loudness_lufs": None if result.loudness_lufs is None else round(result.loudness_lufs, 2),
+        "beats": [round(b, 4) for b in result.beats],
+        "downbeats": [round(b, 4) for b in result.downbeats],
+        "waveform": [round(float(v), 3) for v in waveform],
+        "energy": [round(float(v), 5) for v in energy],
+        "energy_hz": energy_hz,
+        "duration_s": result.duration_s,
+    }
+
+
+def _bucket_max(values: npt.NDArray[np.float64], points: int) -> npt.NDArray[np.float64]:
+    if values.size <= points:
+        return values
+    edges = np.linspace(0, values.size, points + 1).astype(int)
+    return np.maximum.reduceat(values, edges[:-1])
+
+
+def _bucket_mean(values: npt.NDArray[np.float64], points: int) -> npt.NDArray[np.float64]:
+    edges = np.linspace(0, values.size, points + 1).astype(int)
+    sums = np.add.reduceat(values, edges[:-1])
+    return np.asarray(sums / np.maximum(1, np.diff(edges)), dtype=np.float64)
+
+
+class AnalysisReporter:
+    """Signed reports to the control plane; a few retries, since it may be restarting."""
+
+    def __init__(self, settings: Settings, attempts: int = 4) -> None:
+        cp = settings.control_plane
+        self._base = (cp.internal_url or cp.url).rstrip("/")
+        self._secret = settings.secret_key
+        self._attempts = attempts
+
+    def report(self, track_id: int, body: dict[str, Any]) -> bool:
+        """Send one report; True when the control plane wants the analysis to go on."""
+        raw = json.dumps(body).encode()
+        delay = 0.5
+        for attempt in range(self._attempts):
+            try:
+                response = requests.post(
+                    f"{self._base}/internal/tracks/{track_id}/analysis",
+                    data=raw,
+                    headers={"Content-Type": "application/json", HEADER: sign(self._secret, ANALYSIS_PURPOSE, raw)},
+                    timeout=10,
+                )
+                if response.status_code == 404:
+                    return False  # the track is gone
+                if response.status_code < 500:
+                    response.raise_for_status()
+                    return bool(response.json().get("proceed", False))
+            except requests.RequestException as exc:
+                if attempt == self._attempts - 1:
+                    raise
+                log.info("analysis report for track %s failed (%s); retrying", track_id, exc)
+            time.sleep(delay)
+            delay *= 2
+        raise RuntimeError(f"control plane kept failing the analysis report for track {track_id}")
+
+
+def resolve_track_path(settings: Settings, storage_key: str) -> Path:
+    root = (settings.data_path / "tracks").resolve()
+    path = (root / storage_key).resolve()
+    if root not in path.parents:
+        raise ValueError("storage key points outside the tracks folder")
+    return path
+
+
+async def analyse_uploaded_track(event: TrackUploaded, settings: Settings, reporter: AnalysisReporter) -> str:
+    """One event, start to end; returns what happened (for logs and tests)."""
+    loop = asyncio.get_running_loop()
+    base = {"event_id": str(event.event_id)}
+
+    async def report(body: dict[str, Any]) -> bool:
+        return await loop.run_in_executor(None, reporter.report, event.track_id, {**base, **body})
+
+    if not await report({"status": "running", "progress": 0.05}):
+        return "skipped"
+    try:
+        path = resolve_track_path(settings, event.storage_key)
+        samples_task = loop.run_in_executor(None, analyse_file, path)
+        await report({"status": "running", "progress": 0.2})
+        result = await samples_task
+    except Exception as exc:
+        log.warning("analysis of track %s failed: %s", event.track_id, exc)
+        await report({"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]})
+        return "failed"
+    await report({"status": "done", "progress": 1.0, "result": result})
+    return "done"
+
+
+def register_track_analysis(app: faust.App, settings: Settings) -> None:
+    """Adds the ``files.events`` agent to the stream worker app."""
+    files = app.topic(FILES_EVENTS, key_serializer="raw", value_serializer="raw")
+    reporter = AnalysisReporter(settings)
+    seen: OrderedDict[str, None] = OrderedDict()
+
+    @app.agent(files, concurrency=1)
+    async def track_analysis(stream: Any) -> None:
+        async for raw in stream:
+            try:
+                event = decode(raw)
+            except DecodeError:
+                log.warning("skipping an undecodable files.events message")
+                continue
+            if not isinstance(event, TrackUploaded) or str(event.event_id) in seen:
+                continue
+            try:
+                outcome = await analyse_uploaded_track(event, settings, reporter)
+            except Exception:
+                # The control plane stayed unreachable: the track stays pending/running and
+                # its housekeeping re-sends the event later.
+                log.exception("could not report the analysis of track %s", event.track_id)
+                continue
+            log.info("track %s analysis: %s", event.track_id, outcome)
+            seen[str(event.event_id)] = None
+            while len(seen) > SEEN_LIMIT:
+                seen.popitem(last=False)
