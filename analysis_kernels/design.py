@@ -71,6 +71,7 @@ class Design:
     mel_tempo_weight: F64  # weight of each mel band in the tempo onset function
     chroma_lo_bin: int
     chroma_hi_bin: int
+    pitch_of_bin: F64  # MIDI pitch of each bin's centre frequency (bin 0: 0)
     # K-weighting: two biquads, b0 b1 b2 a1 a2 each (a0 = 1)
     kw: F64
     momentary_hops: int
@@ -225,6 +226,7 @@ def make_design(sample_rate: int) -> Design:
         mel_tempo_weight=tempo_weight,
         chroma_lo_bin=chroma_lo,
         chroma_hi_bin=chroma_hi,
+        pitch_of_bin=np.concatenate([[0.0], 69.0 + 12.0 * np.log2(bin_hz[1:] / 440.0)]),
         kw=kw,
         momentary_hops=round(0.4 * fps),
         short_hops=round(3.0 * fps),

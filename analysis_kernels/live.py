@@ -295,6 +295,72 @@ def _time_domain(
             frames[r, i] = ring[s, i] * window[i]
 
 
+_SEMITONES_PER_LN = 12.0 / math.log(2.0)
+
+
+@njit(cache=True, nogil=True)
+def _log1p_small(x: float) -> float:  # pragma: no cover - compiled
+    """log(1 + x) for |x| <= 0.125 (a peak offset over its bin number), series to 1e-10; no libm call."""
+    return x * (
+        1.0
+        + x
+        * (
+            -1.0 / 2
+            + x
+            * (
+                1.0 / 3
+                + x
+                * (
+                    -1.0 / 4
+                    + x * (1.0 / 5 + x * (-1.0 / 6 + x * (1.0 / 7 + x * (-1.0 / 8 + x * (1.0 / 9 + x * (-1.0 / 10))))))
+                )
+            )
+        )
+    )
+
+
+@njit(cache=True, nogil=True)
+def _cos2_pi(x: float) -> float:  # pragma: no cover - compiled
+    """cos(pi x)^2 for |x| <= 0.5 (Taylor series of cos to u^16, error below 1e-12); no libm call."""
+    u = math.pi * x
+    u2 = u * u
+    c = 1.0 + u2 * (
+        -1.0 / 2
+        + u2
+        * (
+            1.0 / 24
+            + u2
+            * (
+                -1.0 / 720
+                + u2 * (1.0 / 40320 + u2 * (-1.0 / 3628800 + u2 * (1.0 / 479001600 + u2 * (-1.0 / 87178291200))))
+            )
+        )
+    )
+    c += u2**8 / 20922789888000.0
+    return c * c
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _rolloff_bin(mag: F64, r: int, target: float) -> int:  # pragma: no cover - compiled
+    """First bin where the running sum of ``mag[r]`` reaches ``target``: vectorised 16-bin block sums, then a scan."""
+    n = mag.shape[1]
+    run = 0.0
+    k0 = 0
+    while k0 + 16 <= n:
+        block = 0.0
+        for k in range(k0, k0 + 16):
+            block += mag[r, k]
+        if run + block >= target:
+            break
+        run += block
+        k0 += 16
+    for k in range(k0, n):
+        run += mag[r, k]
+        if run >= target:
+            return k
+    return n - 1
+
+
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def _spectral(
     spec: Any,
@@ -316,6 +382,7 @@ def _spectral(
     mel_tempo_weight: F64,
     chroma_lo: int,
     chroma_hi: int,
+    pitch_of_bin: F64,
     min_rms_for_key: float,
     key_alpha: float,
     key_profiles: F64,
@@ -376,15 +443,7 @@ def _spectral(
         floats[r, FLUX] = math.sqrt(flux)
         if msum > 0.0:
             floats[r, CENTROID] = fsum / msum
-            target = ROLLOFF * msum
-            run = 0.0
-            roll = (n_bins - 1) * bin_hz
-            for k in range(n_bins):
-                run += mag[r, k]
-                if run >= target:
-                    roll = k * bin_hz
-                    break
-            floats[r, ROLLOFF_HZ] = roll
+            floats[r, ROLLOFF_HZ] = _rolloff_bin(mag, r, ROLLOFF * msum) * bin_hz
         else:
             floats[r, CENTROID] = 0.0
             floats[r, ROLLOFF_HZ] = 0.0
@@ -425,16 +484,15 @@ def _spectral(
         for k in range(chroma_lo, chroma_hi + 1):
             m_k = mag[r, k]
             if m_k > floor and m_k > mag[r, k - 1] and m_k >= mag[r, k + 1]:
-                la = math.log(mag[r, k - 1] + 1e-12)
-                lb = math.log(m_k + 1e-12)
-                lc = math.log(mag[r, k + 1] + 1e-12)
-                den = la - 2.0 * lb + lc
-                off = 0.5 * (la - lc) / den if den < 0.0 else 0.0
-                f = (k + off) * bin_hz
-                pitch = 69.0 + 12.0 * math.log2(f / 440.0)
+                # log-parabolic peak offset 0.5 (la - lc) / (la - 2 lb + lc), with two logs instead of three
+                a = mag[r, k - 1] + 1e-12
+                b = m_k + 1e-12
+                c = mag[r, k + 1] + 1e-12
+                den = math.log(a * c / (b * b))
+                off = 0.5 * math.log(a / c) / den if den < 0.0 else 0.0
+                pitch = pitch_of_bin[k] + _SEMITONES_PER_LN * _log1p_small(off / k)
                 nearest = math.floor(pitch + 0.5)
-                w = math.cos(math.pi * (pitch - nearest))
-                chroma[r, int(nearest) % 12] += m_k * w * w
+                chroma[r, int(nearest) % 12] += m_k * _cos2_pi(pitch - nearest)
         cmax = 0.0
         csum = 0.0
         for c in range(12):
@@ -710,6 +768,7 @@ class LiveAnalyzer:
             d.mel_tempo_weight,
             d.chroma_lo_bin,
             d.chroma_hi_bin,
+            d.pitch_of_bin,
             d.min_rms_for_key,
             d.key_alpha,
             d.key_profiles,

@@ -11,7 +11,9 @@ decoded to text once per frame (not once per socket) and never queued: each room
 a :class:`RoomFeed` whose visual slot keeps only the newest frame of each stream, so a slow
 client skips frames instead of falling behind, while every other room message (state,
 participants, queue) stays queued in order ahead of them. No compression on this path: every
-socket of the room sends the very same text.
+socket of the room sends the very same text. A room socket that hands its ``ws`` to
+:meth:`RedisHub.subscribe` does better still: its visual frames are framed once per room and
+written by this thread directly, without blocking (``fanout.py``).
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ import queue
 import threading
 import time
 from collections import defaultdict, deque
+from typing import Any
 
 import redis
+
+from control_plane.gateway.fanout import DirectSocket, text_frame
 
 __all__ = ["RESYNC", "RedisHub", "RoomFeed", "visual_stream"]
 
@@ -88,20 +93,29 @@ class RedisHub:
         self._url = redis_url
         self._lock = threading.Lock()
         self._queues: dict[str, set[queue.Queue[object]]] = defaultdict(set)
+        # Room sockets registered with their WebSocket: visual frames go straight onto the wire.
+        self._direct: dict[queue.Queue[object], DirectSocket] = {}
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self.connected = threading.Event()
 
-    def subscribe(self, channel: str) -> queue.Queue[object]:
+    def subscribe(self, channel: str, ws: Any = None) -> queue.Queue[object]:
+        """A feed of ``channel``'s messages. Given a room socket's ``ws``, its visual frames
+        skip the feed: they are written to the socket directly (see ``fanout.py``)."""
         self._ensure_started()
-        q: queue.Queue[object] = RoomFeed() if channel.startswith("room:") else queue.Queue(maxsize=QUEUE_LIMIT)
+        room = channel.startswith("room:")
+        q: queue.Queue[object] = RoomFeed() if room else queue.Queue(maxsize=QUEUE_LIMIT)
+        direct = DirectSocket(ws) if room and ws is not None and hasattr(ws, "sock") else None
         with self._lock:
             self._queues[channel].add(q)
+            if direct is not None:
+                self._direct[q] = direct
         return q
 
     def unsubscribe(self, channel: str, q: queue.Queue[object]) -> None:
         with self._lock:
             listeners = self._queues.get(channel)
+            self._direct.pop(q, None)
             if listeners is not None:
                 listeners.discard(q)
                 if not listeners:
@@ -143,11 +157,16 @@ class RedisHub:
     def _dispatch(self, channel: str, data: object) -> None:
         with self._lock:
             listeners = list(self._queues.get(channel, ()))
+            direct = [self._direct.get(q) for q in listeners]
         if not listeners:
             return
         if isinstance(data, bytes):
             data = data.decode()  # once per message, not once per socket
-        for q in listeners:
+        frame = text_frame(data) if isinstance(data, str) and visual_stream(data) is not None else None
+        for q, sock in zip(listeners, direct, strict=True):
+            if frame is not None and sock is not None:
+                sock.offer(frame)  # the same bytes for every socket of the room
+                continue
             try:
                 q.put_nowait(data)
             except queue.Full:

@@ -81,7 +81,7 @@ class RoomConnection:
 
     def run(self) -> None:
         channel = f"room:{self.code}"
-        live = self.hub.subscribe(channel)  # before the snapshot: nothing falls in between
+        live = self.hub.subscribe(channel, self.ws)  # before the snapshot; visual frames go direct
         forwarder = threading.Thread(target=self._forward, args=(live,), name=f"room-fwd-{self.code}", daemon=True)
         try:
             self._arrive()

@@ -1,4 +1,5 @@
-"""Pages for projects, the musician's request inbox and the musician profile editor.
+"""Pages for projects, the musician's request inbox, the musician profile editor, musician
+search and public musician profiles.
 
 They only read; every change goes through the JSON API from the browser (apiFetch).
 """
@@ -7,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, make_response, request
+
 from control_plane.extensions import db
-from control_plane.musicians.models import Project
+from control_plane.musicians.models import MusicianProfile, Project
 from control_plane.web.pages import login_required, page, page_blueprint, viewer
 
 __all__ = ["bp"]
@@ -16,6 +19,32 @@ __all__ = ["bp"]
 bp = page_blueprint("musician_pages", __name__)
 
 REQUESTER_ROLES = ("producer", "band_manager")
+SEARCH_FIELDS = (
+    "q",
+    "instrument",
+    "genre",
+    "near",
+    "radius_km",
+    "max_rate",
+    "currency",
+    "per",
+    "available_from",
+    "available_to",
+    "sort",
+)
+
+
+def _with_photos(body: str) -> Response:
+    """Profile photos live on other hosts (https only): the same strict policy as every page,
+    plus https images. Set here first, the area's after_request keeps it (setdefault)."""
+    response = make_response(body)
+    host = request.host
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data: https:; media-src 'self' blob:; style-src 'self'; "
+        f"script-src 'self' 'unsafe-eval'; connect-src 'self' ws://{host} wss://{host}; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
+    return response
 
 
 @bp.get("/projects")
@@ -47,7 +76,42 @@ def requests_inbox() -> str:
 
 @bp.get("/musicians/me")
 @login_required
-def musician_profile() -> str:
+def musician_profile() -> Response:
     user = viewer()
     assert user is not None
-    return page("musician_profile.html", title="Musician profile", is_musician=user.has_any_role("musician"))
+    return _with_photos(
+        page("musician_profile.html", title="Musician profile", is_musician=user.has_any_role("musician"))
+    )
+
+
+@bp.get("/musicians")
+def musician_search() -> Response:
+    """Public: anyone may look for musicians; the filters start from the query string."""
+    user = viewer()
+    filters = {name: request.args.get(name, "")[:100] for name in SEARCH_FIELDS}
+    return _with_photos(
+        page(
+            "musician_search.html",
+            title="Find musicians",
+            filters=filters,
+            can_request=bool(user and user.has_any_role(*REQUESTER_ROLES)),
+        )
+    )
+
+
+@bp.get("/musicians/<int:musician_id>")
+def musician_public(musician_id: int) -> Any:
+    found = db.session.get(MusicianProfile, musician_id)
+    if found is None:
+        return page("404.html", title="Musician not found"), 404
+    user = viewer()
+    return _with_photos(
+        page(
+            "musician_public.html",
+            title=found.user.name,
+            musician_id=musician_id,
+            name=found.user.name,
+            is_self=bool(user and user.id == musician_id),
+            can_request=bool(user and user.has_any_role(*REQUESTER_ROLES)),
+        )
+    )

@@ -83,7 +83,7 @@ def probe_audio(path: Path, fallback_title: str) -> AudioInfo:
         log.debug("mutagen could not read %s", path, exc_info=True)
     if duration is None:
         duration = _duration_with_pyav(path)
-    if duration is None or duration <= 0:
+    if duration is None or duration <= 0 or not _first_frame_decodes(path):
         raise UnreadableAudio("no decoder could read this audio file")
     return AudioInfo(title=title[:200], artist=artist[:200], duration_ms=round(duration, 3))
 
@@ -116,6 +116,21 @@ def _duration_with_pyav(path: Path) -> float | None:
             return samples / rate * 1000.0 if rate else None
     except (av.FFmpegError, OSError, ValueError):
         return None
+
+
+def _first_frame_decodes(path: Path) -> bool:
+    """Headers can lie; the analysis and every browser will have to decode the audio itself."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return False
+            for _frame in container.decode(container.streams.audio[0]):
+                return True
+    except (av.FFmpegError, OSError, ValueError):
+        return False
+    return False
 
 
 def track_json(track: Track) -> dict[str, Any]:

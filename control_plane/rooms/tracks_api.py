@@ -8,14 +8,16 @@ import hashlib
 import logging
 import mimetypes
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_jwt_extended import jwt_required
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 from sqlalchemy import select
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import RequestedRangeNotSatisfiable, RequestEntityTooLarge
+from werkzeug.wsgi import wrap_file
 
 from contracts import TrackUploaded
 from control_plane.accounts.tokens import current_user
@@ -23,7 +25,7 @@ from control_plane.api_spec import api_route
 from control_plane.db_types import utcnow
 from control_plane.extensions import db
 from control_plane.outbox.writer import add_event
-from control_plane.problems import ApiProblem
+from control_plane.problems import ApiProblem, problem_response
 from control_plane.rooms.messages import publish, track_message
 from control_plane.rooms.models import QueueEntry, Room, Track
 from control_plane.rooms.tracks import (
@@ -258,19 +260,34 @@ def track_audio(track_id: int) -> Response:
     if not path.is_file():
         raise ApiProblem(404, "track-file-missing", "The audio file of this track is missing")
     db.session.commit()  # the file may stream for a while; hold no database connection meanwhile
-    # werkzeug answers Range (one range: 206 with Content-Range; unsatisfiable: 416), sets
+    # werkzeug's make_conditional answers Range (one range: 206 with Content-Range), sets
     # Accept-Ranges and Content-Length, and evaluates If-None-Match / If-Range on the ETag.
-    response = send_file(
-        path,
-        mimetype=track.content_type,
-        conditional=True,
-        etag=track.sha256 or True,
-        max_age=3600,
-        download_name=f"track-{track.id}.{EXTENSIONS.get(track.content_type, 'bin')}",
-        as_attachment=False,
-    )
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    stat = path.stat()
+    wanted = request.range
+    if wanted is not None and "If-Range" not in request.headers and wanted.range_for_length(stat.st_size) is None:
+        return _range_not_satisfiable(stat.st_size)
+    handle = path.open("rb")
+    response = Response(wrap_file(request.environ, handle), mimetype=track.content_type, direct_passthrough=True)
+    response.call_on_close(handle.close)  # whatever the answer (a 304 drops the body unread)
+    response.content_length = stat.st_size
+    response.last_modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+    response.set_etag(track.sha256 or f"{stat.st_size}-{int(stat.st_mtime)}")
+    response.cache_control.private = True
+    response.cache_control.max_age = 3600
+    try:
+        return response.make_conditional(request.environ, accept_ranges=True, complete_length=stat.st_size)
+    except RequestedRangeNotSatisfiable:
+        response.close()
+        return _range_not_satisfiable(stat.st_size)
+
+
+def _range_not_satisfiable(size: int) -> Response:
+    """RFC 9110 15.5.17: a 416 names the current length, so the client can ask again.
+    (werkzeug serves one range per request; several ranges also end here.)"""
+    refused = problem_response(ApiProblem(416, "range-not-satisfiable", "The requested range lies outside the file"))
+    refused.headers["Content-Range"] = f"bytes */{size}"
+    refused.headers["Accept-Ranges"] = "bytes"
+    return refused
 
 
 @internal_bp.post("/tracks/<int:track_id>/analysis")

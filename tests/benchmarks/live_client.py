@@ -58,9 +58,7 @@ def _post(url: str, body: dict[str, Any], token: str) -> tuple[int, dict[str, An
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-async def go_live(
-    base: str, code: str, token: str, samples: npt.NDArray[np.float32]
-) -> tuple[RTCPeerConnection, str]:
+async def go_live(base: str, code: str, token: str, samples: npt.NDArray[np.float32]) -> tuple[RTCPeerConnection, str]:
     pc = RTCPeerConnection()
     pc.addTrack(ArrayTrack(samples))
     await pc.setLocalDescription(await pc.createOffer())

@@ -43,6 +43,8 @@ THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 LABEL = os.environ.get("BENCH_LABEL", "current")
 TREE = os.environ.get("BENCH_TREE", "")  # another checkout to serve from (the "before" run)
+# A diagnostic, not a recommendation: "off" shows how much of a phase is the WAL flush.
+SYNCHRONOUS_COMMIT = os.environ.get("BENCH_SYNCHRONOUS_COMMIT", "on")
 SPREAD_SESSIONS = 50
 COLUMNS = [
     "label",
@@ -56,6 +58,8 @@ COLUMNS = [
     "bookings/s",
     "p50 ms",
     "p95 ms",
+    "server cpu ms/req",
+    "db cpu ms/req",
     "oversold",
 ]
 
@@ -139,11 +143,53 @@ def _server(database_url: str, redis_url: str, tmp_path: Path, port: int) -> sub
     )
 
 
-def _phase(base: str, database_url: str, name: str, sessions: int, seats: int, buyers: int) -> list[Any]:
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU of each process so far (Linux /proc): the cost of a request whatever
+    else the shared machine runs, unlike wall-clock throughput."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return seconds
+
+
+def _server_pids(server_pid: int) -> list[int]:
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    return [server_pid, *(int(pid) for pid in children)]
+
+
+def _backend_pids(database_url: str) -> list[int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        ).scalars()
+        result = [int(pid) for pid in pids]
+    engine.dispose()
+    return result
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
+def _phase(
+    base: str, database_url: str, server_pid: int, name: str, sessions: int, seats: int, buyers: int
+) -> list[Any]:
     tokens = _people(database_url, buyers + 1)
     session_ids = [_create_session(base, tokens[0], seats) for _ in range(sessions)]
     work = [(token, session_ids[i % sessions]) for i, token in enumerate(tokens[1:])]
+    server_before = _cpu_seconds(_server_pids(server_pid))
+    db_before = _cpu_seconds(_backend_pids(database_url))
     latencies, statuses, wall = asyncio.run(_race(base, work))
+    server_cpu = _cpu_used(server_before, _cpu_seconds(_server_pids(server_pid)))
+    db_cpu = _cpu_used(db_before, _cpu_seconds(_backend_pids(database_url)))
     confirmed = statuses.get(201, 0)
     taken = sum(_seats_taken(database_url, session_id) for session_id in session_ids)
     assert confirmed == min(seats * sessions, buyers) == taken  # zero oversell, zero undersell
@@ -160,6 +206,8 @@ def _phase(base: str, database_url: str, name: str, sessions: int, seats: int, b
         confirmed / wall,
         statistics.median(latencies),
         latencies[int(0.95 * (len(latencies) - 1))],
+        1000 * server_cpu / buyers,
+        1000 * db_cpu / buyers,
         taken - confirmed,
     ]
 
@@ -171,16 +219,18 @@ def test_bench_bookings_per_second_postgres(tmp_path: Path) -> None:
 
     with postgres_database() as database_url, running_redis(tmp_path) as redis_url:
         upgrade(database_url)
+        _set_synchronous_commit(database_url, SYNCHRONOUS_COMMIT)
         port = free_port()
         server = _server(database_url, redis_url, tmp_path, port)
         try:
             wait_port(port, 60)
             base = f"http://127.0.0.1:{port}"
-            _phase(base, database_url, "warm-up", 1, 400, 400)  # imports, pools, prepared statements
+            pid = server.pid
+            _phase(base, database_url, pid, "warm-up", 1, 400, 400)  # imports, pools, prepared statements
             rows = [
-                _phase(base, database_url, "spread", SPREAD_SESSIONS, REQUESTS // SPREAD_SESSIONS, REQUESTS),
-                _phase(base, database_url, "hot", 1, REQUESTS, REQUESTS),
-                _phase(base, database_url, "contention", 1, 200, REQUESTS),
+                _phase(base, database_url, pid, "spread", SPREAD_SESSIONS, REQUESTS // SPREAD_SESSIONS, REQUESTS),
+                _phase(base, database_url, pid, "hot", 1, REQUESTS, REQUESTS),
+                _phase(base, database_url, pid, "contention", 1, 200, REQUESTS),
             ]
         finally:
             server.terminate()
@@ -191,9 +241,21 @@ def test_bench_bookings_per_second_postgres(tmp_path: Path) -> None:
         COLUMNS,
         others + rows,
         f"{CLIENTS} concurrent clients, gunicorn {WORKERS} workers x {THREADS} threads, one Idempotency-Key "
-        "per request, PostgreSQL, server and clients on the same 2-core machine (shared: figures vary with "
-        "whatever else runs). Rows of other labels come from their own earlier runs.",
+        f"per request, PostgreSQL (synchronous_commit={SYNCHRONOUS_COMMIT}), server and clients on the same "
+        "2-core machine (shared: figures vary with whatever else runs; the CPU columns much less). "
+        "Rows of other labels come from their own earlier runs.",
     )
+
+
+def _set_synchronous_commit(database_url: str, value: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    assert value in ("on", "off")
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        name = conn.execute(text("SELECT current_database()")).scalar_one()
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = {value}'))
+    engine.dispose()
 
 
 def _other_runs() -> list[list[Any]]:

@@ -236,67 +236,98 @@ def enter_room(client: Client, code: str, by_code_form: bool = False) -> None:
 class Round:
     at_s: float  # seconds since the command was sent
     positions: dict[str, float]  # playhead (ms) at one common machine instant
+    raw: dict[str, float] = field(default_factory=dict)  # the same from unfiltered output stamps
 
     @property
     def spread_ms(self) -> float:
         values = list(self.positions.values())
         return max(values) - min(values)
 
-    def pairs(self) -> list[float]:
-        return [abs(a - b) for a, b in itertools.combinations(self.positions.values(), 2)]
+    def pairs(self, raw: bool = False) -> list[float]:
+        values = (self.raw if raw else self.positions).values()
+        return [abs(a - b) for a, b in itertools.combinations(values, 2)]
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0, "p50": float("nan"), "p95": float("nan"), "max": float("nan")}
+    ordered = sorted(values)
+    return {
+        "n": len(ordered),
+        "p50": statistics.median(ordered),
+        "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+        "max": ordered[-1],
+    }
 
 
 @dataclass
 class Phase:
     name: str
     rounds: list[Round] = field(default_factory=list)
+    command_s: float = 0.0  # how long the command itself took (a page reload for a late join)
 
     def converged_at_s(self, goal_ms: float = GOAL_MS) -> float | None:
-        """First round after which every round stays within the goal (None: never)."""
+        """Seconds after the command returned from which every round stays within the goal
+        (None: never). For a late join the command is the reload, until its clock is synced."""
         at: float | None = None
         for r in self.rounds:
             within = r.spread_ms < goal_ms
             at = (r.at_s if at is None else at) if within else None
-        return at
+        return None if at is None else max(0.0, at - self.command_s)
 
     def settled(self, after_s: float) -> list[Round]:
-        return [r for r in self.rounds if r.at_s >= after_s]
+        """Rounds taken at least `after_s` after the command returned."""
+        return [r for r in self.rounds if r.at_s >= self.command_s + after_s]
 
-    def stats(self, after_s: float) -> dict[str, float]:
-        pairs = [p for r in self.settled(after_s) for p in r.pairs()]
-        if not pairs:
-            return {"n": 0, "p50": float("nan"), "p95": float("nan"), "max": float("nan")}
-        ordered = sorted(pairs)
-        return {
-            "n": len(ordered),
-            "p50": statistics.median(ordered),
-            "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
-            "max": ordered[-1],
-        }
+    def stats(self, after_s: float, raw: bool = False) -> dict[str, float]:
+        return percentiles([p for r in self.settled(after_s) for p in r.pairs(raw) if r.raw or not raw])
+
+
+Sampler = Callable[[list["Client"], float], Round | None]
 
 
 def sample_round(clients: list[Client], started: float) -> Round | None:
-    """Each client's playhead, extrapolated to one machine instant (the last probe's)."""
+    """Each client's playhead, extrapolated to one machine instant (the latest probe's)."""
     probes = [(c, c.probe()) for c in clients]
     if not all(p.get("playing") and p.get("position_ms") is not None for _, p in probes):
         return None
-    reference = max(float(p["wall_ms"]) - c.clock_error_ms for c, p in probes)
-    positions = {
-        c.name: float(p["position_ms"]) + (reference - (float(p["wall_ms"]) - c.clock_error_ms)) for c, p in probes
+
+    def at_reference(key_wall: str, key_position: str) -> dict[str, float]:
+        walls = {c.name: float(p[key_wall]) - c.clock_error_ms for c, p in probes}
+        reference = max(walls.values())
+        return {c.name: float(p[key_position]) + (reference - walls[c.name]) for c, p in probes}
+
+    positions = at_reference("wall_ms", "position_ms")
+    has_raw = all(p.get("raw_position_ms") is not None and p.get("raw_wall_ms") is not None for _, p in probes)
+    raw = at_reference("raw_wall_ms", "raw_position_ms") if has_raw else {}
+    return Round(at_s=time.monotonic() - started, positions=positions, raw=raw)
+
+
+def sample_clocks(clients: list[Client], started: float) -> Round:
+    """Each client's error in server time (its estimate minus the machine clock, which is the
+    server's): differences between clients are what any playback would inherit."""
+    errors = {
+        c.name: float(c.page.evaluate("() => window.downbeatRoom.clock.offsetMs")) + c.clock_error_ms for c in clients
     }
-    return Round(at_s=time.monotonic() - started, positions=positions)
+    return Round(at_s=time.monotonic() - started, positions=errors)
 
 
 def measure(
-    clients: list[Client], name: str, seconds: float, command: Callable[[], None], period_s: float = 0.05
+    clients: list[Client],
+    name: str,
+    seconds: float,
+    command: Callable[[], None],
+    period_s: float = 0.05,
+    sampler: Sampler = sample_round,
 ) -> Phase:
     """Run `command`, then sample for `seconds` after it returned (times count from its start)."""
     phase = Phase(name)
     started = time.monotonic()
     command()
+    phase.command_s = time.monotonic() - started
     until = time.monotonic() + seconds
     while time.monotonic() < until:
-        found = sample_round(clients, started)
+        found = sampler(clients, started)
         if found is not None:
             phase.rounds.append(found)
         time.sleep(period_s)
@@ -362,7 +393,11 @@ class Scenario:
         raise AssertionError(f"not every client is playing: {[c.probe() for c in self.clients]}")
 
     def run(self, window_s: float) -> list[Phase]:
-        phases = [measure(self.clients, "play", window_s, lambda: self.host.send({"type": "play", "position_ms": 0}))]
+        # After join: nothing plays yet, so compare what each client believes the server time is.
+        phases = [measure(self.clients, "join (clock)", 1.0, lambda: None, period_s=0.1, sampler=sample_clocks)]
+        phases.append(
+            measure(self.clients, "play", window_s, lambda: self.host.send({"type": "play", "position_ms": 0}))
+        )
         self.wait_all_playing()
         phases.append(
             measure(self.clients, "seek", window_s, lambda: self.host.send({"type": "seek", "position_ms": 20_000}))
@@ -398,9 +433,20 @@ class Scenario:
 def phase_rows(phases: list[Phase], settle_s: float) -> list[dict[str, Any]]:
     rows = []
     for phase in phases:
-        stats = phase.stats(settle_s)
-        converged = phase.converged_at_s()
-        rows.append({"phase": phase.name, "converged_s": converged, "rounds": len(phase.rounds), **stats})
+        # The clock phase has nothing to settle from: every sample counts.
+        after = 0.0 if phase.name.startswith("join") else settle_s
+        raw = phase.stats(after, raw=True)
+        rows.append(
+            {
+                "phase": phase.name,
+                "converged_s": phase.converged_at_s(),
+                "command_s": phase.command_s,
+                "rounds": len(phase.rounds),
+                **phase.stats(after),
+                "raw_p95": raw["p95"],
+                "raw_max": raw["max"],
+            }
+        )
     return rows
 
 

@@ -56,6 +56,15 @@ def test_profile_round_trip_and_public_view(app: Flask) -> None:
     missing = client.get("/api/musicians/999999")
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
 
+    # The pages: search and public profile are public; photos from https hosts may load.
+    for path in ("/musicians", f"/musicians/{mia['user']['id']}", "/musicians?instrument=drums&near=52.5,13.4"):
+        html = app.test_client().get(path)
+        assert html.status_code == 200 and html.mimetype == "text/html", path
+        policy = html.headers["Content-Security-Policy"]
+        assert "img-src 'self' data: https:;" in policy and "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+    assert app.test_client().get("/musicians/999999").status_code == 404
+
     cleared = client.put("/api/musicians/me", json={"instruments": ["Drums"]}, headers=bearer(mia)).get_json()
     assert cleared["links"] == [] and cleared["photo_url"] is None and cleared["rate"] is None
 

@@ -1,6 +1,6 @@
 // The musician's profile and weekly availability editor.
 import { apiFetch } from "./api.js";
-import { $, $$, clearErrors, currencyDigits, goToLogin, h, setBusy, showProblem } from "./ui.js";
+import { $, $$, clearErrors, currencyDigits, formatRange, goToLogin, h, setBusy, showProblem } from "./ui.js";
 
 const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 const profileForm = $("#profile-form");
@@ -31,6 +31,9 @@ function fillProfile(p) {
     f.rate_per.value = p.rate.per;
   }
   f.links.value = p.links.join("\n");
+  f.photo_url.value = p.photo_url || "";
+  const link = $("#public-profile-link");
+  if (link) link.hidden = false;
 }
 
 function readProfile() {
@@ -46,6 +49,7 @@ function readProfile() {
       ? null
       : { amount: Math.round(Number(f.rate.value) * 10 ** currencyDigits(currency)), currency, per: f.rate_per.value },
     links: splitList(f.links.value, "\n"),
+    photo_url: f.photo_url.value.trim() || null,
   };
 }
 
@@ -57,9 +61,11 @@ profileForm.addEventListener("submit", async (event) => {
   try {
     fillProfile(await apiFetch("/api/musicians/me", { method: "PUT", body: readProfile() }));
     succeeded(profileForm, "Profile saved.");
+    loadPreview();
   } catch (err) {
     if (err.status === 401) return goToLogin();
-    showProblem(profileForm, err);
+    // The API names location.lat / location.lon; the form has one coordinates field.
+    showProblem(profileForm, err, { "location.lat": "coords", "location.lon": "coords" });
   } finally {
     setBusy(submit, false);
   }
@@ -149,6 +155,7 @@ availabilityForm.addEventListener("submit", async (event) => {
   try {
     const saved = await apiFetch("/api/musicians/me/availability", { method: "PUT", body: readAvailability() });
     fillAvailability(saved);
+    loadPreview();
     succeeded(availabilityForm, saved.is_set ? `Availability saved (${saved.timezone}).` : "Saved. With no hours set, every request is refused.");
   } catch (err) {
     if (err.status === 401) return goToLogin();
@@ -157,6 +164,29 @@ availabilityForm.addEventListener("submit", async (event) => {
     setBusy(submit, false);
   }
 });
+
+// --- what producers see: free slots from the public API ------------------------------------
+
+async function loadPreview() {
+  const preview = $("#availability-preview");
+  const me = document.body.dataset.userId;
+  if (!preview || !me) return;
+  const from = new Date();
+  from.setSeconds(0, 0);
+  const to = new Date(from.getTime() + 7 * 24 * 3600 * 1000);
+  const query = new URLSearchParams({ from: from.toISOString(), to: to.toISOString() });
+  try {
+    const answer = await apiFetch(`/api/musicians/${me}/availability/slots?${query}`);
+    preview.replaceChildren(...(answer.slots.length
+      ? answer.slots.map((slot) => h("li", { class: "slot" }, formatRange(slot.starts_at, slot.ends_at)))
+      : [h("li", { class: "muted" }, "Nothing free in the next 7 days.")]));
+  } catch (err) {
+    // 404 until the profile exists: producers cannot find you yet either.
+    preview.replaceChildren(h("li", { class: "muted" }, err.status === 404
+      ? "Save your profile first: without one, nobody finds you."
+      : err.detail || "Could not load the preview."));
+  }
+}
 
 async function start() {
   if (typeof Intl.supportedValuesOf === "function") {
@@ -174,6 +204,7 @@ async function start() {
     if (err.status === 401) return goToLogin();
     if (err.status !== 404) showProblem(profileForm, err);
   }
+  loadPreview();
 }
 
 start();

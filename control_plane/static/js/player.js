@@ -192,7 +192,6 @@ export function createPlayerView({ send, clock }) {
     const playing = Boolean(state && state.playing);
     panel.dataset.playing = String(playing);
     panel.dataset.canControl = String(canControl);
-    playButton.textContent = playing ? "⏸" : "▶";
     playButton.setAttribute("aria-label", playing ? "Pause" : "Play");
     for (const button of [playButton, prevButton, nextButton]) {
       button.disabled = !canControl;

@@ -15,10 +15,10 @@
 // --- tuning ---------------------------------------------------------------------------------
 
 export const SYNC_DEFAULTS = Object.freeze({
-  windowSize: 48, // clock samples kept (sliding window: 24 s at the steady rate)
-  bestSamples: 3, // offsets of the lowest-delay samples that are averaged
-  burstPings: 12, // pings sent quickly after (re)connecting
-  burstSpacingMs: 37, // odd spacing so pings do not phase-lock to the server's loop
+  windowSize: 96, // clock samples kept (sliding window: 48 s at the steady rate)
+  bestFraction: 0.25, // the fastest quarter of the window is averaged (at least 3 samples)
+  burstPings: 30, // pings sent quickly after (re)connecting: about a second
+  burstSpacingMs: 31, // odd spacing so pings do not phase-lock to anything periodic
   refreshMs: 500, // steady ping period
   jumpThresholdMs: 50, // a sample disagreeing by more than this (beyond its own delay) is suspicious
   jumpConfirmations: 3, // consecutive suspicious samples that mean "the server clock jumped"
@@ -46,8 +46,14 @@ export function clockSample(t0, t1, t2, t3) {
 
 /** Offset estimate from a window of samples: mean offset of the `best` lowest-delay ones.
  *  Queueing delay only ever adds, and it adds asymmetrically, so the fastest round trips carry
- *  the least error (NTP's clock filter); averaging a few of them trims the remaining jitter. */
-export function estimateOffset(samples, best = SYNC_DEFAULTS.bestSamples) {
+ *  the least error (NTP's clock filter); averaging a quarter of the window rather than the
+ *  single fastest trims symmetric jitter too (a simulation over uniform jitter and one-sided
+ *  stalls: docs/SYNC.md). */
+export function bestCount(n, fraction = SYNC_DEFAULTS.bestFraction) {
+  return Math.max(3, Math.floor(n * fraction));
+}
+
+export function estimateOffset(samples, best = bestCount(samples.length)) {
   if (!samples.length) return null;
   const fastest = [...samples].sort((a, b) => a.delayMs - b.delayMs).slice(0, Math.max(1, best));
   const offsetMs = fastest.reduce((sum, s) => sum + s.offsetMs, 0) / fastest.length;
@@ -66,7 +72,7 @@ export class ClockFilter {
 
   /** Add a sample; returns {jumped} (true when the window was flushed for a server clock jump). */
   add(sample) {
-    const { windowSize, jumpThresholdMs, jumpConfirmations, bestSamples } = this.options;
+    const { windowSize, jumpThresholdMs, jumpConfirmations, bestFraction } = this.options;
     let jumped = false;
     if (this.estimate) {
       // A sample can disagree with the estimate by at most half its round trip unless a clock
@@ -82,7 +88,9 @@ export class ClockFilter {
     }
     this.samples.push(sample);
     if (this.samples.length > windowSize) this.samples.splice(0, this.samples.length - windowSize);
-    if (!this.suspicious || !this.estimate) this.estimate = estimateOffset(this.samples, bestSamples);
+    if (!this.suspicious || !this.estimate) {
+      this.estimate = estimateOffset(this.samples, bestCount(this.samples.length, bestFraction));
+    }
     return { jumped };
   }
 
