@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """App factory: binds extensions, blueprints and error handlers; performs no I/O."""
     from control_plane import api_spec, health, notifications_api
     from control_plane.accounts import api as accounts_api
-    from control_plane.accounts.limits import init_abuse_limits
+    from control_plane.accounts.setup import init_accounts
     from control_plane.accounts.tokens import register_jwt_callbacks
     from control_plane.calendars import api as calendar_api
     from control_plane.catalog import bookings_api, sessions_api
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     jwt.init_app(app)
     sock.init_app(app)
     register_jwt_callbacks()
-    init_abuse_limits(app, settings)
+    init_accounts(app, settings)
     register_problem_handlers(app)
     for blueprint in (
         accounts_api.bp,

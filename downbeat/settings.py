@@ -179,6 +179,11 @@ class AuthSettings:
     # A rotated refresh token presented again within this many seconds is a client racing
     # itself (two tabs, a retry), not theft: it gets a fresh pair instead of revoking the login.
     refresh_reuse_grace_s: int = 10
+    # argon2id cost (RFC 9106 low-memory profile); the test config lowers it so suites that
+    # create hundreds of accounts stay fast. Stored hashes carry their own parameters.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
 
 
 @dataclass(frozen=True)

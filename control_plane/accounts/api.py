@@ -72,7 +72,12 @@ def _session_answer(user: User, tokens: dict[str, str], status: int) -> Response
     body=Register,
     auth=False,
     response=AuthAnswer,
-    responses={201: "Created; tokens also set as HttpOnly cookies", 409: "Email taken", 422: "Invalid fields", **_LIMITED},
+    responses={
+        201: "Created; tokens also set as HttpOnly cookies",
+        409: "Email taken",
+        422: "Invalid fields",
+        **_LIMITED,
+    },
 )
 @limit_register
 def register() -> Response:
@@ -229,7 +234,10 @@ def change_password() -> Response:
     problems = password_problems(data.new_password, user.email)
     if problems:
         raise ApiProblem(
-            422, "validation-error", "Invalid fields: new_password", title="Invalid request",
+            422,
+            "validation-error",
+            "Invalid fields: new_password",
+            title="Invalid request",
             errors={"new_password": problems},
         )
     user.password_hash = hash_password(data.new_password)

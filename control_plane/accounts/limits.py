@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import cast
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import RequestLimit
-from limits.storage import storage_from_string
+from limits.storage import Storage, storage_from_string
 
 from control_plane.accounts.throttle import LockoutPolicy, LoginThrottle
 from control_plane.extensions import limiter
@@ -45,9 +46,7 @@ def client_address() -> str:
 
 
 def too_many(retry_after: int, detail: str, code: str = "rate-limited") -> Response:
-    response = problem_response(
-        ApiProblem(429, code, detail, title="Too many requests", retry_after=retry_after)
-    )
+    response = problem_response(ApiProblem(429, code, detail, title="Too many requests", retry_after=retry_after))
     response.headers["Retry-After"] = str(retry_after)
     return response
 
@@ -83,9 +82,13 @@ def init_abuse_limits(app: Flask, settings: Settings) -> None:
     limiter.init_app(app)
     limits = settings.limits
     app.extensions[THROTTLE_KEY] = LoginThrottle(
-        storage_from_string(storage_url, **options),
-        account=LockoutPolicy(limits.account_failures, limits.lockout_base_s, limits.lockout_max_s, limits.failure_window_s),
-        address=LockoutPolicy(limits.address_failures, limits.lockout_base_s, limits.lockout_max_s, limits.failure_window_s),
+        cast(Storage, storage_from_string(storage_url, **options)),  # a sync URI gives a sync store
+        account=LockoutPolicy(
+            limits.account_failures, limits.lockout_base_s, limits.lockout_max_s, limits.failure_window_s
+        ),
+        address=LockoutPolicy(
+            limits.address_failures, limits.lockout_base_s, limits.lockout_max_s, limits.failure_window_s
+        ),
     )
 
 

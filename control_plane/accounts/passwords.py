@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 
 __all__ = [
+    "HASHING_KEY",
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
+    "PasswordHashing",
     "hash_password",
     "needs_rehash",
     "password_problems",
@@ -20,6 +23,7 @@ __all__ = [
 ]
 
 MIN_PASSWORD_LENGTH = 10
+HASHING_KEY = "downbeat.password_hashing"
 # Long enough for any passphrase, short enough that hashing cannot be used to burn CPU.
 MAX_PASSWORD_LENGTH = 256
 
@@ -80,9 +84,45 @@ COMMON_PASSWORDS = frozenset(
     }
 )
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended cost
-# Verifying against a dummy hash keeps "unknown email" as slow as "wrong password".
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+class PasswordHashing:
+    """argon2id with one cost profile, plus a dummy hash of the same cost so that checking a
+    login for an unknown email takes as long as checking a wrong password."""
+
+    def __init__(self, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 4) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+        self._dummy = self._hasher.hash("not-a-real-password")
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash or self._dummy, password) and password_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the stored hash used other parameters than the current ones."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return False
+
+
+_DEFAULT: PasswordHashing | None = None
+
+
+def _hashing() -> PasswordHashing:
+    """The app's profile (settings ``auth.argon2_*``); the library default outside an app."""
+    global _DEFAULT
+    if has_app_context():
+        hashing = current_app.extensions.get(HASHING_KEY)
+        if isinstance(hashing, PasswordHashing):
+            return hashing
+    if _DEFAULT is None:
+        _DEFAULT = PasswordHashing()
+    return _DEFAULT
 
 
 def password_problems(password: str, email: str = "") -> list[str]:
@@ -101,20 +141,13 @@ def password_problems(password: str, email: str = "") -> list[str]:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hashing().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-effort check: an absent account still costs one argon2 verification."""
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    return _hashing().verify(password_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:
-    """True when the stored hash used weaker parameters than the current ones."""
-    try:
-        return _hasher.check_needs_rehash(password_hash)
-    except InvalidHashError:
-        return False
+    return _hashing().needs_rehash(password_hash)

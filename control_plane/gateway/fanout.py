@@ -16,12 +16,16 @@ from interleaving bytes mid-frame.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
 from typing import Any
 
 __all__ = ["DirectSocket", "LockedSocket", "text_frame"]
+
+TCP_NOTSENT_LOWAT = getattr(socket, "TCP_NOTSENT_LOWAT", 25)  # Linux value; absent from older Pythons
+NOT_SENT_LIMIT = 16 * 1024  # about 25 visual frames
 
 
 def text_frame(text: str) -> bytes:
@@ -75,6 +79,10 @@ class DirectSocket:
         raw = ws.sock
         self.locked = raw if isinstance(raw, LockedSocket) else LockedSocket(raw)
         ws.sock = self.locked  # simple_websocket's own writes now take the same lock
+        # Keep at most this much not yet sent in the kernel for this client: beyond it a
+        # non-blocking send fails and the frame is skipped, so buffers cannot hide a backlog.
+        with contextlib.suppress(OSError, AttributeError):
+            self.locked._sock.setsockopt(socket.IPPROTO_TCP, TCP_NOTSENT_LOWAT, NOT_SENT_LIMIT)
         self.sent = 0
         self.skipped = 0
         self.closed = False

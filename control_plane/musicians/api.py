@@ -22,12 +22,14 @@ from control_plane.db_types import utcnow
 from control_plane.extensions import db
 from control_plane.idempotency import idempotent
 from control_plane.musicians import requests as rules
-from control_plane.musicians.availability import parse_hhmm
+from control_plane.musicians.availability import Availability, parse_hhmm
 from control_plane.musicians.models import (
     BookingRequest,
     MusicianAvailability,
+    MusicianWeekWindow,
     Project,
 )
+from control_plane.musicians.week_index import week_windows
 from control_plane.problems import ApiProblem
 from control_plane.validation import parse_body, parse_query
 
@@ -274,9 +276,18 @@ def put_availability() -> Response:
         e.model_dump(mode="json", exclude_none=True) for e in sorted(data.exceptions, key=lambda e: e.date)
     ]
     row.updated_at = utcnow()
+    _index_for_search(row, data.timezone or user.timezone)
     db.session.add(row)
     db.session.commit()
     return jsonify(_availability_json(user, row))
+
+
+def _index_for_search(row: MusicianAvailability, zone: str) -> None:
+    """The coarse UTC week picture search prefilters with (see week_index.py)."""
+    parsed = Availability.from_json(zone, row.weekly, row.exceptions)
+    row.indexed_zone = zone
+    row.has_open_dates = any(item.available for item in parsed.exceptions)
+    row.week_windows = [MusicianWeekWindow(start_w=start, end_w=end) for start, end in week_windows(parsed, utcnow())]
 
 
 # --- projects ----------------------------------------------------------------------------

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from control_plane.accounts.models import User
 from control_plane.db_types import UTCDateTime, utcnow
@@ -23,6 +24,7 @@ __all__ = [
     "MusicianInstrument",
     "MusicianProfile",
     "MusicianReview",
+    "MusicianWeekWindow",
     "Project",
     "rating_rank",
 ]
@@ -189,6 +191,24 @@ class MusicianAvailability(db.Model):  # type: ignore[name-defined,misc]
     weekly: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     exceptions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The search prefilter (week_index.py): the zone its rows were computed in (stale when
+    # the account's zone changed since) and whether any dated exception adds time.
+    indexed_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    has_open_dates: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    week_windows: Mapped[list[MusicianWeekWindow]] = relationship(cascade="all, delete-orphan")
+
+
+class MusicianWeekWindow(db.Model):  # type: ignore[name-defined,misc]
+    """A weekly window in minutes since Monday 00:00 UTC, widened over the zone's offsets."""
+
+    __tablename__ = "musician_week_windows"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("musician_availability.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    start_w: Mapped[int] = mapped_column(Integer, primary_key=True)
+    end_w: Mapped[int] = mapped_column(Integer)
 
 
 class Project(db.Model):  # type: ignore[name-defined,misc]

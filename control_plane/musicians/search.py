@@ -46,8 +46,10 @@ from control_plane.musicians.models import (
     MusicianGenre,
     MusicianInstrument,
     MusicianProfile,
+    MusicianWeekWindow,
 )
 from control_plane.musicians.profiles import portfolio_links
+from control_plane.musicians.week_index import query_span
 
 __all__ = [
     "SCAN_BUDGET",
@@ -71,6 +73,7 @@ _WORD = re.compile(r"[^\W_]+")
 P = MusicianProfile.__table__.c
 U = User.__table__.c
 A = MusicianAvailability.__table__.c
+W = MusicianWeekWindow.__table__.c
 
 
 class BadCursor(ValueError):
@@ -198,6 +201,13 @@ def _statement(filters: SearchFilters, dialect: str) -> tuple[Any, ColumnElement
         stmt = stmt.join(MusicianAvailability.__table__, A.user_id == P.user_id).add_columns(
             A.timezone.label("availability_timezone"), A.weekly, A.exceptions, A.updated_at.label("availability_at")
         )
+        span = query_span(starts_at, ends_at)
+        if span is not None:
+            # Coarse and index-backed (a superset of who fits); the exact check runs later.
+            # Rows missing or computed in another zone than the current one: check exactly.
+            fits_week = exists().where(W.user_id == P.user_id, W.start_w <= span[0], W.end_w >= span[1])
+            stale = or_(A.indexed_zone.is_(None), A.indexed_zone != func.coalesce(A.timezone, U.timezone))
+            conditions.append(or_(fits_week, A.has_open_dates, stale))
         booked = exists().where(
             BookingRequest.musician_id == P.user_id,
             BookingRequest.status == "accepted",

@@ -129,6 +129,7 @@ WEEK_START = datetime(2031, 5, 5, tzinfo=UTC)  # a Monday
 def _load(engine: Engine, count: int) -> dict[str, Any]:
     """Bulk-insert ``count`` musicians (Core executemany, batches of 5,000)."""
     from control_plane.accounts.models import User
+    from control_plane.musicians.availability import Availability
     from control_plane.musicians.models import (
         NO_RATE,
         BookingRequest,
@@ -136,9 +137,11 @@ def _load(engine: Engine, count: int) -> dict[str, Any]:
         MusicianGenre,
         MusicianInstrument,
         MusicianProfile,
+        MusicianWeekWindow,
         Project,
     )
     from control_plane.musicians.profiles import search_words
+    from control_plane.musicians.week_index import week_windows
 
     rng = random.Random(SEED)
     now = datetime.now(UTC)
@@ -146,7 +149,7 @@ def _load(engine: Engine, count: int) -> dict[str, Any]:
     with engine.begin() as conn:
         first_id = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM users")).scalar_one()) + 1
     for batch_start in range(0, count, 5000):
-        users, profiles, instruments, genres, availability = [], [], [], [], []
+        users, profiles, instruments, genres, availability, windows = [], [], [], [], [], []
         for n in range(batch_start, min(count, batch_start + 5000)):
             user_id = first_id + n
             city, lat, lon, zone = rng.choice(CITIES)
@@ -203,8 +206,18 @@ def _load(engine: Engine, count: int) -> dict[str, Any]:
                     for d in sorted(days)
                 ]
                 availability.append(
-                    {"user_id": user_id, "timezone": None, "weekly": weekly, "exceptions": [], "updated_at": now}
+                    {
+                        "user_id": user_id,
+                        "timezone": None,
+                        "weekly": weekly,
+                        "exceptions": [],
+                        "updated_at": now,
+                        "indexed_zone": zone,
+                        "has_open_dates": False,
+                    }
                 )
+                parsed = Availability.from_json(zone, weekly, [])
+                windows += [{"user_id": user_id, "start_w": s, "end_w": e} for s, e in week_windows(parsed, now)]
         with engine.begin() as conn:
             conn.execute(insert(User.__table__), users)
             conn.execute(insert(MusicianProfile.__table__), profiles)
@@ -212,6 +225,7 @@ def _load(engine: Engine, count: int) -> dict[str, Any]:
             conn.execute(insert(MusicianGenre.__table__), genres)
             if availability:
                 conn.execute(insert(MusicianAvailability.__table__), availability)
+                conn.execute(insert(MusicianWeekWindow.__table__), windows)
     # 5,000 accepted engagements in the searched week (one per musician: no overlaps).
     with engine.begin() as conn:
         producer = first_id + count

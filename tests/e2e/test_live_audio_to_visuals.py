@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.conftest import launch_chromium
@@ -79,16 +80,23 @@ def test_a_drum_track_streamed_by_one_browser_drives_the_visualiser_of_another(s
             went_live = time.monotonic()
 
             # Within 15 s of going live: the tempo within 2 BPM of 120, and beat flags.
-            audience.wait_for_function(
-                """(id) => {
-                    const frames = (window.__visual || []).filter((f) => f.stream_id === id);
-                    const last = frames[frames.length - 1];
-                    const beats = frames.filter((f) => f.beat).length;
-                    return last && last.bpm && Math.abs(last.bpm - 120) <= 2 && beats >= 3;
-                }""",
-                arg=stream_id,
-                timeout=15_000,
-            )
+            try:
+                audience.wait_for_function(
+                    """(id) => {
+                        const frames = (window.__visual || []).filter((f) => f.stream_id === id);
+                        const last = frames[frames.length - 1];
+                        const beats = frames.filter((f) => f.beat).length;
+                        return last && last.bpm && Math.abs(last.bpm - 120) <= 2 && beats >= 3;
+                    }""",
+                    arg=stream_id,
+                    timeout=15_000,
+                )
+            except PlaywrightTimeout:
+                got = audience.evaluate("() => window.__visual")
+                pytest.fail(
+                    f"after 15 s: {len(got)} frames, last {got[-1:]} ; worker {_health(stack, 'worker')}; "
+                    f"media {_health(stack, 'media')}"
+                )
             found_after = time.monotonic() - went_live
             frames = audience.evaluate("() => window.__visual")
             canvas = audience.locator("#visualiser")

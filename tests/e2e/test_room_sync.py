@@ -121,10 +121,14 @@ class DelayProxy:
             client_w.close()
             return
         self._writers.add(server_w)
-        await asyncio.gather(self._pump(client_r, server_w), self._pump(server_r, client_w), return_exceptions=True)
-        for writer in (client_w, server_w):
-            writer.close()
-            self._writers.discard(writer)
+        try:
+            await asyncio.gather(self._pump(client_r, server_w), self._pump(server_r, client_w), return_exceptions=True)
+        except asyncio.CancelledError:
+            pass  # shutting down; finishing normally keeps asyncio's connection callback quiet
+        finally:
+            for writer in (client_w, server_w):
+                writer.close()
+                self._writers.discard(writer)
 
     async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
@@ -317,7 +321,7 @@ def measure(
     name: str,
     seconds: float,
     command: Callable[[], None],
-    period_s: float = 0.05,
+    period_s: float = 0.1,
     sampler: Sampler = sample_round,
 ) -> Phase:
     """Run `command`, then sample for `seconds` after it returned (times count from its start)."""

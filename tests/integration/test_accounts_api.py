@@ -116,7 +116,7 @@ def test_time_zone_and_avatar_url_are_validated(app: Flask) -> None:
     assert user["timezone"] == "America/New_York" and user["avatar_url"] == "https://cdn.example.com/a.png"
     assert user["roles"] == ["musician", "producer"]
     auth = {"Authorization": f"Bearer {created.get_json()['access_token']}"}
-    refused = {
+    refused: dict[str, Any] = {
         "timezone": "Mars/Olympus",
         "avatar_url": "javascript:alert(1)",
         "name": None,
@@ -182,6 +182,7 @@ def test_refresh_rotates_and_reuse_after_the_grace_window_revokes_the_family(app
     # The grace window (refresh_reuse_grace_s) has passed for this token: it is a replay now.
     with app.app_context():
         row = db.session.query(RevokedToken).filter_by(family_id=_family(person["refresh_token"])).one()
+        assert row.used_at is not None
         row.used_at = row.used_at - timedelta(seconds=60)
         db.session.commit()
     reused = _refresh(client, person["refresh_token"])
@@ -285,7 +286,9 @@ def test_change_password_ends_other_logins(app: Flask) -> None:
     person = register(client)
     elsewhere = client.post("/api/auth/login", json={"email": person["email"], "password": PASSWORD}).get_json()
     wrong = client.post(
-        "/api/me/password", json={"current_password": "not it", "new_password": "new tune every day"}, headers=bearer(person)
+        "/api/me/password",
+        json={"current_password": "not it", "new_password": "new tune every day"},
+        headers=bearer(person),
     )
     assert wrong.status_code == 403
     weak = client.post(
@@ -293,7 +296,9 @@ def test_change_password_ends_other_logins(app: Flask) -> None:
     )
     assert weak.status_code == 422 and "too common" in weak.get_json()["errors"]["new_password"][0]
     done = client.post(
-        "/api/me/password", json={"current_password": PASSWORD, "new_password": "new tune every day"}, headers=bearer(person)
+        "/api/me/password",
+        json={"current_password": PASSWORD, "new_password": "new tune every day"},
+        headers=bearer(person),
     )
     assert done.status_code == 204
     assert _me_status(client, person["access_token"]) == 200  # this login stays

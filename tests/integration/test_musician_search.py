@@ -144,7 +144,8 @@ def test_sorts_by_rate_and_rating(app: Flask, cast: dict[str, Any]) -> None:
         for name, stars_sum, count in (("Cleo Stix", 48, 10), ("Eve Soul", 5, 1), ("Ada Brushes", 2, 1)):
             db.session.execute(
                 text(
-                    "UPDATE musician_profiles SET rating_sum = :s, rating_count = :c, rating_rank = :r WHERE user_id = :id"
+                    "UPDATE musician_profiles SET rating_sum = :s, rating_count = :c, rating_rank = :r "
+                    "WHERE user_id = :id"
                 ),
                 {"s": stars_sum, "c": count, "r": rating_rank(stars_sum, count), "id": cast[name]["user"]["id"]},
             )

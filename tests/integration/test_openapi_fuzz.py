@@ -81,7 +81,7 @@ def test_fuzzed_endpoints_never_fail_or_break_their_schema(app: Flask) -> None:
     failures: dict[str, str] = {}
     fuzzed = 0
     for result in schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]  # our own document has no invalid operations
         if operation.definition.raw.get("tags", [""])[0] not in FUZZED_TAGS:
             continue
         fuzzed += 1

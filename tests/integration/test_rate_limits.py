@@ -23,7 +23,7 @@ from control_plane.accounts.throttle import LockoutPolicy
 from tests.conftest import make_settings
 
 PASSWORD = "correct horse battery"
-_HASH = PasswordHasher().hash(PASSWORD)
+_HASH = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)  # the test profile
 AppFactory = Callable[..., Flask]
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,7 +180,7 @@ def test_analysis_reports_must_be_signed_and_reach_the_rooms_queueing_the_track(
         assert report({"status": "running", "progress": 0.5}, signature="t=1,v1=00").status_code == 401
         assert report({"status": "running", "progress": 0.5}).json() == {"proceed": True, "status": "running"}
         progress = ws.wait_for(lambda m: m["type"] == "track")
-        assert progress["track"]["analysis"] | {} >= {"status": "running", "progress": 0.5}
+        assert progress["track"]["analysis"].items() >= {"status": "running", "progress": 0.5}.items()
         result = {"bpm": 120.0, "key": "A minor", "beats": [0.5, 1.0], "downbeats": [0.5], "waveform": [0.1, 1.0]}
         assert report({"status": "done", "progress": 1.0, "result": result}).json()["proceed"] is True
         done = ws.wait_for(lambda m: m["type"] == "track" and m["track"]["analysis"]["status"] == "done")
@@ -240,7 +242,10 @@ def test_uploaded_tracks_are_analysed_by_the_worker_and_the_queue_survives_a_res
     playing = ws.wait_for(lambda m: m["type"] == "state" and m["playing"])
     ws.close()
 
-    stack.kill("control-plane")  # SIGKILL: nothing gets to flush or say goodbye
+    # SIGKILL to gunicorn's whole process group (master and worker): a crash, nothing gets to
+    # flush or say goodbye. Killing only the master would leave its worker serving a while.
+    os.killpg(stack.processes["control-plane"].pid, signal.SIGKILL)
+    stack.kill("control-plane")
     stack.start("control-plane")
     stack.wait_ready("control-plane")
     status, after = http_json("GET", f"{stack.base}/api/rooms/{room['code']}", token=host["access_token"])

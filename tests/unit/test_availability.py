@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from control_plane.musicians.availability import (
     Availability,
@@ -18,6 +20,7 @@ from control_plane.musicians.availability import (
     why_unavailable,
 )
 from control_plane.musicians.requests import RequestRefused, next_status
+from control_plane.musicians.week_index import WEEK_MINUTES, query_span, week_windows
 
 BERLIN_EVENINGS = Availability(
     "Europe/Berlin",
@@ -284,3 +287,52 @@ def test_subtract_handles_holes_at_edges_and_inside() -> None:
         (utc(2031, 1, 1, 11), utc(2031, 1, 1, 11, 30)),
         (utc(2031, 1, 1, 15), utc(2031, 1, 1, 18)),
     ]
+
+
+# --- the coarse UTC week picture behind search's SQL prefilter -----------------------------
+
+
+def test_week_windows_widen_over_the_zones_offsets_and_wrap() -> None:
+    around = utc(2031, 1, 1, 0)
+    monday = Availability("Europe/Berlin", weekly=(WeeklyWindow(0, parse_hhmm("18:00"), parse_hhmm("23:00")),))
+    assert week_windows(monday, around) == [(16 * 60, 22 * 60)]  # 16:00 (CEST) to 22:00 (CET) UTC
+    across = Availability(
+        "UTC",
+        weekly=(
+            WeeklyWindow(6, parse_hhmm("23:00"), parse_hhmm("24:00", allow_end_of_day=True)),
+            WeeklyWindow(0, parse_hhmm("00:00"), parse_hhmm("01:00")),
+        ),
+    )
+    assert week_windows(across, around) == [(0, 60), (WEEK_MINUTES - 60, WEEK_MINUTES)]
+    sunday_night = Availability(
+        "America/New_York", weekly=(WeeklyWindow(6, parse_hhmm("20:00"), parse_hhmm("24:00", allow_end_of_day=True)),)
+    )
+    assert week_windows(sunday_night, around) == [(0, 5 * 60)]  # 00:00 (EDT) to 05:00 (EST) Monday UTC
+    assert query_span(utc(2031, 5, 5, 1), utc(2031, 5, 5, 3)) == (60, 180)  # a Monday
+    assert query_span(utc(2031, 5, 11, 23), utc(2031, 5, 12, 1)) is None  # Sunday into Monday
+
+
+ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Adelaide", "Australia/Lord_Howe", "Asia/Kolkata"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    windows=st.lists(
+        st.tuples(st.integers(0, 6), st.integers(0, 47), st.integers(1, 48)).filter(lambda w: w[1] < w[2]),
+        min_size=1,
+        max_size=6,
+    ),
+    start_minutes=st.integers(0, 365 * 24 * 4).map(lambda n: n * 15),
+    length=st.integers(1, 16).map(lambda n: n * 30),
+)
+def test_the_week_picture_never_drops_a_musician_who_fits(
+    zone: str, windows: list[tuple[int, int, int]], start_minutes: int, length: int
+) -> None:
+    availability = Availability(zone, weekly=tuple(WeeklyWindow(d, s * 30, e * 30) for d, s, e in windows))
+    starts_at = utc(2031, 1, 1, 0) + timedelta(minutes=start_minutes)
+    ends_at = starts_at + timedelta(minutes=length)
+    span = query_span(starts_at, ends_at)
+    if why_unavailable(availability, starts_at, ends_at) is None and span is not None:
+        rows = week_windows(availability, utc(2031, 1, 1, 0))
+        assert any(start <= span[0] and span[1] <= end for start, end in rows), (rows, span)

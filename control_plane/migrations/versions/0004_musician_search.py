@@ -5,6 +5,10 @@
   ``rating_sum``, ``rating_rank``), ``rate_sort``, and indexes for the bounding box (lat, lon)
   and for keyset pagination per sort order.
 - ``musician_genres`` (indexed genre filter) and ``musician_reviews`` (one per request).
+- ``musician_week_windows`` and two columns of ``musician_availability``: the coarse weekly
+  picture in UTC that lets SQL prefilter "free in this window" (see musicians/week_index.py).
+  Availability saved before this revision has no rows and an empty ``indexed_zone``, which
+  search treats as "check exactly", so nothing is missed until the musician saves again.
 - Full text: SQLite gets the FTS5 table ``musician_fts`` (external content over
   ``musician_profiles``) and triggers that keep it in step; PostgreSQL gets the generated
   column ``search_vector`` with a GIN index. Both use plain word tokens without stemming
@@ -137,6 +141,23 @@ def upgrade() -> None:
     with op.batch_alter_table("musician_reviews", schema=None) as batch_op:
         batch_op.create_index("ix_musician_reviews_musician", ["musician_id", "id"], unique=False)
 
+    with op.batch_alter_table("musician_availability", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("indexed_zone", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("has_open_dates", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.create_table(
+        "musician_week_windows",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("start_w", sa.Integer(), nullable=False),
+        sa.Column("end_w", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["musician_availability.user_id"],
+            name=op.f("fk_musician_week_windows_user_id_musician_availability"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "start_w", name=op.f("pk_musician_week_windows")),
+    )
+
     _backfill()
     for statement in SQLITE_UP if op.get_bind().dialect.name == "sqlite" else POSTGRES_UP:
         op.execute(statement)
@@ -173,6 +194,10 @@ def _backfill() -> None:
 def downgrade() -> None:
     for statement in SQLITE_DOWN if op.get_bind().dialect.name == "sqlite" else POSTGRES_DOWN:
         op.execute(statement)
+    op.drop_table("musician_week_windows")
+    with op.batch_alter_table("musician_availability", schema=None) as batch_op:
+        batch_op.drop_column("has_open_dates")
+        batch_op.drop_column("indexed_zone")
     with op.batch_alter_table("musician_reviews", schema=None) as batch_op:
         batch_op.drop_index("ix_musician_reviews_musician")
     op.drop_table("musician_reviews")

@@ -165,7 +165,9 @@ export function createPlayerView({ send, clock }) {
       seek.value = String(Math.round(position));
       timeNow.textContent = formatTime(position);
     }
-    if (lastDrawn === null || Math.abs(position - lastDrawn) > 30) {
+    // Redraw only when the cursor moves by a pixel: six rooms on one laptop add up.
+    const msPerPixel = durationMs() / Math.max(1, canvas.clientWidth * devicePixelRatio);
+    if (lastDrawn === null || Math.abs(position - lastDrawn) >= Math.max(16, msPerPixel)) {
       drawWaveform(position);
       lastDrawn = position;
     }
