@@ -47,6 +47,8 @@ INT_FIELDS = ("beat", "onset_event", "key")
 
 # rows per pass through every stage: frames (8 KiB each) and spectra of a chunk stay in L2
 CHUNK = 32
+# key index -> name, with -1 (no key yet) -> None, for process()
+_KEY_NAMES: dict[int, str | None] = {k: key_name(k) for k in range(-1, 24)}
 MEL_GAIN = 1e6  # log(1 + MEL_GAIN * band power): about -60 dB of band power is where compression turns linear
 ONSET_THRESHOLD = 1.6
 ONSET_REFRACTORY = 3
@@ -79,6 +81,7 @@ class LiveState:
     beat_counter: I64  # hops until the predicted beat
     last_beat: I64
     key_chroma: F64
+    key_frames: I64  # chroma frames averaged into key_chroma so far
     key_idx: I64
 
 
@@ -107,6 +110,7 @@ def new_state(design: Design, streams: int) -> LiveState:
         beat_counter=np.zeros(streams, np.int64),
         last_beat=np.zeros(streams, np.int64),
         key_chroma=np.zeros((streams, 12)),
+        key_frames=np.zeros(streams, np.int64),
         key_idx=np.zeros(streams, np.int64),
     )
     for s in range(streams):
@@ -343,7 +347,7 @@ def _cos2_pi(x: float) -> float:  # pragma: no cover - compiled
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def _rolloff_bin(mag: F64, r: int, target: float) -> int:  # pragma: no cover - compiled
     """First bin where the running sum of ``mag[r]`` reaches ``target``: vectorised 16-bin block sums, then a scan."""
-    n = mag.shape[1]
+    n: int = mag.shape[1]
     run = 0.0
     k0 = 0
     while k0 + 16 <= n:
@@ -384,7 +388,7 @@ def _spectral(
     chroma_hi: int,
     pitch_of_bin: F64,
     min_rms_for_key: float,
-    key_alpha: float,
+    key_window_hops: int,
     key_profiles: F64,
     count: I64,
     prev_mag: F64,
@@ -393,6 +397,7 @@ def _spectral(
     prev_onset: F64,
     last_onset: I64,
     key_chroma: F64,
+    key_frames: I64,
     key_idx: I64,
     power: F64,
 ) -> None:  # pragma: no cover - compiled
@@ -502,8 +507,12 @@ def _spectral(
             for c in range(12):
                 chroma[r, c] /= cmax
         if floats[r, RMS] > min_rms_for_key and csum > 0.0:
+            # a plain running mean while the stream is young, then a leaky mean over key_window_hops: settles fast,
+            # then follows a key change within about half a minute
+            key_frames[s] += 1
+            a = max(1.0 / key_frames[s], 1.0 / key_window_hops)
             for c in range(12):
-                key_chroma[s, c] = key_alpha * key_chroma[s, c] + (1.0 - key_alpha) * chroma[r, c] * cmax / csum
+                key_chroma[s, c] += a * (chroma[r, c] * cmax / csum - key_chroma[s, c])
             mean = 0.0
             for c in range(12):
                 mean += key_chroma[s, c]
@@ -770,8 +779,8 @@ class LiveAnalyzer:
             d.chroma_hi_bin,
             d.pitch_of_bin,
             d.min_rms_for_key,
-            d.key_alpha,
-            d.key_profiles,
+            d.key_window_hops,
+            d.live_key_profiles,
             st.count,
             st.prev_mag,
             st.prev_logmel,
@@ -779,6 +788,7 @@ class LiveAnalyzer:
             st.prev_onset,
             st.last_onset,
             st.key_chroma,
+            st.key_frames,
             st.key_idx,
             self._power,
         )
@@ -870,37 +880,57 @@ class LiveAnalyzer:
         return out
 
     def process(self, block: F32, rows: RowsLike | None = None) -> list[dict[str, Any]]:
-        """Advance streams by one hop; one ``visual``-frame mapping per stream (or per ``rows`` entry, in order)."""
+        """Advance streams by one hop; one ``visual``-frame mapping per stream (or per ``rows`` entry, in order).
+
+        Built column by column (one ``tolist`` per field, one dict literal per row) so the Python side costs about
+        a microsecond per stream; ``process_arrays`` stays the fast path for callers that read arrays.
+        """
         out = self.process_arrays(block, rows)
-        floats = out.floats.tolist()
-        ints = out.ints.tolist()
+        f = out.floats.T.tolist()
+        i = out.ints.T.tolist()
+        bpm = [None if v != v else round(v, 2) for v in f[BPM]]
+        phase = [None if v != v else v for v in f[PHASE]]
+        keys = [_KEY_NAMES[k] for k in i[KEY]]
         chroma = np.round(out.chroma, 4).tolist()
-        result = []
-        for s in range(len(floats)):
-            f = floats[s]
-            i = ints[s]
-            bpm = f[BPM]
-            phase = f[PHASE]
-            result.append(
-                {
-                    "rms": f[RMS],
-                    "peak": f[PEAK],
-                    "bpm": None if bpm != bpm else round(bpm, 2),
-                    "beat": bool(i[BEAT]),
-                    "beat_phase": None if phase != phase else phase,
-                    "onset": f[ONSET],
-                    "onset_event": bool(i[ONSET_EVENT]),
-                    "energy": {"low": f[LOW], "mid": f[MID], "high": f[HIGH]},
-                    "loudness_lufs": f[LOUD_M],
-                    "loudness_short_lufs": f[LOUD_S],
-                    "centroid_hz": f[CENTROID],
-                    "rolloff_hz": f[ROLLOFF_HZ],
-                    "flux": f[FLUX],
-                    "chroma": chroma[s],
-                    "key": key_name(i[KEY]),
-                }
+        return [
+            {
+                "rms": rms,
+                "peak": peak,
+                "bpm": bp,
+                "beat": beat == 1,
+                "beat_phase": ph,
+                "onset": onset,
+                "onset_event": event == 1,
+                "energy": {"low": low, "mid": mid, "high": high},
+                "loudness_lufs": lm,
+                "loudness_short_lufs": ls,
+                "centroid_hz": cen,
+                "rolloff_hz": roll,
+                "flux": flux,
+                "chroma": ch,
+                "key": key,
+            }
+            for rms, peak, bp, beat, ph, onset, event, low, mid, high, lm, ls, cen, roll, flux, ch, key in zip(
+                f[RMS],
+                f[PEAK],
+                bpm,
+                i[BEAT],
+                phase,
+                f[ONSET],
+                i[ONSET_EVENT],
+                f[LOW],
+                f[MID],
+                f[HIGH],
+                f[LOUD_M],
+                f[LOUD_S],
+                f[CENTROID],
+                f[ROLLOFF_HZ],
+                f[FLUX],
+                chroma,
+                keys,
+                strict=True,
             )
-        return result
+        ]
 
 
 @njit(cache=True, nogil=True)

@@ -132,6 +132,7 @@ class ReferenceAnalyzer:
         self.prev_onset = np.zeros(streams)
         self.last_onset = [-(10**9)] * streams
         self.key_chroma = np.zeros((streams, 12))
+        self.key_frames = [0] * streams
         self.key_idx = [-1] * streams
         self.odf_mean = np.zeros(streams)
         self.odf: list[list[float]] = [[] for _ in range(streams)]  # detrended, full history
@@ -194,8 +195,10 @@ class ReferenceAnalyzer:
         cmax, csum = chroma.max(), chroma.sum()
         out.chroma[s] = chroma / cmax if cmax > 0 else chroma
         if f[RMS] > d.min_rms_for_key and csum > 0:
-            self.key_chroma[s] = d.key_alpha * self.key_chroma[s] + (1 - d.key_alpha) * chroma / csum
-            scores = d.key_profiles @ (self.key_chroma[s] - self.key_chroma[s].mean())
+            self.key_frames[s] += 1
+            a = max(1.0 / self.key_frames[s], 1.0 / d.key_window_hops)
+            self.key_chroma[s] += a * (chroma / csum - self.key_chroma[s])
+            scores = d.live_key_profiles @ (self.key_chroma[s] - self.key_chroma[s].mean())
             if scores.max() > 0:
                 self.key_idx[s] = int(np.argmax(scores))
         ints[KEY] = self.key_idx[s]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -42,19 +43,20 @@ def create_faust_app(settings: Settings) -> faust.App:
     audio = app.topic(AUDIO_FRAMES, key_serializer="raw", value_serializer="raw")
     visual = app.topic(VISUAL_PARAMS, key_serializer="raw", value_serializer="raw")
     redis_client = aioredis.Redis.from_url(settings.redis.effective_url)
-    checks = {
-        "redis": redis_ok(settings.redis.effective_url),
-        "broker": lambda: broker_reachable(settings.kafka.servers),
-        # Ready only once the consumer group has handed us partitions to read.
-        "consumer": lambda: bool(app.consumer.assignment()),
-    }
-    within = timedelta(milliseconds=settings.worker.batch_within_ms)
-
     engine = LiveEngine(settings.media.sample_rate, settings.media.hop)
     fanout_lag = LagWindow()  # capture at media -> visual frame handed to Redis
     # The kernels release the GIL; one analysis thread keeps the event loop free for fetching,
     # heartbeats and producing, and serialises every use of the engine's state.
     analysis = ThreadPoolExecutor(1, thread_name_prefix="live-analysis")
+    kernels_ready = threading.Event()
+    checks = {
+        "redis": redis_ok(settings.redis.effective_url),
+        "broker": lambda: broker_reachable(settings.kafka.servers),
+        # Ready only once the consumer group has handed us partitions to read.
+        "consumer": lambda: bool(app.consumer.assignment()),
+        "kernels": kernels_ready.is_set,
+    }
+    within = timedelta(milliseconds=settings.worker.batch_within_ms)
 
     async def publish(visuals: list[VisualParams]) -> None:
         """Fan out straight from the analysis: one Redis round trip per batch, no second broker hop.
@@ -85,6 +87,13 @@ def create_faust_app(settings: Settings) -> faust.App:
         # One kernel call per analyzer and batch advances every stream that has a hop waiting.
         async for batch in stream.take(settings.worker.batch_max, within=within):
             await publish(await loop.run_in_executor(analysis, engine.handle, list(batch), time.time() * 1000.0))
+
+    @app.task
+    async def warm_up_kernels() -> None:
+        # JIT-compile the kernels at start, in the analysis thread, so the first stream is not the
+        # one that waits for it (a cold compile took over 15 s on a loaded machine). /readyz waits.
+        await asyncio.get_running_loop().run_in_executor(analysis, engine.warm_up)
+        kernels_ready.set()
 
     @app.timer(1.0)
     async def end_idle_streams() -> None:

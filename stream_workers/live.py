@@ -112,6 +112,15 @@ class LiveEngine:
         self.stats = EngineStats()
         self.intake_lag = LagWindow()  # capture at media -> hop taken by this worker
 
+    def warm_up(self) -> None:
+        """Compile (or load from numba's cache) every kernel now, before the first live hop:
+        a cold compile takes seconds, and a stream must not wait for it."""
+        slot = self.pool.open("warm-up", "222222", 0.0)
+        analyzer = self.pool.analyzers[slot.analyzer]
+        rows = np.array([slot.row], dtype=np.int64)
+        analyzer.process_arrays(np.zeros((1, self.hop), np.float32), rows)
+        self.pool.release("warm-up")
+
     def handle(self, raw_messages: list[bytes], now_ms: float) -> list[VisualParams]:
         """One batch: decode, drop what must be dropped, analyse, one frame per stream."""
         self.stats.batches += 1

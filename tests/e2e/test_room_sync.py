@@ -322,7 +322,7 @@ def measure(
     seconds: float,
     command: Callable[[], None],
     period_s: float = 0.1,
-    sampler: Sampler = sample_round,
+    sampler: Sampler | None = None,
 ) -> Phase:
     """Run `command`, then sample for `seconds` after it returned (times count from its start)."""
     phase = Phase(name)
@@ -331,7 +331,7 @@ def measure(
     phase.command_s = time.monotonic() - started
     until = time.monotonic() + seconds
     while time.monotonic() < until:
-        found = sampler(clients, started)
+        found = (sampler or sample_round)(clients, started)
         if found is not None:
             phase.rounds.append(found)
         time.sleep(period_s)

@@ -240,6 +240,9 @@ def test_uploaded_tracks_are_analysed_by_the_worker_and_the_queue_survives_a_res
     assert max(analysis["waveform"]) == pytest.approx(1.0)
     ws.send({"type": "play", "position_ms": 3000})
     playing = ws.wait_for(lambda m: m["type"] == "state" and m["playing"])
+    ws.send({"type": "pause"})  # a paused playhead: a restart must keep it exactly
+    paused = ws.wait_for(lambda m: m["type"] == "state" and m["version"] > playing["version"])
+    assert not paused["playing"] and paused["position_ms"] >= 3000
     ws.close()
 
     # SIGKILL to gunicorn's whole process group (master and worker): a crash, nothing gets to
@@ -251,5 +254,5 @@ def test_uploaded_tracks_are_analysed_by_the_worker_and_the_queue_survives_a_res
     status, after = http_json("GET", f"{stack.base}/api/rooms/{room['code']}", token=host["access_token"])
     assert status == 200
     assert [item["track"]["id"] for item in after["queue"]["items"]] == [track["id"]]
-    assert after["state"]["entry_id"] == playing["entry_id"] and after["state"]["playing"]
-    assert after["state"]["version"] == playing["version"] and after["queue"]["items"][0]["track"]["analysis"]["bpm"]
+    assert {k: after["state"][k] for k in paused} == paused
+    assert after["queue"]["items"][0]["track"]["analysis"]["bpm"] == analysis["bpm"]

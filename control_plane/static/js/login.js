@@ -18,5 +18,11 @@ form.addEventListener("submit", async (event) => {
     setBusy(button, false);
     showProblem(form, err);
     if (err.status === 401) form.elements.password.select();
+    if (err.status === 429) {
+      // Locked for a while (too many attempts): keep the button off until it may be tried again.
+      const seconds = Number(err.problem.retry_after) || 1;
+      button.disabled = true;
+      setTimeout(() => { button.disabled = false; }, seconds * 1000);
+    }
   }
 });

@@ -13,9 +13,19 @@ form.addEventListener("submit", async (event) => {
     name: form.elements.name.value.trim(),
     roles,
   };
+  // The browser knows the person's time zone; the server checks it against the tz database.
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) body.timezone = zone;
   setBusy(button, true, "Creating account…");
   try {
-    await apiFetch("/api/auth/register", { method: "POST", body });
+    try {
+      await apiFetch("/api/auth/register", { method: "POST", body });
+    } catch (err) {
+      const onlyZone = err.status === 422 && Object.keys(err.errors).join() === "timezone";
+      if (!onlyZone) throw err;
+      delete body.timezone; // a zone this server's tz database lacks: fall back to UTC
+      await apiFetch("/api/auth/register", { method: "POST", body });
+    }
     location.assign(safeNext("/sessions"));
   } catch (err) {
     setBusy(button, false);

@@ -198,7 +198,11 @@ function isStale(message) {
   return false;
 }
 
+// Latest version seen per message type: shown to the harness and handy when debugging a room.
+const received = {};
+
 function onMessage(message) {
+  if (Number.isFinite(message.version)) received[message.type] = Math.max(received[message.type] ?? -1, message.version);
   if (isStale(message)) return;
   switch (message.type) {
     case "pong":
@@ -256,7 +260,7 @@ try {
 }
 
 socket = openSocket(`/ws/rooms/${encodeURIComponent(code)}`, { onMessage, onStatus: setRoomStatus });
-window.downbeatRoom = { code, socket, clock };
+window.downbeatRoom = { code, socket, clock, received };
 // The sync harness (tests/e2e/test_room_sync.py) reads what this browser hears, and when.
 window.__syncProbe = () => playerView.probe();
 window.addEventListener("pagehide", () => playerView.close());

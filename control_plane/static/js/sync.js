@@ -375,16 +375,20 @@ export class SyncedPlayer {
   }
 
   /** Create (or resume) the AudioContext. Call from a user gesture where autoplay is restricted. */
-  async ensureContext() {
+  ensureContext() {
     if (!this.ctx) {
       this.ctx = new AudioContext({ latencyHint: "playback" });
       this.gain = this.ctx.createGain();
       this.gain.gain.value = this.volume;
       this.gain.connect(this.ctx.destination);
-      this.ctx.addEventListener("statechange", () => this.report());
+      this.ctx.addEventListener("statechange", () => {
+        if (this.audible) this.apply(); // unlocked (or back from an interruption): start in place
+        this.report();
+      });
     }
     if (this.ctx.state === "suspended") {
-      try { await this.ctx.resume(); } catch { /* needs a gesture */ }
+      // Not awaited: without a user gesture the promise may stay pending until one comes.
+      this.ctx.resume().catch(() => {});
     }
     if (!this.timer) this.timer = setInterval(() => this.correct(), this.options.correctEveryMs);
     this.report();
@@ -431,8 +435,9 @@ export class SyncedPlayer {
   apply() {
     const state = this.state;
     if (!this.ctx || !state) return;
-    // Without a clock estimate we would start hundreds of ms off; correct() retries each tick.
-    if (state.playing && !this.clock.ready) return;
+    // Without a clock estimate we would start hundreds of ms off, and a suspended context has
+    // no running clock to schedule on; correct() and the statechange handler retry.
+    if (state.playing && (!this.clock.ready || !this.audible)) return;
     if (!state.playing || !this.buffer) {
       this.stopSource(state.playing ? null : Number(state.server_time_ms));
       this.report();
