@@ -52,6 +52,9 @@ _KEY_NAMES: dict[int, str | None] = {k: key_name(k) for k in range(-1, 24)}
 MEL_GAIN = 1e6  # log(1 + MEL_GAIN * band power): about -60 dB of band power is where compression turns linear
 ONSET_THRESHOLD = 1.6
 ONSET_REFRACTORY = 3
+# chroma peaks count from this fraction of the strongest peak in 80 Hz-5 kHz (-40 dB): weaker peaks add little
+# to the pitch-class profile but cost two logs each
+CHROMA_FLOOR = 1e-2
 # reassociation (vectorised sums) and FMA contraction; never nnan/ninf: NaN marks "unknown" in the outputs
 _FAST = {"reassoc", "contract", "nsz", "arcp"}
 
@@ -400,6 +403,7 @@ def _spectral(
     key_frames: I64,
     key_idx: I64,
     power: F64,
+    peaks: I64,
 ) -> None:  # pragma: no cover - compiled
     """Spectral features of each listed row; written as contiguous loops over bins so LLVM vectorises them."""
     n_bins = spec.shape[1]
@@ -485,19 +489,25 @@ def _spectral(
         top = 0.0
         for k in range(chroma_lo, chroma_hi + 1):
             top = max(top, mag[r, k])
-        floor = max(1e-6, 1e-3 * top)
+        floor = max(1e-6, CHROMA_FLOOR * top)
+        # peak picking without branches (noise makes the peak test unpredictable): indices first, then the peaks
+        n_peaks = 0
         for k in range(chroma_lo, chroma_hi + 1):
             m_k = mag[r, k]
-            if m_k > floor and m_k > mag[r, k - 1] and m_k >= mag[r, k + 1]:
-                # log-parabolic peak offset 0.5 (la - lc) / (la - 2 lb + lc), with two logs instead of three
-                a = mag[r, k - 1] + 1e-12
-                b = m_k + 1e-12
-                c = mag[r, k + 1] + 1e-12
-                den = math.log(a * c / (b * b))
-                off = 0.5 * math.log(a / c) / den if den < 0.0 else 0.0
-                pitch = pitch_of_bin[k] + _SEMITONES_PER_LN * _log1p_small(off / k)
-                nearest = math.floor(pitch + 0.5)
-                chroma[r, int(nearest) % 12] += m_k * _cos2_pi(pitch - nearest)
+            peaks[n_peaks] = k
+            n_peaks += int((m_k > floor) & (m_k > mag[r, k - 1]) & (m_k >= mag[r, k + 1]))
+        for q in range(n_peaks):
+            k = peaks[q]
+            m_k = mag[r, k]
+            # log-parabolic peak offset 0.5 (la - lc) / (la - 2 lb + lc), with two logs instead of three
+            a = mag[r, k - 1] + 1e-12
+            b = m_k + 1e-12
+            c = mag[r, k + 1] + 1e-12
+            den = math.log(a * c / (b * b))
+            off = 0.5 * math.log(a / c) / den if den < 0.0 else 0.0
+            pitch = pitch_of_bin[k] + _SEMITONES_PER_LN * _log1p_small(off / k)
+            nearest = math.floor(pitch + 0.5)
+            chroma[r, int(nearest) % 12] += m_k * _cos2_pi(pitch - nearest)
         cmax = 0.0
         csum = 0.0
         for c in range(12):
@@ -757,6 +767,7 @@ class LiveAnalyzer:
         self._frames = np.zeros((rows, d.n_fft), np.float32)
         self._mag = np.zeros((rows, d.n_fft // 2 + 1))
         self._power = np.zeros(d.n_fft // 2 + 1)
+        self._peaks = np.zeros(d.n_fft // 2 + 1, np.int64)
         self._sums = np.zeros((rows, 3))
         self._tempo_odf = np.zeros(rows)
         self._scratch = np.zeros(max(d.tempo_bpm.size, int(math.ceil(d.tempo_period.max())) + 2))  # noqa: RUF046 - numba's round() typing
@@ -791,6 +802,7 @@ class LiveAnalyzer:
             st.key_frames,
             st.key_idx,
             self._power,
+            self._peaks,
         )
         self._rh = (
             d.odf_mean_alpha,

@@ -19,6 +19,7 @@ from analysis_kernels.live import (
     BEAT,
     BPM,
     CENTROID,
+    CHROMA_FLOOR,
     FLUX,
     HIGH,
     KEY,
@@ -100,7 +101,7 @@ def chroma_reference(mag: F64, design: Design) -> F64:
     lo, hi = d.chroma_lo_bin, d.chroma_hi_bin
     chroma = np.zeros(12)
     seg = mag[lo : hi + 1]
-    floor = max(1e-6, 1e-3 * seg.max())
+    floor = max(1e-6, CHROMA_FLOOR * seg.max())
     k = np.arange(lo, hi + 1)
     is_peak = (seg > floor) & (seg > mag[k - 1]) & (seg >= mag[k + 1])
     for kk in k[is_peak]:

@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,8 +36,21 @@ log = logging.getLogger(__name__)
 SNAPSHOT_TTL_MS = 5000
 
 
+class StreamWorkerApp(faust.App):
+    """Runs ``before_consuming`` (the kernels' JIT warm-up) before the consumer starts: a worker
+    that joins the group must not be handed partitions while it cannot analyse yet (a cold
+    compile took seconds and showed up as a gap in every room's visuals during the rebalance)."""
+
+    before_consuming: Callable[[], None] | None = None
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        if self.before_consuming is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.before_consuming)
+
+
 def create_faust_app(settings: Settings) -> faust.App:
-    app = faust.App(
+    app = StreamWorkerApp(
         "downbeat-stream-workers",
         **base_faust_settings(settings, web_host=settings.worker.host, web_port=settings.worker.port),
     )
@@ -49,6 +63,12 @@ def create_faust_app(settings: Settings) -> faust.App:
     # heartbeats and producing, and serialises every use of the engine's state.
     analysis = ThreadPoolExecutor(1, thread_name_prefix="live-analysis")
     kernels_ready = threading.Event()
+
+    def warm_up() -> None:
+        engine.warm_up()
+        kernels_ready.set()
+
+    app.before_consuming = warm_up
     checks = {
         "redis": redis_ok(settings.redis.effective_url),
         "broker": lambda: broker_reachable(settings.kafka.servers),
@@ -87,13 +107,6 @@ def create_faust_app(settings: Settings) -> faust.App:
         # One kernel call per analyzer and batch advances every stream that has a hop waiting.
         async for batch in stream.take(settings.worker.batch_max, within=within):
             await publish(await loop.run_in_executor(analysis, engine.handle, list(batch), time.time() * 1000.0))
-
-    @app.task
-    async def warm_up_kernels() -> None:
-        # JIT-compile the kernels at start, in the analysis thread, so the first stream is not the
-        # one that waits for it (a cold compile took over 15 s on a loaded machine). /readyz waits.
-        await asyncio.get_running_loop().run_in_executor(analysis, engine.warm_up)
-        kernels_ready.set()
 
     @app.timer(1.0)
     async def end_idle_streams() -> None:

@@ -275,7 +275,8 @@ def track_audio(track_id: int) -> Response:
     response.cache_control.private = True
     response.cache_control.max_age = 3600
     try:
-        return response.make_conditional(request.environ, accept_ranges=True, complete_length=stat.st_size)
+        response.make_conditional(request.environ, accept_ranges=True, complete_length=stat.st_size)  # in place
+        return response
     except RequestedRangeNotSatisfiable:
         response.close()
         return _range_not_satisfiable(stat.st_size)

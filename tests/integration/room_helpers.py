@@ -84,12 +84,12 @@ class RoomClient:
         while time.monotonic() < deadline:
             self.ws.settimeout(max(0.05, deadline - time.monotonic()))
             try:
-                message = json.loads(self.ws.recv())
+                arrived: dict[str, Any] = json.loads(self.ws.recv())
             except websocket.WebSocketTimeoutException:
                 break
-            if match(message):
-                return message
-            self.received.append(message)
+            if match(arrived):
+                return arrived
+            self.received.append(arrived)
         raise AssertionError(f"no matching message within {timeout}s; got {[m.get('type') for m in self.received]}")
 
     def latest(self, kind: str, settle: float = 0.3) -> dict[str, Any]:
@@ -97,7 +97,8 @@ class RoomClient:
         self.drain(settle)
         found = [m for m in self.received if m.get("type") == kind]
         assert found, f"no {kind} message"
-        return max(found, key=lambda m: m.get("version", 0))
+        newest: dict[str, Any] = max(found, key=lambda m: m.get("version", 0))
+        return newest
 
     def drain(self, settle: float = 0.3) -> None:
         while True:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from tests.conftest import make_settings
 from tests.integration.api_helpers import bearer, register
 
 PASSWORD = "correct horse battery"
@@ -202,16 +205,14 @@ def _family(token: str) -> str:
     return str(pyjwt.decode(token, options={"verify_signature": False})["fam"])
 
 
-def test_concurrent_double_refresh_does_not_revoke_an_honest_client(app: Flask) -> None:
-    person = register(app.test_client())
-    parallel = 4
+def _parallel_refreshes(app: Flask, token: str, parallel: int) -> list[tuple[int, Any]]:
     barrier = threading.Barrier(parallel)
     answers: list[tuple[int, Any]] = []
 
     def refresh_once() -> None:
         client = app.test_client(use_cookies=False)
         barrier.wait()
-        response = _refresh(client, person["refresh_token"])
+        response = _refresh(client, token)
         answers.append((response.status_code, response.get_json()))
 
     threads = [threading.Thread(target=refresh_once) for _ in range(parallel)]
@@ -219,6 +220,34 @@ def test_concurrent_double_refresh_does_not_revoke_an_honest_client(app: Flask) 
         thread.start()
     for thread in threads:
         thread.join(60)
+    return answers
+
+
+def test_without_a_grace_window_a_double_refresh_logs_the_honest_client_out(tmp_path: Path, database_url: str) -> None:
+    """The problem the grace window solves: two tabs refreshing at once look like theft."""
+    from control_plane import create_app
+    from control_plane.extensions import db
+    from control_plane.migrate import upgrade
+
+    upgrade(database_url)
+    settings = make_settings(tmp_path, database_url)
+    strict = create_app(replace(settings, auth=replace(settings.auth, refresh_reuse_grace_s=0)), TESTING=True)
+    try:
+        person = register(strict.test_client())
+        answers = _parallel_refreshes(strict, person["refresh_token"], 2)
+        assert sorted(status for status, _ in answers) == [200, 401], answers
+        (rotated,) = [pair for status, pair in answers if status == 200]
+        assert _me_status(strict.test_client(use_cookies=False), rotated["access_token"]) == 401
+    finally:
+        with strict.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_concurrent_double_refresh_does_not_revoke_an_honest_client(app: Flask) -> None:
+    person = register(app.test_client())
+    parallel = 4
+    answers = _parallel_refreshes(app, person["refresh_token"], parallel)
     assert sorted(status for status, _ in answers) == [200] * parallel, answers
     client = app.test_client(use_cookies=False)
     for _, pair in answers:
@@ -346,3 +375,23 @@ def test_api_docs_page_renders_the_document_without_outside_resources(app: Flask
     with client.get("/static/js/api_docs.js") as static:
         script = static.get_data(as_text=True)
     assert "fetch(" in script and "https://" not in script
+
+
+def test_expired_rotations_are_purged_by_housekeeping(app: Flask) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from control_plane.accounts.models import RevokedToken
+    from control_plane.accounts.upkeep import purge_expired_rotations
+    from control_plane.extensions import db
+
+    client = app.test_client(use_cookies=False)
+    person = register(client)
+    assert _refresh(client, person["refresh_token"]).status_code == 200
+    settings = app.extensions["downbeat.settings"]
+    with app.app_context(), Session(db.engine) as session:
+        assert purge_expired_rotations(session, datetime.now(UTC), settings) == 0
+        later = datetime.now(UTC) + timedelta(days=settings.auth.refresh_token_days + 1)
+        assert purge_expired_rotations(session, later, settings) == 1
+        assert session.query(RevokedToken).count() == 0

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -68,3 +69,54 @@ def test_readiness_names_the_dependencies_that_are_down(app: Flask) -> None:
     assert ready.status_code == 503
     assert body["checks"]["database"] == "ok"
     assert set(body["down"]) == {"redis", "broker"}  # this test app points both at closed ports
+
+
+def test_codes_that_keep_colliding_give_503_and_write_nothing(app: Flask) -> None:
+    client = app.test_client()
+    host = register(client)
+    taken = client.post("/api/rooms", json={"name": "First"}, headers=bearer(host)).get_json()["code"]
+    with app.app_context():
+        from control_plane.accounts.models import User
+        from control_plane.problems import ApiProblem
+
+        user = db.session.get(User, host["user"]["id"])
+        assert user is not None
+        with pytest.raises(ApiProblem) as refused:
+            create_room_with_unique_code("Never", user, False, generate=lambda: taken)
+        assert refused.value.status == 503 and refused.value.code == "no-room-code"
+        assert db.session.scalar(select(func.count()).select_from(Room)) == 1
+        db.session.remove()
+
+
+def test_snapshot_shape_leaving_host_hands_over_and_who_may_stream(app: Flask) -> None:
+    from control_plane.rooms.permissions import may_stream
+
+    client = app.test_client()
+    host, first, second = register(client, name="Host"), register(client, name="First"), register(client, name="Second")
+    code = client.post("/api/rooms", json={"name": "Shape", "allow_queue": True}, headers=bearer(host)).get_json()[
+        "code"
+    ]
+    client.post(f"/api/rooms/{code}/join", headers=bearer(first))
+    room = client.post(f"/api/rooms/{code}/join", headers=bearer(second)).get_json()
+    assert room["allow_queue"] is True and room["allow_control"] is False
+    assert room["queue"] | {"items": []} == {
+        "type": "queue",
+        "version": room["version"],
+        "items": [],
+        "current_entry_id": None,
+        "skip_votes": 0,
+        "skip_needed": 1,
+    }
+    assert {"track", "position_ms", "server_time_ms", "playing", "rate", "version", "entry_id"} <= room["state"].keys()
+    by_name = {p["name"]: p for p in room["participants"]}
+    assert by_name["Host"]["role"] == "host" and by_name["First"]["role"] == "listener"
+    assert by_name["First"]["can_queue"] and not by_name["First"]["can_control"]
+    with app.app_context():
+        found = db.session.scalar(select(Room).where(Room.code == code))
+        assert found is not None
+        assert may_stream(found, host["user"]["id"]) and not may_stream(found, first["user"]["id"])
+        db.session.remove()
+    # Nobody has a socket open here (no one present): the longest member takes over.
+    left = client.post(f"/api/rooms/{code}/leave", headers=bearer(host)).get_json()
+    assert left["host_id"] == first["user"]["id"]
+    assert [p["name"] for p in left["participants"]] == ["First", "Second"]

@@ -119,7 +119,7 @@ function operation(spec, path, method, op) {
       el("span", { class: `api-method api-${method}` }, method.toUpperCase()),
       el("code", { class: "api-path" }, path),
       el("span", { class: "api-summary" }, op.summary || ""),
-      secured ? el("span", { class: "api-lock", title: "needs a token" }, "🔒") : null,
+      secured ? el("span", { class: "api-lock", title: "needs an access token" }, "token") : null,
     ),
   );
   if (op.parameters && op.parameters.length) details.append(el("h4", {}, "Parameters"), parametersTable(spec, op.parameters));

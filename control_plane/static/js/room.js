@@ -227,6 +227,7 @@ function onMessage(message) {
       document.dispatchEvent(new CustomEvent("downbeat:visual", { detail: message }));
       break;
     case "error":
+      received.lastError = { code: message.code, detail: message.detail, request: message.request ?? null };
       if (message.code === "left") break; // our own leave (or a stall): the socket reconnects if we stay
       if (message.code === "room-not-found") showRoomError("This room no longer exists.");
       else if (ERRORS[message.code]) flash(ERRORS[message.code], "error");
