@@ -24,13 +24,9 @@ from tests.integration.room_helpers import LiveServer, RoomClient, audio_bytes, 
 LEAD_MS = 120
 
 
-@pytest.fixture
-def server(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[LiveServer]:
+def _gateway_app(tmp_path: Path, database_url: str, redis_url: str) -> Flask:
     from control_plane import create_app
-    from control_plane.extensions import db
-    from control_plane.migrate import upgrade
 
-    upgrade(database_url)
     settings = room_settings(
         make_settings(tmp_path, database_url, redis_url),
         lead_ms=LEAD_MS,
@@ -39,10 +35,12 @@ def server(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[LiveSe
         presence_heartbeat_ms=500,
         presence_ttl_ms=4000,
     )
-    app = create_app(settings, TESTING=True)
-    with live_server(app) as running:
-        yield running
-        _wait_for_sockets_to_finish()
+    return create_app(settings, TESTING=True)
+
+
+def _shut(app: Flask) -> None:
+    from control_plane.extensions import db
+
     ticker = app.extensions.get("downbeat.room_ticker")
     if ticker is not None:
         ticker.stop()
@@ -50,6 +48,18 @@ def server(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[LiveSe
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[LiveServer]:
+    from control_plane.migrate import upgrade
+
+    upgrade(database_url)
+    app = _gateway_app(tmp_path, database_url, redis_url)
+    with live_server(app) as running:
+        yield running
+        _wait_for_sockets_to_finish()
+    _shut(app)
 
 
 def _wait_for_sockets_to_finish(timeout: float = 10.0) -> None:
@@ -281,3 +291,30 @@ def test_absent_hosts_are_swept_only_when_someone_else_is_present(server: LiveSe
     sweep_absent_hosts(engine, client, presence, grace_ms=0)
     assert _room_json(server.app, code, guest)["host_id"] == guest["user"]["id"]
     assert presence.disconnect(conn)
+
+
+def test_two_gateway_processes_share_presence_and_fan_out(
+    server: LiveServer, tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    """A second app on the same database and Redis stands in for another gunicorn worker."""
+    other_app = _gateway_app(tmp_path / "other", database_url, redis_url)
+    host, guest = many_people(server.app, 2)
+    code = _room(server.app, host)
+    track = _track(server.app, host)
+    _join(server.app, code, guest)
+    with live_server(other_app) as other:
+        host_ws = _connect(server, code, host)
+        guest_ws = _connect(other, code, guest)  # a socket on the other process
+        parts = host_ws.wait_for(lambda m: m["type"] == "participants" and all(p["present"] for p in m["items"]))
+        assert {p["user_id"] for p in parts["items"]} == {host["user"]["id"], guest["user"]["id"]}
+        host_ws.send({"type": "queue_add", "track_id": track})
+        host_ws.send({"type": "play"})
+        state = guest_ws.wait_for(lambda m: m["type"] == "state" and m["playing"])
+        assert state["track"]["id"] == track
+        guest_ws.send({"type": "vote_skip"})  # counted across processes: 1 of the 2 needed
+        queue = host_ws.wait_for(lambda m: m["type"] == "queue" and m["skip_votes"] == 1)
+        assert queue["skip_needed"] == 2
+        for ws in (host_ws, guest_ws):
+            ws.close()
+        _wait_for_sockets_to_finish()
+    _shut(other_app)

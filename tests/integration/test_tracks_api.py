@@ -53,27 +53,28 @@ def _upload(app: Flask, person: dict[str, Any], data: bytes, name: str) -> Any:
     )
 
 
-@pytest.mark.parametrize(
-    ("fmt", "content_type"),
-    [("WAV", "audio/wav"), ("FLAC", "audio/flac"), ("OGG", "audio/ogg"), ("MP3", "audio/mpeg")],
-)
-def test_each_format_is_recognised_by_its_bytes_and_measured(tracks_app: Flask, fmt: str, content_type: str) -> None:
+FORMATS = [("WAV", "audio/wav"), ("FLAC", "audio/flac"), ("OGG", "audio/ogg"), ("MP3", "audio/mpeg")]
+
+
+def test_each_format_is_recognised_by_its_bytes_and_measured(tracks_app: Flask) -> None:
     (person,) = many_people(tracks_app, 1)
-    # Every file is named .mp3: the name must not matter.
-    response = _upload(tracks_app, person, audio_bytes(fmt, seconds=2.0), "song.mp3")
-    assert response.status_code == 201, response.get_json()
-    track = response.get_json()
-    assert track["content_type"] == content_type and track["source"] == "upload"
-    assert track["duration_ms"] == pytest.approx(2000, abs=60)  # MP3 and Vorbis pad a frame or so
-    assert track["analysis"]["status"] == "pending" and track["url"] == f"/api/tracks/{track['id']}/audio"
-    with tracks_app.app_context():
-        # The analysis request was written with the track, in the same transaction.
-        row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.topic == "files.events"))
-        assert row is not None and json.loads(row.payload)["track_id"] == track["id"]
-        stored = db.session.get(Track, track["id"])
-        assert stored is not None and stored.storage_key is not None
-        assert (Path(tracks_app.extensions["downbeat.settings"].data_path) / "tracks" / stored.storage_key).is_file()
-        db.session.remove()
+    for fmt, content_type in FORMATS:
+        # Every file is named .mp3: the name must not matter.
+        response = _upload(tracks_app, person, audio_bytes(fmt, seconds=2.0), "song.mp3")
+        assert response.status_code == 201, (fmt, response.get_json())
+        track = response.get_json()
+        assert track["content_type"] == content_type and track["source"] == "upload", fmt
+        assert track["duration_ms"] == pytest.approx(2000, abs=60), fmt  # MP3 and Vorbis pad a frame or so
+        assert track["analysis"]["status"] == "pending" and track["url"] == f"/api/tracks/{track['id']}/audio"
+        with tracks_app.app_context():
+            # The analysis request was written with the track, in the same transaction.
+            rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "files.events"))
+            assert track["id"] in [json.loads(row.payload)["track_id"] for row in rows]
+            stored = db.session.get(Track, track["id"])
+            assert stored is not None and stored.storage_key is not None
+            data_path = Path(tracks_app.extensions["downbeat.settings"].data_path)
+            assert (data_path / "tracks" / stored.storage_key).is_file()
+            db.session.remove()
 
 
 def test_garbage_is_refused_and_oversize_is_413(tracks_app: Flask) -> None:
@@ -256,3 +257,29 @@ def test_uploaded_tracks_are_analysed_by_the_worker_and_the_queue_survives_a_res
     assert [item["track"]["id"] for item in after["queue"]["items"]] == [track["id"]]
     assert {k: after["state"][k] for k in paused} == paused
     assert after["queue"]["items"][0]["track"]["analysis"]["bpm"] == analysis["bpm"]
+
+
+def test_an_analysis_that_never_reported_back_is_requested_again_then_given_up(tracks_app: Flask) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from control_plane.rooms.upkeep import MAX_ANALYSIS_ATTEMPTS, requeue_stalled_analysis
+
+    (person,) = many_people(tracks_app, 1)
+    track_id = _upload(tracks_app, person, audio_bytes("WAV", seconds=1.0), "a.wav").get_json()["id"]
+    settings = tracks_app.extensions["downbeat.settings"]
+    with tracks_app.app_context():
+        later = datetime.now(UTC)
+        for attempt in range(2, MAX_ANALYSIS_ATTEMPTS + 2):
+            assert requeue_stalled_analysis(db.session(), later, settings) == 0 or attempt > 2  # not stalled yet
+            later += timedelta(minutes=11)
+            assert requeue_stalled_analysis(db.session(), later, settings) == 1
+            track = db.session.get(Track, track_id)
+            assert track is not None
+            if attempt <= MAX_ANALYSIS_ATTEMPTS:
+                assert (track.analysis_status, track.analysis_attempts) == ("pending", attempt)
+            else:
+                assert track.analysis_status == "failed"
+        payloads = [json.loads(r.payload) for r in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+        assert [p["attempt"] for p in payloads] == list(range(1, MAX_ANALYSIS_ATTEMPTS + 1))
+        assert len({p["event_id"] for p in payloads}) == MAX_ANALYSIS_ATTEMPTS
+        db.session.remove()

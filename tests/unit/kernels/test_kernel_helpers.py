@@ -9,7 +9,7 @@ import numpy as np
 from analysis_kernels import LiveAnalyzer
 from analysis_kernels.design import BGATE_MAJOR, make_design
 from analysis_kernels.live import _cos2_pi, _log1p_small, _ring_sum, _rolloff_bin
-from tests.unit.kernels.signals import blocks, click_track
+from tests.unit.kernels.signals import blocks
 
 
 def test_cos2_pi_matches_libm_on_half_a_semitone_either_side() -> None:
