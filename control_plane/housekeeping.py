@@ -24,7 +24,12 @@ Job = Callable[[Session, datetime, Settings], int]
 _JOBS: dict[str, Job] = {}
 
 # Modules that register jobs with @housekeeping_job; imported on first run.
-JOB_MODULES = ("control_plane.catalog.holds", "control_plane.musicians.expiry", "control_plane.rooms.upkeep")
+JOB_MODULES = (
+    "control_plane.catalog.holds",
+    "control_plane.musicians.expiry",
+    "control_plane.rooms.upkeep",
+    "control_plane.accounts.upkeep",
+)
 
 
 def housekeeping_job(name: str) -> Callable[[Job], Job]:
