@@ -38,6 +38,9 @@ test: setup system-deps lint typecheck
 	$(BIN)/pytest
 
 bench: setup
+	@# The evaluation corpus renders with the General MIDI soundfont through tinysoundfont; its pyaudio
+	@# dependency does not build here and rendering never uses it, so it is installed without deps.
+	@$(BIN)/python -c "import tinysoundfont" 2>/dev/null || $(BIN)/uv pip install -q -p $(BIN)/python --no-deps tinysoundfont==0.3.7 || echo "bench: tinysoundfont unavailable; the corpus falls back to the numpy synthesiser"
 	$(BIN)/pytest tests/benchmarks -m benchmark -s -p no:cacheprovider
 
 format: setup

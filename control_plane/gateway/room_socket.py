@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 import redis
-from flask import current_app
+from flask import Flask, current_app
 from simple_websocket import ConnectionClosed, Server
 
 from control_plane.accounts.models import User
@@ -82,7 +82,8 @@ class RoomConnection:
     def run(self) -> None:
         channel = f"room:{self.code}"
         live = self.hub.subscribe(channel, self.ws)  # before the snapshot; visual frames go direct
-        forwarder = threading.Thread(target=self._forward, args=(live,), name=f"room-fwd-{self.code}", daemon=True)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        forwarder = threading.Thread(target=self._forward, args=(app, live), name=f"room-fwd-{self.code}", daemon=True)
         try:
             self._arrive()
             self._send_snapshot()
@@ -153,7 +154,14 @@ class RoomConnection:
         for message in out:
             self.send(message)
 
-    def _forward(self, live: queue.Queue[object]) -> None:
+    def _forward(self, app: Flask, live: queue.Queue[object]) -> None:
+        with app.app_context():  # a resync reads the database
+            try:
+                self._forward_until_closed(live)
+            finally:
+                db.session.remove()
+
+    def _forward_until_closed(self, live: queue.Queue[object]) -> None:
         while not self._closed.is_set():
             try:
                 item = live.get(timeout=0.5)

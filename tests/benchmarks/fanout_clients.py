@@ -1,56 +1,95 @@
-"""WebSocket clients for the fan-out benchmark: N connections in one asyncio process, each
-recording, per message, arrival time minus the frame's ``sent_ms``.
+"""Cheap WebSocket clients for the fan-out benchmark: N raw sockets in one process, one selector.
 
-Run: ``python -m tests.benchmarks.fanout_clients URL N SECONDS`` -> JSON on stdout:
-``{"connected": n, "delays": [[t_offset_s, delay_ms], ...] (sampled), "received": n}``.
+Python WebSocket clients cost tens of microseconds per message, so 1,000 of them at 60 frames/s
+would starve on two cores and measure themselves. These read whatever bytes are waiting per
+socket, count frames with ``bytes.count`` and time only the newest frame of each read (its
+``sent_ms`` against the arrival time): the delay of the freshest picture the client has. A
+small receive buffer (64 KB, about 100 frames) keeps the kernel from hiding a backlog on the
+client side, as a real network window would.
+
+Run: ``python -m tests.benchmarks.fanout_clients HOST PORT N SECONDS START_AT`` -> JSON on stdout:
+``{"connected": n, "received": frames, "delays": [[t_offset_s, delay_ms], ...]}``.
 """
 
 from __future__ import annotations
 
-import asyncio
+import base64
 import json
-import random
+import os
+import re
+import selectors
+import socket
 import sys
 import time
 
-import aiohttp
+RCVBUF = 64 * 1024
+SENT = re.compile(rb'"sent_ms":([0-9.]+)')
+MARK = b'"type":"visual"'
+SAMPLE_EVERY = 3  # keep a third of the timed reads: plenty for p99, a small JSON
 
-SAMPLE = 0.2  # keep a fifth of the delays: plenty for p99, small JSON
+
+def connect(host: str, port: int) -> socket.socket:
+    sock = socket.create_connection((host, port), timeout=30)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("closed during the handshake")
+        head += chunk
+    if b" 101 " not in head.split(b"\r\n", 1)[0]:
+        raise ConnectionError(head[:80].decode(errors="replace"))
+    sock.setblocking(False)
+    return sock
 
 
-async def client(
-    session: aiohttp.ClientSession, url: str, t0: float, until: float, out: list[list[float]], counts: list[int]
-) -> None:
-    async with session.ws_connect(url, autoping=True, max_msg_size=1 << 20) as ws:
-        counts[0] += 1
-        while time.time() < until:
+def main(host: str, port: int, n: int, seconds: float, start_at: float) -> None:
+    sel = selectors.DefaultSelector()
+    connected = 0
+    for i in range(n):
+        try:
+            sel.register(connect(host, port), selectors.EVENT_READ)
+            connected += 1
+        except OSError:
+            pass
+        if i % 50 == 49:
+            time.sleep(0.02)
+    received = 0
+    delays: list[list[float]] = []
+    until = start_at + seconds
+    reads = 0
+    while time.time() < until:
+        for key, _ in sel.select(timeout=0.1):
+            sock: socket.socket = key.fileobj  # type: ignore[assignment]
             try:
-                msg = await asyncio.wait_for(ws.receive(), timeout=max(0.1, until - time.time()))
-            except TimeoutError:
-                break
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                break
-            now = time.time() * 1000.0
-            counts[1] += 1
-            if random.random() < SAMPLE:
-                sent = json.loads(msg.data)["sent_ms"]
-                out.append([round(now / 1000.0 - t0, 3), round(now - sent, 2)])
-
-
-async def main(url: str, n: int, seconds: float, start_at: float) -> None:
-    out: list[list[float]] = []
-    counts = [0, 0]
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        until = start_at + seconds
-        tasks = []
-        for i in range(n):
-            tasks.append(asyncio.ensure_future(client(session, url, start_at, until, out, counts)))
-            if i % 50 == 49:
-                await asyncio.sleep(0.05)  # ramp: do not flood the listen backlog
-        await asyncio.gather(*tasks, return_exceptions=True)
-    json.dump({"connected": counts[0], "received": counts[1], "delays": out}, sys.stdout)
+                data = sock.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            except OSError:
+                sel.unregister(sock)
+                continue
+            if not data:
+                sel.unregister(sock)
+                continue
+            now = time.time()
+            if now < start_at:
+                continue
+            received += data.count(MARK)
+            sent = None
+            for sent in SENT.finditer(data):  # noqa: B007 - the last match is the newest frame
+                pass
+            reads += 1
+            if sent is not None and reads % SAMPLE_EVERY == 0:
+                delays.append([round(now - start_at, 3), round(now * 1000.0 - float(sent.group(1)), 2)])
+    json.dump({"connected": connected, "received": received, "delays": delays}, sys.stdout)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))

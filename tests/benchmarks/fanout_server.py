@@ -103,7 +103,7 @@ def naive_app() -> Flask:
         while True:
             next_tick += 1 / RATE_HZ
             time.sleep(max(0.0, next_tick - time.monotonic()))
-            payload = json.dumps(frame_body(seq))  # JSON per tick
+            payload = json.dumps(frame_body(seq), separators=(",", ":"))  # JSON per tick
             seq += 1
             with lock:
                 targets = list(sockets)

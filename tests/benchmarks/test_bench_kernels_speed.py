@@ -148,7 +148,7 @@ def _state_bytes(an: LiveAnalyzer) -> int:
     total = sum(getattr(an.state, f.name).nbytes for f in fields(an.state))
     total += sum(getattr(an.outputs, f.name).nbytes for f in fields(an.outputs))
     scratch = (an._frames, an._mag, an._tempo_odf, an._sums, an._power, an._peaks, an._scratch)
-    return total + sum(a.nbytes for a in scratch)
+    return int(total + sum(a.nbytes for a in scratch))
 
 
 def test_bench_speed() -> None:

@@ -155,6 +155,15 @@ def test_play_is_scheduled_a_lead_ahead_and_ping_answers_with_server_time(server
     assert ws.wait_for(lambda m: m["type"] == "error")["code"] == "bad-message"
     ws.send("not json at all")  # type: ignore[arg-type]
     assert ws.wait_for(lambda m: m["type"] == "error")["code"] == "bad-message"
+    # After a Redis reconnect the hub tells every socket to resync: it gets the full snapshot.
+    from control_plane.gateway.hub import RESYNC
+
+    ws.drain()
+    ws.received.clear()
+    server.app.extensions["downbeat.hub"]._broadcast(RESYNC)
+    again = ws.wait_for(lambda m: m["type"] == "state")
+    assert again["playing"] and again["version"] == state["version"]
+    assert [m["type"] for m in ws.received[-2:]] == ["participants", "queue"]
     ws.close()
 
 
