@@ -24,6 +24,7 @@ import queue
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -88,6 +89,46 @@ class RoomFeed(queue.Queue[object]):
         return self._visual.pop(next(iter(self._visual)))
 
 
+class VisualWriter:
+    """Writes the newest visual frame of each room to its direct sockets, in its own thread.
+
+    The Redis reader only drops the frame text into a slot per room and stream: if writing to a big room
+    takes longer than a frame period, older frames are replaced (``skipped``) instead of piling
+    up in Redis's output buffer, so the delay stays bounded however large the room.
+    """
+
+    def __init__(self, sockets_of: Callable[[str], list[DirectSocket]]) -> None:
+        self._sockets_of = sockets_of
+        self._cond = threading.Condition()
+        self._latest: dict[tuple[str, str], str] = {}  # (channel, stream id) -> newest frame text
+        self._thread: threading.Thread | None = None
+        self.skipped = 0
+        self.written = 0
+
+    def submit(self, channel: str, text: str) -> None:
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="visual-writer", daemon=True)
+                self._thread.start()
+            key = (channel, visual_stream(text) or "")
+            if key in self._latest:
+                self.skipped += 1
+            self._latest[key] = text
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._latest:
+                    self._cond.wait()
+                batch, self._latest = self._latest, {}
+            for (channel, _stream), text in batch.items():
+                frame = text_frame(text)  # built once per room and frame
+                for sock in self._sockets_of(channel):
+                    sock.offer(frame)  # the same bytes for every socket of the room
+                self.written += 1
+
+
 class RedisHub:
     def __init__(self, redis_url: str) -> None:
         self._url = redis_url
@@ -95,6 +136,7 @@ class RedisHub:
         self._queues: dict[str, set[queue.Queue[object]]] = defaultdict(set)
         # Room sockets registered with their WebSocket: visual frames go straight onto the wire.
         self._direct: dict[queue.Queue[object], DirectSocket] = {}
+        self._writer = VisualWriter(self._direct_sockets)
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self.connected = threading.Event()
@@ -120,6 +162,10 @@ class RedisHub:
                 listeners.discard(q)
                 if not listeners:
                     del self._queues[channel]
+
+    def _direct_sockets(self, channel: str) -> list[DirectSocket]:
+        with self._lock:
+            return [d for q in self._queues.get(channel, ()) if (d := self._direct.get(q)) is not None]
 
     def wait_connected(self, timeout: float) -> bool:
         self._ensure_started()
@@ -162,11 +208,12 @@ class RedisHub:
             return
         if isinstance(data, bytes):
             data = data.decode()  # once per message, not once per socket
-        frame = text_frame(data) if isinstance(data, str) and visual_stream(data) is not None else None
+        visual = isinstance(data, str) and visual_stream(data) is not None
+        if visual and any(sock is not None for sock in direct):
+            self._writer.submit(channel, data)  # type: ignore[arg-type]
         for q, sock in zip(listeners, direct, strict=True):
-            if frame is not None and sock is not None:
-                sock.offer(frame)  # the same bytes for every socket of the room
-                continue
+            if visual and sock is not None:
+                continue  # the writer puts it on this socket directly
             try:
                 q.put_nowait(data)
             except queue.Full:

@@ -274,6 +274,7 @@ def rooms() -> str:
 @login_required
 def room(code: str) -> Any:
     from control_plane.rooms.api import find_room, room_snapshot
+    from control_plane.rooms.permissions import may_stream
 
     try:
         found = find_room(code)
@@ -286,7 +287,7 @@ def room(code: str) -> Any:
         title=snapshot["name"],
         room=snapshot,
         is_host=bool(user and user.id == found.host_id),
-        may_stream=bool(user and (user.id == found.host_id or found.allow_member_streams)),
+        may_stream=bool(user and may_stream(found, user.id)),
     )
 
 
