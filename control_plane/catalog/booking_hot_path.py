@@ -1,7 +1,8 @@
 """The booking hot path on PostgreSQL: a free seat in a free session in two round trips.
 
 The portable path (``booking.book_seat``, SQLAlchemy ORM) costs about nine round trips and
-10 ms of Python per booking. The common case here costs two, on the request's own
+10 ms of Python per booking. The common case here costs two of its own (besides the token
+family check and the Idempotency-Key claim every request makes), on the request's own
 connection and transaction (psycopg directly, no ORM):
 
 1. ``READ`` (no locks): the session, its owner's name, the attendee's name, whether the
