@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contracts import ALL_EVENT_TYPES, AudioFrame, StreamEnded, VisualParams
+from contracts import ALL_EVENT_TYPES, StreamEnded, StreamStarted, TrackUploaded, VisualParams
 from notification_service.rules import drafts_for
 from tests.contracts.test_codec import EXAMPLES
 
@@ -26,7 +26,7 @@ EXPECTED = {
     "request.reschedule_accepted": {MUSICIAN},  # the requester accepted
     "request.reschedule_declined": {MUSICIAN},
 }
-SILENT = (AudioFrame, StreamEnded, VisualParams)
+SILENT = (StreamStarted, StreamEnded, VisualParams, TrackUploaded)
 
 
 @pytest.mark.parametrize("event", [e for e in EXAMPLES if not isinstance(e, SILENT)], ids=lambda e: e.type)
