@@ -68,6 +68,29 @@ def _paid_retreat(owner: User) -> None:
     )
 
 
+def _musician_profile(musician: User) -> None:
+    """So the search page finds someone on a fresh stack."""
+    from control_plane.musicians.models import MusicianProfile
+    from control_plane.musicians.profiles import ProfileFields, save_profile
+
+    if db.session.get(MusicianProfile, musician.id) is not None:
+        return
+    fields = ProfileFields(
+        instruments=["Drums", "Percussion"],
+        genres=["jazz", "funk", "afrobeat"],
+        bio="Session drummer: tight pocket, brushes to breakbeats, sight-reads.",
+        city="Berlin",
+        lat=52.52,
+        lon=13.405,
+        rate_amount=6000,
+        rate_currency="EUR",
+        rate_per="hour",
+        links=["https://milo.bandcamp.com/"],
+        photo_url=None,
+    )
+    save_profile(db.session, musician, fields)
+
+
 def seed_demo(settings: Settings) -> Demo:
     from control_plane import create_app
     from control_plane.rooms.api import create_room_with_unique_code
@@ -98,6 +121,7 @@ def seed_demo(settings: Settings) -> Demo:
             )
             db.session.add(listing)
         _paid_retreat(facilitator)
+        _musician_profile(users["musician@downbeat.local"])
         db.session.commit()
         room = db.session.scalar(select(Room).where(Room.name == DEMO_ROOM, Room.host_id == facilitator.id))
         if room is None:
