@@ -191,10 +191,16 @@ class RedisHub:
                 if not first:
                     self._broadcast(RESYNC)
                 first = False
-                while not self._stopped.is_set():
-                    message = pubsub.get_message(timeout=1.0)
-                    if message is not None:
-                        self._dispatch(message["channel"].decode(), message["data"])
+                try:
+                    while not self._stopped.is_set():
+                        message = pubsub.get_message(timeout=1.0)
+                        if message is not None:
+                            self._dispatch(message["channel"].decode(), message["data"])
+                finally:
+                    # Close the connection on the way out (stop or error): not left to the GC.
+                    with contextlib.suppress(redis.RedisError, OSError):
+                        pubsub.close()
+                        client.close()
             except redis.RedisError as exc:
                 self.connected.clear()
                 log.warning("Redis pub/sub lost (%s); reconnecting", exc)

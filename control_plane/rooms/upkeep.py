@@ -64,7 +64,12 @@ def sweep_absent_hosts(engine: Engine, client: redis.Redis, presence: Presence, 
         with Session(engine) as session:
             host_id = session.scalar(select(Room.host_id).where(Room.code == code))
             session.rollback()
-            if host_id is None or not present or host_id in present:
+            if host_id is None:
+                # Not a room of this database (a Redis shared by several deployments or test
+                # databases): leave its marker alone, or this sweeper would keep restarting
+                # another deployment's grace period.
+                continue
+            if not present or host_id in present:
                 client.zrem(HOST_GONE_KEY, code)
                 continue
             client.zadd(HOST_GONE_KEY, {code: now}, nx=True)

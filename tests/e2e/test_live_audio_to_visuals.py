@@ -54,6 +54,8 @@ def test_a_drum_track_streamed_by_one_browser_drives_the_visualiser_of_another(s
     code = room["code"]
     assert http_json("POST", f"{stack.base}/api/rooms/{code}/join", {}, token=listener["access_token"])[0] == 200
     wav = write_drum_wav(tmp_path / "drums-120.wav", bpm=120.0, seconds=30.0)
+    # The stack is shared by the session: other tests may already have sent the worker bad frames.
+    refused_before = _health(stack, "worker")["live"]["refused"]
 
     with sync_playwright() as playwright:
         performer_browser = launch_chromium(
@@ -133,4 +135,4 @@ def test_a_drum_track_streamed_by_one_browser_drives_the_visualiser_of_another(s
         time.sleep(0.25)
     assert media["streams"] == 0 and worker["streams"] == 0, (media, worker)
     assert sum(media["ended"].values()) >= 1
-    assert worker["live"]["refused"] == 0
+    assert worker["live"]["refused"] == refused_before  # this stream's frames were all accepted

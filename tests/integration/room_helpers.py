@@ -57,6 +57,10 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     finally:
         server.shutdown()
         thread.join(5)
+        # The room ticker is per app; stop it so it does not outlive this test's database.
+        ticker = app.extensions.get("downbeat.room_ticker")
+        if ticker is not None:
+            ticker.stop()
 
 
 def room_settings(settings: Settings, **rooms: Any) -> Settings:

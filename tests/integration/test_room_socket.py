@@ -45,6 +45,7 @@ def _shut(app: Flask) -> None:
     if ticker is not None:
         ticker.stop()
     app.extensions["downbeat.hub"].stop()
+    app.extensions["downbeat.redis"].close()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
