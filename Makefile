@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup up test lint typecheck format bench system-deps doctor clean
+.PHONY: setup up test lint typecheck format bench bench-deps system-deps doctor clean
 
 setup: $(STAMP)
 
@@ -37,10 +37,12 @@ typecheck: setup
 test: setup system-deps lint typecheck
 	$(BIN)/pytest
 
-bench: setup
+bench-deps: setup
 	@# The evaluation corpus renders with the General MIDI soundfont through tinysoundfont; its pyaudio
 	@# dependency does not build here and rendering never uses it, so it is installed without deps.
 	@$(BIN)/python -c "import tinysoundfont" 2>/dev/null || $(BIN)/uv pip install -q -p $(BIN)/python --no-deps tinysoundfont==0.3.7 || echo "bench: tinysoundfont unavailable; the corpus falls back to the numpy synthesiser"
+
+bench: bench-deps
 	$(BIN)/pytest tests/benchmarks -m benchmark -s -p no:cacheprovider
 
 format: setup
