@@ -10,6 +10,7 @@ from flask_jwt_extended import jwt_required
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from sqlalchemy import or_, select, update
 
+from control_plane.accounts.roles import ensure_roles
 from control_plane.accounts.tokens import current_user
 from control_plane.api_spec import api_route
 from control_plane.catalog.booking import BookingRefused, cancel_session, promote_waitlist
@@ -115,8 +116,7 @@ def _owned_session(session_id: int) -> CatalogSession:
 @jwt_required()
 def create_session() -> tuple[Response, int]:
     user = current_user()
-    if not user.has_any_role("creator", "facilitator"):
-        raise ApiProblem(403, "forbidden", "Only creators and facilitators publish sessions")
+    ensure_roles(user, "creator", "facilitator", action="publish sessions")
     data = parse_body(SessionFields)
     listing = CatalogSession(
         owner_id=user.id,

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from sqlalchemy import or_, select
 
 from control_plane.accounts.models import User
+from control_plane.accounts.roles import ensure_roles
 from control_plane.accounts.tokens import current_user
 from control_plane.api_spec import api_route
 from control_plane.db_types import utcnow
@@ -196,8 +197,8 @@ def _optional_body(model: type[M]) -> M:
 
 
 def _require_role(user: User, *roles: str, what: str) -> None:
-    if not user.has_any_role(*roles):
-        raise ApiProblem(403, "forbidden", f"Only {' and '.join(r.replace('_', ' ') + 's' for r in roles)} {what}")
+    """The one role check (control_plane.accounts.roles), phrased for this area's actions."""
+    ensure_roles(user, *roles, action=what)
 
 
 def _expire_after() -> timedelta:

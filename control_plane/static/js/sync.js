@@ -15,14 +15,23 @@
 // --- tuning ---------------------------------------------------------------------------------
 
 export const SYNC_DEFAULTS = Object.freeze({
-  windowSize: 96, // clock samples kept (sliding window: 48 s at the steady rate)
-  bestFraction: 0.25, // the fastest quarter of the window is averaged (at least 3 samples)
+  windowSize: 96, // clock samples kept (sliding window: about 48 s at the steady rate)
+  bestCount: 4, // at most this many of the lowest-delay samples are averaged ...
+  bestMarginMs: 2, // ... and only those within this (or bestMarginFraction of the minimum) of it
+  bestMarginFraction: 0.03,
+  agingMsPerS: 0.05, // older samples count as this much slower per second (route changes)
   burstPings: 30, // pings sent quickly after (re)connecting: about a second
   burstSpacingMs: 31, // odd spacing so pings do not phase-lock to anything periodic
+  warmPings: 40, // then a denser refresh for a few seconds: the minimum keeps dropping fast
+  warmSpacingMs: 113,
   refreshMs: 500, // steady ping period
   jumpThresholdMs: 50, // a sample disagreeing by more than this (beyond its own delay) is suspicious
   jumpConfirmations: 3, // consecutive suspicious samples that mean "the server clock jumped"
   seekAboveMs: 25, // errors beyond this re-seek (one small glitch) instead of nudging
+  settleS: 2, // for this long after a start (play, seek, join) ...
+  settleSeekAboveMs: 3, // ... errors beyond this re-seek at once instead of nudging slowly
+  settleMaxSeeks: 4, // ... but at most this many times per start
+  settleMinErrors: 3, // measurements needed before a settling re-seek
   deadbandMs: 0.5, // errors below this are left alone
   maxNudge: 0.005, // +-0.5 % playbackRate: ~8.6 cents, inaudible on music
   nudgeHorizonMs: 400, // aim to cancel the error over about this long
@@ -44,20 +53,22 @@ export function clockSample(t0, t1, t2, t3) {
   return { offsetMs, delayMs, atMs: t3 };
 }
 
-/** Offset estimate from a window of samples: mean offset of the `best` lowest-delay ones.
- *  Queueing delay only ever adds, and it adds asymmetrically, so the fastest round trips carry
- *  the least error (NTP's clock filter); averaging a quarter of the window rather than the
- *  single fastest trims symmetric jitter too (a simulation over uniform jitter and one-sided
- *  stalls: docs/SYNC.md). */
-export function bestCount(n, fraction = SYNC_DEFAULTS.bestFraction) {
-  return Math.max(3, Math.floor(n * fraction));
-}
-
-export function estimateOffset(samples, best = bestCount(samples.length)) {
+/** Offset estimate from a window of samples (NTP's clock filter): queueing delay only ever
+ *  adds, and it adds asymmetrically (one direction queues, the other does not; a busy page
+ *  stamps the pong late), so a sample's offset error is bounded by half its excess delay over
+ *  the true minimum. Only the lowest-delay samples count: the fastest one, averaged with at
+ *  most `best - 1` others whose delay is within a small margin of it. Older samples are aged
+ *  (their delay counts as slightly longer) so a route change is followed within the window. */
+export function estimateOffset(samples, options = {}) {
   if (!samples.length) return null;
-  const fastest = [...samples].sort((a, b) => a.delayMs - b.delayMs).slice(0, Math.max(1, best));
+  const { bestCount: best, bestMarginMs, bestMarginFraction, agingMsPerS } = { ...SYNC_DEFAULTS, ...options };
+  const newest = samples.reduce((at, s) => Math.max(at, s.atMs), -Infinity);
+  const aged = samples.map((s) => ({ s, cost: s.delayMs + Math.max(0, newest - s.atMs) / 1000 * agingMsPerS }));
+  aged.sort((a, b) => a.cost - b.cost);
+  const margin = Math.max(bestMarginMs, aged[0].cost * bestMarginFraction);
+  const fastest = aged.filter((a) => a.cost <= aged[0].cost + margin).slice(0, Math.max(1, best)).map((a) => a.s);
   const offsetMs = fastest.reduce((sum, s) => sum + s.offsetMs, 0) / fastest.length;
-  return { offsetMs, rttMs: fastest[0].delayMs, spreadMs: fastest[fastest.length - 1].delayMs - fastest[0].delayMs };
+  return { offsetMs, rttMs: fastest[0].delayMs, spreadMs: fastest[fastest.length - 1].delayMs - fastest[0].delayMs, used: fastest.length };
 }
 
 /** Sliding-window clock filter with jump detection. Pure: feed it samples, read the estimate. */
@@ -72,7 +83,7 @@ export class ClockFilter {
 
   /** Add a sample; returns {jumped} (true when the window was flushed for a server clock jump). */
   add(sample) {
-    const { windowSize, jumpThresholdMs, jumpConfirmations, bestFraction } = this.options;
+    const { windowSize, jumpThresholdMs, jumpConfirmations } = this.options;
     let jumped = false;
     if (this.estimate) {
       // A sample can disagree with the estimate by at most half its round trip unless a clock
@@ -89,7 +100,7 @@ export class ClockFilter {
     this.samples.push(sample);
     if (this.samples.length > windowSize) this.samples.splice(0, this.samples.length - windowSize);
     if (!this.suspicious || !this.estimate) {
-      this.estimate = estimateOffset(this.samples, bestCount(this.samples.length, bestFraction));
+      this.estimate = estimateOffset(this.samples, this.options);
     }
     return { jumped };
   }
@@ -289,14 +300,17 @@ export class ServerClock {
   /** Local time (ms) of a server instant. */
   localAt(serverMs) { return serverMs - this.offsetMs; }
 
-  /** (Re)start pinging: a quick burst to converge, then a steady refresh. */
+  /** (Re)start pinging: a quick burst to converge, a denser refresh for a few seconds (every
+   *  new low-delay sample tightens the estimate), then a steady refresh. */
   start() {
     this.stop();
-    let left = this.options.burstPings;
+    const { burstPings, burstSpacingMs, warmPings, warmSpacingMs, refreshMs } = this.options;
+    let sent = 0;
     const tick = () => {
       this.ping();
-      left -= 1;
-      this.timer = setTimeout(tick, left > 0 ? this.options.burstSpacingMs : this.options.refreshMs);
+      sent += 1;
+      const next = sent < burstPings ? burstSpacingMs : sent < burstPings + warmPings ? warmSpacingMs : refreshMs;
+      this.timer = setTimeout(tick, next);
     };
     tick();
   }
@@ -362,6 +376,8 @@ export class SyncedPlayer {
     this.lastErrorMs = null;
     this.seeks = 0;
     this.nudges = 0;
+    this.settleUntilS = 0; // context time until which errors re-seek at once (see correct())
+    this.settleSeeks = 0;
     this.timer = null;
     this.volume = 1;
     this.output = new OutputClock();
@@ -455,8 +471,9 @@ export class SyncedPlayer {
     this.startAt(startInstant(state, this.clock.serverNow(), this.options.startMarginS * 1000 + 5));
   }
 
-  /** Start the buffer so that server instant `serverMs` is heard at the right playhead. */
-  startAt(serverMs) {
+  /** Start the buffer so that server instant `serverMs` is heard at the right playhead.
+   *  A fresh start (settle = true) opens a settling window; a settling re-seek does not extend it. */
+  startAt(serverMs, settle = true) {
     const ctx = this.ctx;
     const stamp = this.stamp();
     let whenS = contextTimeAt(this.clock.localAt(serverMs) - performance.timeOrigin, stamp);
@@ -484,6 +501,10 @@ export class SyncedPlayer {
     node.addEventListener("ended", () => { if (this.source === source) this.source = null; });
     this.source = source;
     this.errors = [];
+    if (settle) {
+      this.settleUntilS = whenS + this.options.settleS;
+      this.settleSeeks = 0;
+    }
     this.report();
   }
 
@@ -546,9 +567,15 @@ export class SyncedPlayer {
     this.lastErrorMs = smoothed;
     const action = correctionFor(smoothed, this.options);
     const base = Number(this.state.rate) || 1;
-    if (action.kind === "seek") {
+    // Right after a start nobody listens steadily yet: a re-seek now costs less than seconds of
+    // audible offset while a nudge of at most 0.5 % (5 ms/s) works the error off.
+    const { settleSeekAboveMs, settleMaxSeeks, settleMinErrors } = this.options;
+    const settling = this.ctx.currentTime < this.settleUntilS && this.settleSeeks < settleMaxSeeks
+      && this.errors.length >= settleMinErrors && Math.abs(smoothed) > settleSeekAboveMs;
+    if (action.kind === "seek" || settling) {
       this.seeks += 1;
-      this.startAt(this.clock.serverNow() + this.options.startMarginS * 1000 + 5);
+      if (settling) this.settleSeeks += 1;
+      this.startAt(this.clock.serverNow() + this.options.startMarginS * 1000 + 5, !settling);
       return;
     }
     this.setRate(base * action.rate);
