@@ -25,10 +25,13 @@ def _key(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), f"downbeat-internal:{purpose}".encode(), hashlib.sha256).digest()
 
 
+def _digest(secret: str, purpose: str, timestamp: str, body: bytes) -> str:
+    return hmac.new(_key(secret, purpose), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
 def sign(secret: str, purpose: str, body: bytes, now: float | None = None) -> str:
     timestamp = str(int(time.time() if now is None else now))
-    digest = hmac.new(_key(secret, purpose), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+    return f"t={timestamp},v1={_digest(secret, purpose, timestamp, body)}"
 
 
 def verify(secret: str, purpose: str, body: bytes, header: str | None, now: float | None = None) -> None:
@@ -38,6 +41,5 @@ def verify(secret: str, purpose: str, body: bytes, header: str | None, now: floa
     timestamp, given = parts.get("t", ""), parts.get("v1", "")
     if not timestamp.isdigit() or abs((time.time() if now is None else now) - int(timestamp)) > TOLERANCE_S:
         raise SignatureInvalid("stale or missing timestamp")
-    expected = hmac.new(_key(secret, purpose), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, given):
+    if not hmac.compare_digest(_digest(secret, purpose, timestamp, body), given):
         raise SignatureInvalid("signature does not match")

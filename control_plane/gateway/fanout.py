@@ -61,10 +61,8 @@ class LockedSocket:
             self.pending = b""
 
     def send(self, data: bytes, flags: int = 0) -> int:
-        with self.lock:
-            self._finish_pending()
-            self._sock.sendall(data, flags)
-            return len(data)
+        self.sendall(data, flags)
+        return len(data)
 
     def sendall(self, data: bytes, flags: int = 0) -> None:
         with self.lock:

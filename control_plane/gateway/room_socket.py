@@ -36,6 +36,8 @@ __all__ = ["RoomConnection", "server_time_ms"]
 log = logging.getLogger(__name__)
 MAX_CLIENT_MESSAGE = 4096
 
+_TICKER_LOCK = threading.Lock()
+
 
 def server_time_ms() -> float:
     return time.time() * 1000.0
@@ -98,10 +100,11 @@ class RoomConnection:
             db.session.remove()
 
     def _arrive(self) -> None:
-        ticker = current_app.extensions.get("downbeat.room_ticker")
-        if ticker is None:
-            ticker = RoomTicker(db.engine, current_app.extensions["downbeat.redis"], self.settings)
-            current_app.extensions["downbeat.room_ticker"] = ticker
+        with _TICKER_LOCK:  # two sockets arriving at once must not each build a ticker
+            ticker = current_app.extensions.get("downbeat.room_ticker")
+            if ticker is None:
+                ticker = RoomTicker(db.engine, current_app.extensions["downbeat.redis"], self.settings)
+                current_app.extensions["downbeat.room_ticker"] = ticker
         ticker.ensure_started()
         room = service.locked_room(db.session, self.code)
         service.join(db.session, room, self.user.id)  # opening the room's link joins it

@@ -253,12 +253,6 @@ def room_socket(ws: Server, code: str) -> None:
     RoomConnection(ws, user, room_code).run()
 
 
-def _answer_room_client(ws: Server, user: User) -> None:
-    """Kept for callers of the old single-threaded loop: answers pings only. Room sockets
-    now answer every message in RoomConnection (control_plane/gateway/room_socket.py)."""
-    _answer_client(ws)
-
-
 bp = Blueprint("sockets", __name__)
 sock.route("/ws/notifications", bp=bp)(notifications_socket)
 sock.route("/ws/rooms/<code>", bp=bp)(room_socket)
