@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
 
+from control_plane.accounts.token_verifier import FastJWTManager
 from control_plane.db_types import Base
 
 __all__ = ["db", "jwt", "limiter", "sock"]
 
 db = SQLAlchemy(model_class=Base)
-jwt = JWTManager()
+jwt = FastJWTManager()
 sock = Sock()
 # Limits are declared per view (control_plane.accounts.limits); storage is set per app.
 limiter = Limiter(key_func=get_remote_address)

@@ -7,8 +7,13 @@ effect, so a crash can never leave one without the other.
 The key is *claimed* first, with ``INSERT ... ON CONFLICT DO NOTHING``: one round trip that
 both looks the key up and, when two requests carry the same key at once, makes the second
 wait on the unique index until the first commits (then it replays) or rolls back (then it
-runs). The claimed row gets the answer before commit; a hot path may fill it in its own
-statement (``claimed_record`` / ``mark_stored``) to save that round trip.
+runs). The claimed row gets the answer before commit.
+
+A hot path that makes its whole effect in one statement (the PostgreSQL booking) needs no
+claim: it reads any stored answer first (``keyed_request`` / ``replay``) and inserts the key
+row *with* its answer in the same statement as the effect. A twin in flight then makes that
+insert wait on the unique index and fail once the twin commits, which rolls the whole
+statement back; the caller replays the twin's answer (``stored_answer``).
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import psycopg
-from flask import Response, g, request
+from flask import Response, request
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
@@ -30,11 +35,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from control_plane.db_types import UTCDateTime, utcnow
 from control_plane.extensions import db
 from control_plane.problems import ApiProblem
+from control_plane.raw_sql import postgres_connection
 
-__all__ = ["IdempotencyClaim", "IdempotencyRecord", "claimed_record", "idempotent", "mark_stored"]
+__all__ = [
+    "IdempotencyRecord",
+    "KeyedRequest",
+    "StoredAnswer",
+    "idempotent",
+    "keyed_request",
+    "replay",
+    "stored_answer",
+]
 
 MAX_KEY_LENGTH = 200
-_CLAIM = "downbeat.idempotency_claim"
 
 
 class IdempotencyRecord(db.Model):  # type: ignore[name-defined,misc]
@@ -51,23 +64,52 @@ class IdempotencyRecord(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-@dataclass
-class IdempotencyClaim:
-    """The request's claimed key row; ``stored`` once its answer is written."""
+@dataclass(frozen=True)
+class KeyedRequest:
+    """The request's Idempotency-Key with what identifies its request (path and body)."""
 
-    record_id: int
-    stored: bool = False
-
-
-def claimed_record() -> IdempotencyClaim | None:
-    """The claim of the request being served, if it carries an Idempotency-Key."""
-    claim: IdempotencyClaim | None = g.get(_CLAIM)
-    return claim
+    key: str
+    endpoint: str
+    digest: str
 
 
-def mark_stored(claim: IdempotencyClaim) -> None:
-    """The caller wrote the answer into the claimed row itself (same transaction)."""
-    claim.stored = True
+@dataclass(frozen=True)
+class StoredAnswer:
+    request_hash: str
+    status_code: int
+    response_body: str
+
+
+def keyed_request() -> KeyedRequest | None:
+    """The request's key (None without the header); a 400 for a key of the wrong size."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ApiProblem(400, "invalid-idempotency-key", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+    return KeyedRequest(key, request.path, _request_hash())
+
+
+def replay(keyed: KeyedRequest, stored: StoredAnswer) -> Response:
+    """The first answer again, or a 422 when the key came with a different request."""
+    if stored.request_hash != keyed.digest:
+        raise ApiProblem(
+            422,
+            "idempotency-key-reused",
+            "This Idempotency-Key was already used with a different request body",
+        )
+    response = Response(stored.response_body, status=stored.status_code, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def stored_answer(user_id: int, key: str) -> StoredAnswer | None:
+    record = db.session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+    )
+    if record is None:
+        return None
+    return StoredAnswer(record.request_hash, record.status_code, record.response_body)
 
 
 def _request_hash() -> str:
@@ -78,28 +120,20 @@ def _request_hash() -> str:
 
 def idempotent(user_id: int, create: Callable[[], tuple[dict[str, Any], int]]) -> Response:
     """Run ``create`` (which stages its writes without committing) under the request's key."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
+    keyed = keyed_request()
+    if keyed is None:
         body, status = create()
         db.session.commit()
         return Response(json.dumps(body), status=status, mimetype="application/json")
-    if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise ApiProblem(400, "invalid-idempotency-key", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
-    digest = _request_hash()
+    key, digest = keyed.key, keyed.digest
     record_id = _claim(user_id, key, digest)
     if record_id is None:
         replay = _replay(user_id, key, digest)
         if replay is not None:
             return replay
         raise ApiProblem(409, "idempotency-key-in-use", "A request with this Idempotency-Key is still running")
-    claim = IdempotencyClaim(record_id)
-    setattr(g, _CLAIM, claim)
-    try:
-        body, status = create()
-    finally:
-        g.pop(_CLAIM, None)
-    if not claim.stored:
-        _store(claim, user_id, key, digest, body, status)
+    body, status = create()
+    _store(record_id, user_id, key, digest, body, status)
     try:
         db.session.commit()
     except IntegrityError:
@@ -124,11 +158,11 @@ def _claim(user_id: int, key: str, digest: str) -> int | None:
         "response_body": "",
         "created_at": utcnow(),
     }
-    if db.session.get_bind().dialect.name == "postgresql":
+    raw = postgres_connection(db.session)
+    if raw is not None:
         # The driver directly, on the request's own connection and transaction: this runs on
         # every keyed booking, and SQLAlchemy's statement machinery cost as much as the rest
         # of the booking's hot path (measured with cProfile).
-        raw = cast(psycopg.Connection[Any], db.session.connection().connection.driver_connection)
         try:
             found = raw.execute(_CLAIM_SQL, values).fetchone()
         except psycopg.errors.ForeignKeyViolation:
@@ -149,11 +183,11 @@ _CLAIM_SQL = """
 """
 
 
-def _store(claim: IdempotencyClaim, user_id: int, key: str, digest: str, body: dict[str, Any], status: int) -> None:
+def _store(record_id: int, user_id: int, key: str, digest: str, body: dict[str, Any], status: int) -> None:
     answer = {"status_code": status, "response_body": json.dumps(body)}
     stored = db.session.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == claim.record_id)
+        .where(IdempotencyRecord.id == record_id)
         .values(**answer)
         .execution_options(synchronize_session=False)
     )
@@ -163,21 +197,8 @@ def _store(claim: IdempotencyClaim, user_id: int, key: str, digest: str, body: d
         db.session.add(
             IdempotencyRecord(user_id=user_id, key=key, endpoint=request.path, request_hash=digest, **answer)
         )
-    claim.stored = True
 
 
 def _replay(user_id: int, key: str, digest: str) -> Response | None:
-    record = db.session.scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
-    )
-    if record is None:
-        return None
-    if record.request_hash != digest:
-        raise ApiProblem(
-            422,
-            "idempotency-key-reused",
-            "This Idempotency-Key was already used with a different request body",
-        )
-    response = Response(record.response_body, status=record.status_code, mimetype="application/json")
-    response.headers["Idempotent-Replayed"] = "true"
-    return response
+    stored = stored_answer(user_id, key)
+    return None if stored is None else replay(KeyedRequest(key, request.path, digest), stored)

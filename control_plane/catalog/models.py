@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,7 +12,89 @@ from control_plane.accounts.models import User
 from control_plane.db_types import UTCDateTime, utcnow
 from control_plane.extensions import db
 
-__all__ = ["Booking", "CatalogSession"]
+__all__ = ["Booking", "BookingFields", "CatalogSession", "ListingFields", "booking_fields_json", "listing_json"]
+
+
+class ListingFields(Protocol):
+    """What the API shows of a session: a ``CatalogSession`` or a row read by raw SQL."""
+
+    id: int
+    owner_id: int
+    title: str
+    description: str
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    capacity: int
+    seats_taken: int
+    price_amount: int
+    price_currency: str
+    location: str
+    status: str
+    refund_full_hours: int
+    refund_partial_hours: int
+    refund_partial_percent: int
+    cancelled_at: datetime | None
+    created_at: datetime
+
+
+class BookingFields(Protocol):
+    """What the API shows of a booking: a ``Booking`` or the hot path's plain record."""
+
+    id: int
+    session_id: int
+    user_id: int
+    seats: int
+    status: str
+    notes: str
+    amount: int
+    currency: str
+    created_at: datetime
+    cancelled_at: datetime | None
+
+
+def listing_json(listing: ListingFields, owner_name: str) -> dict[str, object]:
+    """The API shape of a session (times in UTC, as the model and the hot path hold them)."""
+    return {
+        "id": listing.id,
+        "owner_id": listing.owner_id,
+        "owner_name": owner_name,
+        "title": listing.title,
+        "description": listing.description,
+        "kind": listing.kind,
+        "starts_at": listing.starts_at.isoformat(),
+        "ends_at": listing.ends_at.isoformat(),
+        "timezone": listing.timezone,
+        "capacity": listing.capacity,
+        "seats_taken": listing.seats_taken,
+        "seats_left": listing.capacity - listing.seats_taken,
+        "price": {"amount": listing.price_amount, "currency": listing.price_currency},
+        "location": listing.location,
+        "status": listing.status,
+        "refund_policy": {
+            "full_until_hours": listing.refund_full_hours,
+            "partial_until_hours": listing.refund_partial_hours,
+            "partial_percent": listing.refund_partial_percent,
+        },
+        "cancelled_at": listing.cancelled_at.isoformat() if listing.cancelled_at else None,
+        "created_at": listing.created_at.isoformat(),
+    }
+
+
+def booking_fields_json(booking: BookingFields) -> dict[str, object]:
+    """The API shape of a booking's own fields (``bookings_api`` adds what it links to)."""
+    return {
+        "id": booking.id,
+        "session_id": booking.session_id,
+        "user_id": booking.user_id,
+        "seats": booking.seats,
+        "status": booking.status,
+        "notes": booking.notes,
+        "price": {"amount": booking.amount, "currency": booking.currency},
+        "created_at": booking.created_at.isoformat(),
+        "cancelled_at": booking.cancelled_at.isoformat() if booking.cancelled_at else None,
+    }
 
 
 class CatalogSession(db.Model):  # type: ignore[name-defined,misc]
@@ -54,30 +137,7 @@ class CatalogSession(db.Model):  # type: ignore[name-defined,misc]
         return self.capacity - self.seats_taken
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "owner_id": self.owner_id,
-            "owner_name": self.owner.name,
-            "title": self.title,
-            "description": self.description,
-            "kind": self.kind,
-            "starts_at": self.starts_at.isoformat(),
-            "ends_at": self.ends_at.isoformat(),
-            "timezone": self.timezone,
-            "capacity": self.capacity,
-            "seats_taken": self.seats_taken,
-            "seats_left": self.seats_left,
-            "price": {"amount": self.price_amount, "currency": self.price_currency},
-            "location": self.location,
-            "status": self.status,
-            "refund_policy": {
-                "full_until_hours": self.refund_full_hours,
-                "partial_until_hours": self.refund_partial_hours,
-                "partial_percent": self.refund_partial_percent,
-            },
-            "cancelled_at": self.cancelled_at.isoformat() if self.cancelled_at else None,
-            "created_at": self.created_at.isoformat(),
-        }
+        return listing_json(self, self.owner.name)
 
 
 class Booking(db.Model):  # type: ignore[name-defined,misc]
@@ -115,14 +175,4 @@ class Booking(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship()
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "session_id": self.session_id,
-            "user_id": self.user_id,
-            "seats": self.seats,
-            "status": self.status,
-            "notes": self.notes,
-            "price": {"amount": self.amount, "currency": self.currency},
-            "created_at": self.created_at.isoformat(),
-            "cancelled_at": self.cancelled_at.isoformat() if self.cancelled_at else None,
-        }
+        return booking_fields_json(self)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -28,10 +27,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from downbeat.settings import load_settings
+from tests.benchmarks.http_load import Request, closed_loop, open_loop
 from tests.benchmarks.report import RESULTS, report
 from tests.support.services import free_port, postgres_available, postgres_database, running_redis, wait_port
 
@@ -46,9 +45,12 @@ TREE = os.environ.get("BENCH_TREE", "")  # another checkout to serve from (the "
 # A diagnostic, not a recommendation: "off" shows how much of a phase is the WAL flush.
 SYNCHRONOUS_COMMIT = os.environ.get("BENCH_SYNCHRONOUS_COMMIT", "on")
 SPREAD_SESSIONS = 50
+# The issue's goal rate; the open-loop phases schedule requests at it (latency at that load).
+RATE = float(os.environ.get("BENCH_RATE", "300"))
 COLUMNS = [
     "label",
     "phase",
+    "load",
     "sessions",
     "seats",
     "requests",
@@ -58,8 +60,10 @@ COLUMNS = [
     "bookings/s",
     "p50 ms",
     "p95 ms",
+    "p99 ms",
     "server cpu ms/req",
     "db cpu ms/req",
+    "client cpu ms/req",
     "oversold",
 ]
 
@@ -96,30 +100,21 @@ def _people(database_url: str, count: int) -> list[str]:
     return tokens
 
 
-async def _race(base: str, work: list[tuple[str, int]]) -> tuple[list[float], dict[int, int], float]:
-    queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
-    for item in work:
-        queue.put_nowait(item)
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
+def _requests(work: list[tuple[str, int]]) -> list[Request]:
+    """Built before the clock starts: the client only sends and reads during a phase."""
+    return [
+        Request(
+            "POST",
+            "/api/bookings",
+            {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())},
+            json.dumps({"session_id": session_id}).encode(),
+        )
+        for token, session_id in work
+    ]
 
-    async def client() -> None:
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as http:
-            while not queue.empty():
-                token, session_id = queue.get_nowait()
-                started = time.perf_counter()
-                async with http.post(
-                    f"{base}/api/bookings",
-                    json={"session_id": session_id},
-                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())},
-                ) as response:
-                    await response.read()
-                latencies.append((time.perf_counter() - started) * 1000)
-                statuses[response.status] = statuses.get(response.status, 0) + 1
 
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(CLIENTS)))
-    return latencies, statuses, time.perf_counter() - started
+def _expected(status: int, body: bytes) -> None:
+    assert status in (201, 409), (status, body[:300])
 
 
 def _server(database_url: str, redis_url: str, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
@@ -180,23 +175,38 @@ def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
 
 
 def _phase(
-    base: str, database_url: str, server_pid: int, name: str, sessions: int, seats: int, buyers: int
+    port: int,
+    database_url: str,
+    server_pid: int,
+    name: str,
+    sessions: int,
+    seats: int,
+    buyers: int,
+    rate: float | None = None,
 ) -> list[Any]:
+    base = f"http://127.0.0.1:{port}"
     tokens = _people(database_url, buyers + 1)
     session_ids = [_create_session(base, tokens[0], seats) for _ in range(sessions)]
     work = [(token, session_ids[i % sessions]) for i, token in enumerate(tokens[1:])]
     server_before = _cpu_seconds(_server_pids(server_pid))
     db_before = _cpu_seconds(_backend_pids(database_url))
-    latencies, statuses, wall = asyncio.run(_race(base, work))
+    requests = _requests(work)
+    client_before = time.process_time()
+    if rate is None:
+        run = asyncio.run(closed_loop("127.0.0.1", port, requests, CLIENTS, _expected))
+    else:
+        run = asyncio.run(open_loop("127.0.0.1", port, requests, CLIENTS, rate, _expected))
+    client_cpu = time.process_time() - client_before
+    statuses, wall = run.statuses, run.wall_s
     server_cpu = _cpu_used(server_before, _cpu_seconds(_server_pids(server_pid)))
     db_cpu = _cpu_used(db_before, _cpu_seconds(_backend_pids(database_url)))
     confirmed = statuses.get(201, 0)
     taken = sum(_seats_taken(database_url, session_id) for session_id in session_ids)
     assert confirmed == min(seats * sessions, buyers) == taken  # zero oversell, zero undersell
-    latencies.sort()
     return [
         LABEL,
         name,
+        "closed" if rate is None else f"open {rate:g}/s",
         sessions,
         seats * sessions,
         buyers,
@@ -204,10 +214,12 @@ def _phase(
         statuses.get(409, 0),
         buyers / wall,
         confirmed / wall,
-        statistics.median(latencies),
-        latencies[int(0.95 * (len(latencies) - 1))],
+        run.percentile(0.50),
+        run.percentile(0.95),
+        run.percentile(0.99),
         1000 * server_cpu / buyers,
         1000 * db_cpu / buyers,
+        1000 * client_cpu / buyers,
         taken - confirmed,
     ]
 
@@ -224,13 +236,15 @@ def test_bench_bookings_per_second_postgres(tmp_path: Path) -> None:
         server = _server(database_url, redis_url, tmp_path, port)
         try:
             wait_port(port, 60)
-            base = f"http://127.0.0.1:{port}"
             pid = server.pid
-            _phase(base, database_url, pid, "warm-up", 1, 400, 400)  # imports, pools, prepared statements
+            _phase(port, database_url, pid, "warm-up", 1, 400, 400)  # imports, pools, prepared statements
+            per_session = REQUESTS // SPREAD_SESSIONS
             rows = [
-                _phase(base, database_url, pid, "spread", SPREAD_SESSIONS, REQUESTS // SPREAD_SESSIONS, REQUESTS),
-                _phase(base, database_url, pid, "hot", 1, REQUESTS, REQUESTS),
-                _phase(base, database_url, pid, "contention", 1, 200, REQUESTS),
+                _phase(port, database_url, pid, "spread", SPREAD_SESSIONS, per_session, REQUESTS),
+                _phase(port, database_url, pid, "hot", 1, REQUESTS, REQUESTS),
+                _phase(port, database_url, pid, "contention", 1, 200, REQUESTS),
+                _phase(port, database_url, pid, "spread", SPREAD_SESSIONS, per_session, REQUESTS, RATE),
+                _phase(port, database_url, pid, "hot", 1, REQUESTS, REQUESTS, RATE),
             ]
         finally:
             server.terminate()
