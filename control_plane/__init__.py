@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from control_plane.payments import api as payments_api
     from control_plane.payments.factory import gateway_from_settings
     from control_plane.problems import register_problem_handlers
+    from control_plane.request_gate import RequestGate
     from control_plane.rooms import api as rooms_api
     from control_plane.rooms import tracks_api
     from control_plane.web import inbox_pages, pages
@@ -99,6 +100,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         app.register_blueprint(blueprint)
 
     app.register_blueprint(api_spec.docs_blueprint())
+    app.wsgi_app = RequestGate(  # type: ignore[method-assign]
+        app.wsgi_app, settings.control_plane.busy_requests, max_buffered_body=app.config["MAX_CONTENT_LENGTH"]
+    )
 
     @app.get("/api/openapi.json")
     def openapi() -> Response:

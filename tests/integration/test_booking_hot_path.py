@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from contracts import BookingCreated, decode
 from control_plane.catalog.models import Booking
@@ -124,4 +124,53 @@ def test_twin_requests_with_one_key_make_one_booking(app: Flask) -> None:
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+        db.session.remove()
+
+
+def test_a_logged_out_token_books_nothing_on_either_path(app: Flask) -> None:
+    """The booking view skips jwt_required's family check to make it in its own first
+    statement (PostgreSQL) or through require_live_token (every other path)."""
+    client = app.test_client()
+    owner = register(client, roles=["facilitator"])
+    attendee = register(client)
+    free = new_session(client, owner, capacity=2)
+    paid = new_session(client, owner, capacity=2, price={"amount": 900, "currency": "EUR"})
+    assert client.post("/api/auth/logout", headers=bearer(attendee)).status_code == 204
+    for body in ({"session_id": free["id"]}, {"session_id": paid["id"]}, {"session_id": free["id"], "waitlist": True}):
+        for headers in (bearer(attendee), {**bearer(attendee), "Idempotency-Key": f"out-{body}"}):
+            refused = client.post("/api/bookings", json=body, headers=headers)
+            assert refused.status_code == 401 and refused.get_json()["code"] == "token-revoked", refused.get_json()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+        assert db.session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
+        db.session.remove()
+
+
+def test_pooled_connections_go_back_transactional(app: Flask) -> None:
+    """The hot path borrows connections in autocommit mode; the ORM must never get one so."""
+    client = app.test_client()
+    owner = register(client, roles=["facilitator"])
+    listing = new_session(client, owner, capacity=10)
+    people = [register(client) for _ in range(3)]
+    for person in people:
+        assert (
+            client.post("/api/bookings", json={"session_id": listing["id"]}, headers=bearer(person)).status_code == 201
+        )
+    full = new_session(client, owner, capacity=1)
+    assert client.post("/api/bookings", json={"session_id": full["id"]}, headers=bearer(people[0])).status_code == 201
+    refused = client.post("/api/bookings", json={"session_id": full["id"]}, headers=bearer(people[1]))
+    assert refused.status_code == 409  # a refusal leaves the borrowed connection in the pool too
+    with app.app_context():
+        pooled = [db.engine.raw_connection() for _ in range(3)]
+        try:
+            for connection in pooled:
+                assert getattr(connection.driver_connection, "autocommit", False) is False
+        finally:
+            for connection in pooled:
+                connection.close()
+        # A write through the ORM that is rolled back leaves nothing: it ran in a transaction.
+        db.session.execute(text("UPDATE sessions SET title = 'changed' WHERE id = :id"), {"id": listing["id"]})
+        db.session.rollback()
+        title = db.session.scalar(text("SELECT title FROM sessions WHERE id = :id"), {"id": listing["id"]})
+        assert title == "Drum circle"
         db.session.remove()
