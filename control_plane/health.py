@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from control_plane.extensions import db
+from control_plane.extensions import current_settings, db
 from downbeat.health import readiness, sql_ok
 from downbeat.kafka import broker_reachable
-from downbeat.settings import Settings
 
 __all__ = ["bp"]
 
@@ -21,7 +20,7 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    settings: Settings = current_app.extensions["downbeat.settings"]
+    settings = current_settings()
     checks = {
         "database": sql_ok(db.engine),
         # The app's own client (one pool per process), not a new connection per probe.

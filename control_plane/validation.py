@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from control_plane.problems import ApiProblem
 
-__all__ = ["MAX_JSON_BYTES", "parse_body", "parse_query"]
+__all__ = ["MAX_JSON_BYTES", "field_problem", "parse_body", "parse_query"]
 
 M = TypeVar("M", bound=BaseModel)
 MAX_JSON_BYTES = 256 * 1024
@@ -26,10 +26,14 @@ def _field_errors(exc: ValidationError) -> dict[str, list[str]]:
     return errors
 
 
+def field_problem(errors: dict[str, list[str]], detail: str | None = None) -> ApiProblem:
+    """The 422 every endpoint gives for invalid fields: ``errors`` maps each to its messages."""
+    detail = detail or f"Invalid fields: {', '.join(sorted(errors))}"
+    return ApiProblem(422, "validation-error", detail, title="Invalid request", errors=errors)
+
+
 def _validation_problem(exc: ValidationError) -> ApiProblem:
-    errors = _field_errors(exc)
-    fields = ", ".join(sorted(errors))
-    return ApiProblem(422, "validation-error", f"Invalid fields: {fields}", title="Invalid request", errors=errors)
+    return field_problem(_field_errors(exc))
 
 
 def parse_body(model: type[M]) -> M:

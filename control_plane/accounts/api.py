@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import create_access_token, get_jwt, jwt_required, unset_jwt_cookies
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +19,7 @@ from control_plane.accounts.limits import (
     login_throttle,
     too_many,
 )
-from control_plane.accounts.models import TokenFamily, User
+from control_plane.accounts.models import User
 from control_plane.accounts.passwords import hash_password, needs_rehash, password_problems, verify_password
 from control_plane.accounts.schemas import (
     AuthAnswer,
@@ -36,13 +36,13 @@ from control_plane.accounts.tokens import (
     current_user,
     issue_tokens,
     revoke_family,
+    revoke_other_families,
     set_auth_cookies,
 )
 from control_plane.api_spec import api_route
-from control_plane.db_types import utcnow
-from control_plane.extensions import db
+from control_plane.extensions import current_settings, db
 from control_plane.problems import ApiProblem
-from control_plane.validation import parse_body
+from control_plane.validation import field_problem, parse_body
 from downbeat.settings import Settings
 
 __all__ = ["bp"]
@@ -54,7 +54,7 @@ _EMAIL_TAKEN = "An account with this email already exists"
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.extensions["downbeat.settings"]
+    settings = current_settings()
     return settings
 
 
@@ -233,20 +233,9 @@ def change_password() -> Response:
         raise ApiProblem(403, "invalid-credentials", "The current password is wrong")
     problems = password_problems(data.new_password, user.email)
     if problems:
-        raise ApiProblem(
-            422,
-            "validation-error",
-            "Invalid fields: new_password",
-            title="Invalid request",
-            errors={"new_password": problems},
-        )
+        raise field_problem({"new_password": problems})
     user.password_hash = hash_password(data.new_password)
-    current_family = get_jwt()["fam"]
     # A changed password must shut out whoever knew the old one: end every other login.
-    others = select(TokenFamily).where(
-        TokenFamily.user_id == user.id, TokenFamily.id != current_family, TokenFamily.revoked_at.is_(None)
-    )
-    for family in db.session.scalars(others):
-        family.revoked_at = utcnow()
+    revoke_other_families(user.id, keep=get_jwt()["fam"])
     db.session.commit()
     return Response(status=204)

@@ -18,7 +18,7 @@ from flask_limiter import RequestLimit
 from limits.storage import Storage, storage_from_string
 
 from control_plane.accounts.throttle import LockoutPolicy, LoginThrottle
-from control_plane.extensions import limiter
+from control_plane.extensions import current_settings, limiter
 from control_plane.problems import ApiProblem, problem_response
 from downbeat.settings import LimitSettings, Settings
 
@@ -36,7 +36,7 @@ THROTTLE_KEY = "downbeat.login_throttle"
 
 
 def _limits() -> LimitSettings:
-    settings: Settings = current_app.extensions["downbeat.settings"]
+    settings = current_settings()
     return settings.limits
 
 

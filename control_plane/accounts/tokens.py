@@ -32,6 +32,7 @@ __all__ = [
     "register_jwt_callbacks",
     "require_live_token",
     "revoke_family",
+    "revoke_other_families",
     "revoked_token_problem",
     "set_auth_cookies",
     "token_is_revoked",
@@ -59,6 +60,15 @@ def set_auth_cookies(response: Response, tokens: dict[str, str]) -> Response:
 def revoke_family(family_id: str) -> None:
     family = db.session.get(TokenFamily, family_id)
     if family is not None and family.revoked_at is None:
+        family.revoked_at = utcnow()
+
+
+def revoke_other_families(user_id: int, keep: str) -> None:
+    """End every login of the user but the family ``keep`` (staged; the caller commits)."""
+    others = select(TokenFamily).where(
+        TokenFamily.user_id == user_id, TokenFamily.id != keep, TokenFamily.revoked_at.is_(None)
+    )
+    for family in db.session.scalars(others):
         family.revoked_at = utcnow()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import jwt_required
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy import select
@@ -16,10 +16,9 @@ from control_plane.api_spec import api_route
 from control_plane.calendars.feed import items_for
 from control_plane.calendars.ics import render_calendar
 from control_plane.db_types import utcnow
-from control_plane.extensions import db
+from control_plane.extensions import current_settings, db
 from control_plane.problems import ApiProblem
-from control_plane.validation import parse_query
-from downbeat.settings import Settings
+from control_plane.validation import field_problem, parse_query
 
 __all__ = ["bp", "feed_bp"]
 
@@ -37,7 +36,7 @@ class WeekQuery(BaseModel):
 def _feed_url(user: User) -> str | None:
     if not user.calendar_token:
         return None
-    settings: Settings = current_app.extensions["downbeat.settings"]
+    settings = current_settings()
     return f"{settings.public_url}/calendar/{user.calendar_token}.ics"
 
 
@@ -74,11 +73,8 @@ def week() -> Response:
     )
     end = query.end or start + timedelta(days=7)
     if not start < end <= start + timedelta(days=8):
-        raise ApiProblem(
-            422,
-            "validation-error",
-            "end must be after start and at most 8 days later",
-            errors={"end": ["must be after start, at most 8 days later"]},
+        raise field_problem(
+            {"end": ["must be after start, at most 8 days later"]}, "end must be after start and at most 8 days later"
         )
     items = items_for(db.session, current_user().id, start, end)
     return jsonify(

@@ -22,14 +22,13 @@ from flask import Flask, current_app
 from simple_websocket import ConnectionClosed, Server
 
 from control_plane.accounts.models import User
-from control_plane.extensions import db
+from control_plane.extensions import current_settings, db
 from control_plane.gateway.hub import RESYNC, RedisHub
 from control_plane.rooms import messages, service
 from control_plane.rooms.api import present_in, room_presence
 from control_plane.rooms.models import Room
 from control_plane.rooms.presence import PresenceConnection
 from control_plane.rooms.upkeep import RoomTicker
-from downbeat.settings import Settings
 
 __all__ = ["RoomConnection", "server_time_ms"]
 
@@ -46,7 +45,7 @@ def server_time_ms() -> float:
 class RoomConnection:
     def __init__(self, ws: Server, user: User, code: str) -> None:
         self.ws, self.user, self.code = ws, user, code
-        self.settings: Settings = current_app.extensions["downbeat.settings"]
+        self.settings = current_settings()
         self.hub: RedisHub = current_app.extensions["downbeat.hub"]
         self.redis: redis.Redis | None = current_app.extensions.get("downbeat.redis")
         self._send_lock = threading.Lock()

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from zoneinfo import available_timezones
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask_jwt_extended import jwt_required
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from sqlalchemy import or_, select
@@ -20,7 +20,7 @@ from control_plane.accounts.roles import ensure_roles
 from control_plane.accounts.tokens import current_user
 from control_plane.api_spec import api_route
 from control_plane.db_types import utcnow
-from control_plane.extensions import db
+from control_plane.extensions import current_settings, db
 from control_plane.idempotency import idempotent
 from control_plane.musicians import requests as rules
 from control_plane.musicians.availability import Availability, parse_hhmm
@@ -202,7 +202,7 @@ def _require_role(user: User, *roles: str, what: str) -> None:
 
 
 def _expire_after() -> timedelta:
-    return timedelta(hours=current_app.extensions["downbeat.settings"].requests.expire_after_hours)
+    return timedelta(hours=current_settings().requests.expire_after_hours)
 
 
 def _problem(refused: rules.RequestRefused) -> ApiProblem:

@@ -29,7 +29,7 @@ from control_plane.musicians.search import (
     text_terms,
 )
 from control_plane.problems import ApiProblem
-from control_plane.validation import parse_query
+from control_plane.validation import field_problem, parse_query
 
 __all__ = ["DEFAULT_RADIUS_KM", "MAX_WINDOW"]
 
@@ -103,13 +103,7 @@ def _filters(query: SearchQuery) -> SearchFilters:
         except BadCursor as exc:
             errors.setdefault("cursor", []).append(str(exc))
     if errors:
-        raise ApiProblem(
-            422,
-            "validation-error",
-            f"Invalid fields: {', '.join(sorted(errors))}",
-            title="Invalid request",
-            errors=errors,
-        )
+        raise field_problem(errors)
     return SearchFilters(
         instrument=(query.instrument or "").strip() or None,
         genre=(query.genre or "").strip() or None,
@@ -168,16 +162,9 @@ def _musician(musician_id: int) -> User:
 
 def _range_errors(start: datetime, end: datetime, longest: timedelta, end_field: str) -> None:
     if end <= start:
-        raise ApiProblem(
-            422, "validation-error", f"Invalid fields: {end_field}", errors={end_field: ["must be after the start"]}
-        )
+        raise field_problem({end_field: ["must be after the start"]})
     if end - start > longest:
-        raise ApiProblem(
-            422,
-            "validation-error",
-            f"Invalid fields: {end_field}",
-            errors={end_field: [f"the range may span {longest.days} days at most"]},
-        )
+        raise field_problem({end_field: [f"the range may span {longest.days} days at most"]})
 
 
 def _engagements(musician_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:

@@ -19,14 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from control_plane.accounts.models import User
 from control_plane.accounts.tokens import current_user
 from control_plane.api_spec import api_route
-from control_plane.extensions import db
+from control_plane.extensions import current_settings, db
 from control_plane.problems import ApiProblem
 from control_plane.rooms import messages, service
 from control_plane.rooms.codes import new_code, normalise_code
 from control_plane.rooms.models import Room, RoomMember
 from control_plane.rooms.presence import Presence
 from control_plane.validation import parse_body
-from downbeat.settings import Settings
 
 __all__ = [
     "MAX_SDP_BYTES",
@@ -70,7 +69,7 @@ def room_presence() -> Presence:
     """This app's view of who is in which room (Redis, shared by every gateway process)."""
     found = current_app.extensions.get("downbeat.room_presence")
     if found is None:
-        settings: Settings = current_app.extensions["downbeat.settings"]
+        settings = current_settings()
         found = Presence(current_app.extensions["downbeat.redis"], settings.rooms.presence_ttl_ms)
         current_app.extensions["downbeat.room_presence"] = found
     return found
@@ -218,7 +217,7 @@ def stream_offer(code: str) -> Response:
         raise ApiProblem(
             422, "invalid-offer", "The offer is not a valid SDP audio offer (it must start with v=0 and have m=audio)"
         )
-    settings: Settings = current_app.extensions["downbeat.settings"]
+    settings = current_settings()
     stream_id = uuid.uuid4().hex[:16]
     room_code, user_id = room.code, user.id
     db.session.commit()  # release SQLite's lock before waiting on the media service (ICE, DTLS)

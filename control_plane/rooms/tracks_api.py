@@ -23,7 +23,7 @@ from contracts import TrackUploaded
 from control_plane.accounts.tokens import current_user
 from control_plane.api_spec import api_route
 from control_plane.db_types import utcnow
-from control_plane.extensions import db
+from control_plane.extensions import current_settings, db
 from control_plane.outbox.writer import add_event
 from control_plane.problems import ApiProblem, problem_response
 from control_plane.rooms.messages import publish, track_message
@@ -75,7 +75,7 @@ class AnalysisReport(BaseModel):
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.extensions["downbeat.settings"]
+    settings = current_settings()
     return settings
 
 

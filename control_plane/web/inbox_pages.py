@@ -5,11 +5,9 @@ Like every page, they only read; the browser changes things through /api/notific
 
 from __future__ import annotations
 
-from flask import current_app
-
+from control_plane.extensions import current_settings
 from control_plane.web.pages import login_required, page, page_blueprint
 from downbeat.mailsink import read_mails
-from downbeat.settings import Settings
 
 __all__ = ["bp"]
 
@@ -32,7 +30,7 @@ def notification_settings() -> str:
 @login_required
 def mail() -> tuple[str, int] | str:
     """Development only: what the local mail sink received (every recipient's mail)."""
-    settings: Settings = current_app.extensions["downbeat.settings"]
+    settings = current_settings()
     if settings.env == "prod" or not settings.smtp.local_sink:
         return page("404.html", title="Not found"), 404
     return page("mail.html", title="Mail (local sink)", mails=read_mails(settings.mail_dir), folder=settings.mail_dir)

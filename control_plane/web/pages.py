@@ -14,7 +14,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request
+from flask import Blueprint, Response, g, redirect, render_template, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
@@ -209,13 +209,13 @@ def checkout(ref: str) -> Any:
     """The simulated payment provider's hosted checkout page."""
     from control_plane.catalog.bookings_api import booking_json
     from control_plane.catalog.models import Booking
-    from control_plane.extensions import db
+    from control_plane.extensions import current_settings, db
     from control_plane.payments.api import own_payment
 
     payment = own_payment(ref)  # 404 unless it is the viewer's
     booking = db.session.get(Booking, payment.booking_id)
     assert booking is not None
-    settings = current_app.extensions["downbeat.settings"]
+    settings = current_settings()
     return page(
         "checkout.html",
         title="Checkout",

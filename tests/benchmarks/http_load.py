@@ -111,24 +111,7 @@ async def closed_loop(
     host: str, port: int, requests: Sequence[Request], connections: int, check: Callable[[int, bytes], None]
 ) -> Run:
     """Send ``requests`` over ``connections`` connections, each as fast as answers come."""
-    run = Run()
-    pending = iter(requests)
-
-    async def worker() -> None:
-        connection = Connection(host, port)
-        try:
-            for request in pending:  # one shared iterator: each request is sent once
-                started = time.perf_counter()
-                status, body = await connection.send(request)
-                run.record(status, (time.perf_counter() - started) * 1000)
-                check(status, body)
-        finally:
-            await connection.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    run.wall_s = time.perf_counter() - started
-    return run
+    return await _drive(host, port, requests, connections, check, rate_per_s=None)
 
 
 async def open_loop(
@@ -141,8 +124,19 @@ async def open_loop(
 ) -> Run:
     """Send request i at ``i / rate_per_s`` seconds (or when a connection frees up, if later);
     each latency counts from the scheduled moment."""
+    return await _drive(host, port, requests, connections, check, rate_per_s=rate_per_s)
+
+
+async def _drive(
+    host: str,
+    port: int,
+    requests: Sequence[Request],
+    connections: int,
+    check: Callable[[int, bytes], None],
+    rate_per_s: float | None,
+) -> Run:
     run = Run()
-    pending = iter(enumerate(requests))
+    pending = iter(enumerate(requests))  # one shared iterator: each request is sent once
     loop = asyncio.get_running_loop()
     origin = loop.time() + 0.05
 
@@ -150,17 +144,18 @@ async def open_loop(
         connection = Connection(host, port)
         try:
             for index, request in pending:
-                due = origin + index / rate_per_s
-                delay = due - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                started = loop.time()
+                if rate_per_s is not None:
+                    started = origin + index / rate_per_s
+                    if started > loop.time():
+                        await asyncio.sleep(started - loop.time())
                 status, body = await connection.send(request)
-                run.record(status, (loop.time() - due) * 1000)
+                run.record(status, (loop.time() - started) * 1000)
                 check(status, body)
         finally:
             await connection.close()
 
-    started = time.perf_counter()
+    began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(connections)))
-    run.wall_s = time.perf_counter() - started
+    run.wall_s = time.perf_counter() - began
     return run
