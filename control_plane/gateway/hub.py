@@ -105,12 +105,13 @@ class VisualWriter:
         self.skipped = 0
         self.written = 0
 
-    def submit(self, channel: str, text: str) -> None:
+    def submit(self, channel: str, stream: str, text: str) -> None:
+        """Queue ``text``, a visual frame of ``stream`` (parsed once by the caller)."""
         with self._cond:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="visual-writer", daemon=True)
                 self._thread.start()
-            key = (channel, visual_stream(text) or "")
+            key = (channel, stream)
             if key in self._latest:
                 self.skipped += 1
             self._latest[key] = text
@@ -214,9 +215,10 @@ class RedisHub:
             return
         if isinstance(data, bytes):
             data = data.decode()  # once per message, not once per socket
-        visual = isinstance(data, str) and visual_stream(data) is not None
-        if visual and any(sock is not None for sock in direct):
-            self._writer.submit(channel, data)  # type: ignore[arg-type]
+        stream = visual_stream(data) if isinstance(data, str) else None
+        visual = stream is not None
+        if stream is not None and any(sock is not None for sock in direct):
+            self._writer.submit(channel, stream, data)  # type: ignore[arg-type]
         for q, sock in zip(listeners, direct, strict=True):
             if visual and sock is not None:
                 continue  # the writer puts it on this socket directly
