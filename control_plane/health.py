@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 
 from control_plane.extensions import current_settings, db
+from control_plane.request_gate import slot_released
 from downbeat.health import readiness, sql_ok
 from downbeat.kafka import broker_reachable
 
@@ -27,5 +28,6 @@ def readyz() -> tuple[Response, int]:
         "redis": lambda: bool(current_app.extensions["downbeat.redis"].ping()),
         "broker": lambda: broker_reachable(settings.kafka.servers),
     }
-    status, body = readiness(checks)
+    with slot_released():  # probes wait on other services, up to their timeouts
+        status, body = readiness(checks)
     return jsonify(body), status

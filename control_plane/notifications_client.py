@@ -6,6 +6,8 @@ from typing import Any
 
 import requests
 
+from control_plane.request_gate import slot_released
+
 __all__ = ["NotificationsClient", "NotificationsUnavailable", "PreferencesRejected"]
 
 
@@ -26,7 +28,8 @@ class NotificationsClient:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         try:
-            return requests.request(method, f"{self._base}/internal/users/{path}", timeout=self._timeout, **kwargs)
+            with slot_released():  # up to ``timeout`` s on another service: not in a request slot
+                return requests.request(method, f"{self._base}/internal/users/{path}", timeout=self._timeout, **kwargs)
         except requests.RequestException as exc:
             raise NotificationsUnavailable(str(exc)) from exc
 

@@ -10,7 +10,9 @@ the booking benchmark (2 processes, 50 clients): 64 threads gave 273 bookings/s 
 A request's body is read *before* it takes a slot (up to the app's size limit), so a client
 trickling its body slowly only ties up its own thread, never a slot. Bodies without a length
 or above the limit (uploads, which the app refuses or streams) and WebSocket upgrades skip the
-gate, and a response body is sent after the slot is given back.
+gate, and a response body is sent after the slot is given back. A request that waits on
+another service (an HTTP call with a timeout, a readiness probe) gives its slot back for the
+wait (``slot_released``), so a hanging dependency cannot tie up every slot.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from __future__ import annotations
 import io
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["FairSlots", "RequestGate"]
+__all__ = ["FairSlots", "RequestGate", "slot_released"]
+
+_holder = threading.local()  # the FairSlots whose slot this thread's request holds, if any
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -68,9 +73,11 @@ class RequestGate:
         if environ.get("HTTP_UPGRADE", "").lower() == "websocket" or not self._buffer_body(environ):
             return self._app(environ, start_response)
         self._slots.acquire()
+        _holder.slots = self._slots
         try:
             return self._app(environ, start_response)
         finally:
+            _holder.slots = None
             self._slots.release()
 
     def _buffer_body(self, environ: dict[str, Any]) -> bool:
@@ -87,3 +94,19 @@ class RequestGate:
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
         return True
+
+
+@contextmanager
+def slot_released() -> Iterator[None]:
+    """Wait on something outside this process without holding a slot; queue again after."""
+    slots: FairSlots | None = getattr(_holder, "slots", None)
+    if slots is None:
+        yield
+        return
+    _holder.slots = None
+    slots.release()
+    try:
+        yield
+    finally:
+        slots.acquire()
+        _holder.slots = slots

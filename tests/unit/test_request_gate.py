@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from control_plane.request_gate import RequestGate
+from control_plane.request_gate import RequestGate, slot_released
 
 
 class _Recorder:
@@ -92,3 +92,30 @@ def test_a_client_trickling_its_body_holds_no_slot() -> None:
 def test_a_gate_needs_a_slot() -> None:
     with pytest.raises(ValueError, match="slot"):
         RequestGate(_Recorder(), limit=0, max_buffered_body=1)
+
+
+def test_a_request_waiting_on_another_service_gives_its_slot_back() -> None:
+    """A hanging dependency must not tie up every slot: the waiter steps out of the gate."""
+    waiting = threading.Event()
+    finish = threading.Event()
+    inside = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/slow":
+            with slot_released():
+                waiting.set()
+                finish.wait(5)
+        inside.append(environ.get("PATH_INFO"))
+        return [b"ok"]
+
+    gate = RequestGate(app, limit=1, max_buffered_body=16)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        slow = pool.submit(lambda: list(gate(_environ(PATH_INFO="/slow"), lambda *_: None)))
+        assert waiting.wait(5)
+        fast = pool.submit(lambda: list(gate(_environ(PATH_INFO="/fast"), lambda *_: None)))
+        assert fast.result(timeout=5) == [b"ok"]  # got the slot while /slow waited outside
+        finish.set()
+        assert slow.result(timeout=5) == [b"ok"]
+    assert inside == ["/fast", "/slow"]
+    with slot_released():  # outside any gated request: nothing to give back
+        pass
