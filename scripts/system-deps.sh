@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# What the test suite needs from the system: redis-server and Chromium (Debian packages) and a
-# reachable PostgreSQL. Installs what is missing when we may (root with apt-get), otherwise
+# What the test suite needs from the system: redis-server, Chromium and docker-compose (Debian
+# packages; docker-compose only parses docker-compose.yml, no engine is needed) and a reachable
+# PostgreSQL. Installs what is missing when we may (root with apt-get), otherwise
 # says exactly what to do.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v pg_ctlcluster >/dev/null 2>&1 || command -v pg_isready >/dev/null 2>&1 || need+=(postgresql)
 
 if ((${#need[@]})); then
@@ -31,7 +33,7 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   fi
 fi
 if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
-  echo "system-deps: redis-server, chromium and PostgreSQL are ready"
+  echo "system-deps: redis-server, chromium, docker-compose and PostgreSQL are ready"
 else
   echo "system-deps: PostgreSQL is not reachable on 127.0.0.1:5432; its tests will be skipped" >&2
 fi
