@@ -276,11 +276,13 @@ def _other_runs() -> list[list[Any]]:
     """Rows of earlier runs under other labels, for the side-by-side table."""
     rows: list[list[Any]] = []
     for path in sorted(RESULTS.glob("bookings_postgres_*.json")):
-        if path.stem == f"bookings_postgres_{LABEL}":
+        label = path.stem.removeprefix("bookings_postgres_")
+        if label == LABEL:
             continue
         payload = json.loads(path.read_text())
         if payload.get("columns") == COLUMNS:
-            rows.extend(row for row in payload["rows"] if row[0] != LABEL)
+            # A file also holds the rows it printed beside its own: take only its own.
+            rows.extend(row for row in payload["rows"] if row[0] == label)
     return rows
 
 
