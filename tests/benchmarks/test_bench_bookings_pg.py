@@ -1,8 +1,10 @@
 """Bookings per second with zero oversell at 50 concurrent clients on PostgreSQL.
 
-The control plane runs as its real server (gunicorn gthread) against PostgreSQL; 50 clients
-(asyncio + aiohttp, one connection each) book one seat each as fast as they can, every
-request with its own ``Idempotency-Key`` (what real clients send). Phases:
+The control plane runs as its real server (gunicorn gthread, 2 processes, the shipped thread
+count) against PostgreSQL; 50 clients (the lean asyncio client of ``http_load``, one
+connection each) book one seat each, every request with its own ``Idempotency-Key`` (what
+real clients send). Phases, each first as fast as the clients can go (closed loop), then
+spread and hot again scheduled at ``BENCH_RATE`` (open loop):
 
 - ``spread``: the bookings go to 50 sessions (little row-lock contention);
 - ``hot``: every booking goes to one session (all of them queue on its counter row);
@@ -37,8 +39,9 @@ from tests.support.services import free_port, postgres_available, postgres_datab
 pytestmark = pytest.mark.benchmark
 CLIENTS = 50
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-# Few threads per process: 64 threads fighting over one GIL make every request slower.
-THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+# The shipped thread count (configs/base.toml) unless asked otherwise: BENCH_THREADS=4 shows
+# what fewer threads fighting over one GIL give.
+THREADS = int(os.environ.get("BENCH_THREADS", "0")) or load_settings("test", environ={}).control_plane.threads
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 LABEL = os.environ.get("BENCH_LABEL", "current")
 TREE = os.environ.get("BENCH_TREE", "")  # another checkout to serve from (the "before" run)
