@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from control_plane.accounts.emails import normalise_email
 from control_plane.accounts.models import ROLES
 from control_plane.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problems
+from control_plane.validation import ONE_LINE
 
 __all__ = [
     "AuthAnswer",
@@ -72,7 +73,7 @@ def _roles(roles: list[str]) -> list[str]:
     return sorted(set(roles), key=ROLES.index)
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=ONE_LINE)]
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_zone)]
 AvatarUrl = Annotated[
     str,

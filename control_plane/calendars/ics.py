@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
@@ -14,14 +14,17 @@ from control_plane.catalog.models import Booking
 __all__ = ["booking_item", "render_calendar"]
 
 PRODID = "-//Downbeat//Bookings//EN"
+SEQUENCE_EPOCH = 1_767_225_600  # 2026-01-01: keeps SEQUENCE a small, growing integer
 
 
 def booking_item(booking: Booking) -> CalendarItem:
     listing = booking.session
-    status = "" if booking.status == "confirmed" else f" ({booking.status.replace('_', ' ')})"
+    status = "" if booking.status in ("confirmed", "cancelled") else f" ({booking.status.replace('_', ' ')})"
     return CalendarItem(
         uid=f"booking-{booking.id}@downbeat",
         title=listing.title + status,
+        cancelled=booking.status == "cancelled" or listing.status == "cancelled",
+        updated_at=max(booking.updated_at, listing.updated_at),
         starts_at=listing.starts_at,
         ends_at=listing.ends_at,
         timezone=listing.timezone,
@@ -37,7 +40,9 @@ def render_calendar(items: Iterable[CalendarItem], *, name: str = "Downbeat", st
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", name)
+    # One line: the name comes from people (a title, a user's name), and a content line cannot break.
+    calendar.add("x-wr-calname", " ".join(name.split()))
+    stamp = stamp or datetime.now(UTC)
     for item in items:
         zone = ZoneInfo(item.timezone)
         event = Event()
@@ -46,7 +51,12 @@ def render_calendar(items: Iterable[CalendarItem], *, name: str = "Downbeat", st
         # Local times with TZID, so clients show the session in the zone it happens in.
         event.add("dtstart", item.starts_at.astimezone(zone))
         event.add("dtend", item.ends_at.astimezone(zone))
-        event.add("dtstamp", (stamp or item.starts_at).astimezone(ZoneInfo("UTC")))
+        event.add("dtstamp", stamp.astimezone(UTC))  # when this file was made (RFC 5545 3.8.7.2)
+        if item.updated_at is not None:
+            # Grows with every change, so a client that imported the event takes the new version.
+            event.add("sequence", int(item.updated_at.timestamp()) - SEQUENCE_EPOCH)
+        if item.cancelled:
+            event.add("status", "CANCELLED")
         if item.location:
             event.add("location", item.location)
         if item.description:

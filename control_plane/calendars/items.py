@@ -19,3 +19,5 @@ class CalendarItem:
     description: str = ""
     kind: str = "booking"  # "booking" or "engagement"
     url: str = ""  # where the item lives in the web UI
+    cancelled: bool = False  # exported as STATUS:CANCELLED, so a calendar that has it drops it
+    updated_at: datetime | None = None  # the last change, for SEQUENCE (clients take the highest)

@@ -239,9 +239,16 @@ def waitlist_position(db: DB, booking: Booking) -> int:
 
 
 def promote_waitlist(db: DB, session_id: int, gateway: PaymentGateway) -> list[Booking]:
-    """Give freed seats to the waitlist, first come first served, never past capacity."""
+    """Give freed seats to the waitlist, first come first served, never past capacity.
+
+    Not once the session has started: nobody is asked to take (or pay for) a seat in
+    something already under way, the same rule that refuses a new booking then.
+    """
     promoted: list[Booking] = []
     skipped: set[int] = set()
+    listing = db.get(CatalogSession, session_id)
+    if listing is None or listing.starts_at <= utcnow():
+        return promoted
     while True:
         candidate = db.scalar(
             select(Booking)

@@ -18,6 +18,7 @@ from control_plane.catalog.models import Booking, CatalogSession
 from control_plane.db_types import utcnow
 from control_plane.extensions import db
 from control_plane.idempotency import idempotent, keyed_request
+from control_plane.pagination import MAX_CURSOR, after, encode
 from control_plane.payments.factory import current_gateway
 from control_plane.payments.models import Payment
 from control_plane.problems import ApiProblem
@@ -41,7 +42,7 @@ class BookingQuery(BaseModel):
     upcoming: bool | None = None
     when: Literal["upcoming", "past", "all"] = "all"
     limit: int = Field(default=100, ge=1, le=500)
-    cursor: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    cursor: str | None = Field(default=None, max_length=MAX_CURSOR)
 
 
 class CancelBody(BaseModel):
@@ -109,17 +110,17 @@ def list_bookings() -> Response:
     query = parse_query(BookingQuery)
     when = "upcoming" if query.upcoming else query.when
     stmt = select(Booking).join(CatalogSession).where(Booking.user_id == current_user().id)
+    past = when == "past"
     if when == "upcoming":
         stmt = stmt.where(CatalogSession.ends_at >= utcnow(), Booking.status != "cancelled")
-        stmt = stmt.order_by(CatalogSession.starts_at, Booking.id)
-    elif when == "past":
-        stmt = stmt.where(CatalogSession.ends_at < utcnow()).order_by(CatalogSession.starts_at.desc(), Booking.id)
-    else:
-        stmt = stmt.order_by(CatalogSession.starts_at, Booking.id)
-    offset = query.cursor or 0
-    rows = list(db.session.scalars(stmt.offset(offset).limit(query.limit + 1)))
-    next_cursor = str(offset + query.limit) if len(rows) > query.limit else None
-    return jsonify({"items": [booking_json(b) for b in rows[: query.limit]], "next_cursor": next_cursor})
+    elif past:
+        stmt = stmt.where(CatalogSession.ends_at < utcnow())
+    stmt = after(stmt, query.cursor, CatalogSession.starts_at, Booking.id, newest_first=past)
+    first = CatalogSession.starts_at.desc() if past else CatalogSession.starts_at
+    rows = list(db.session.scalars(stmt.order_by(first, Booking.id).limit(query.limit + 1)))
+    page = rows[: query.limit]
+    next_cursor = encode(page[-1].session.starts_at, page[-1].id) if len(rows) > query.limit else None
+    return jsonify({"items": [booking_json(b) for b in page], "next_cursor": next_cursor})
 
 
 def _own_booking(booking_id: int) -> Booking:

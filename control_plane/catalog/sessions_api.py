@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
@@ -17,15 +18,33 @@ from control_plane.catalog.booking import BookingRefused, cancel_session, promot
 from control_plane.catalog.models import Booking, CatalogSession
 from control_plane.db_types import utcnow
 from control_plane.extensions import db
+from control_plane.pagination import MAX_CURSOR, after, encode
 from control_plane.payments.factory import current_gateway
 from control_plane.problems import ApiProblem
-from control_plane.validation import parse_body, parse_query
+from control_plane.validation import ONE_LINE, FieldRuleError, field_problem, parse_body, parse_query
 
 __all__ = ["bp"]
 
 bp = Blueprint("sessions", __name__, url_prefix="/api")
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# One line of text: a title or place shows in lists, e-mails and calendar summaries.
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=ONE_LINE)]
+Line = Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE)]
+# Far enough for any retreat anyone plans; bounded so that every local time, calendar export
+# and refund deadline derived from it stays representable.
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _within_range(moment: datetime) -> datetime:
+    if not datetime(2000, 1, 1, tzinfo=UTC) <= moment < LATEST:
+        raise ValueError("must be between the years 2000 and 2199")
+    return moment
+
+
+def _known_zone(zone: str) -> str:
+    if zone not in available_timezones():
+        raise ValueError("unknown IANA time zone")
+    return zone
 
 
 class Price(BaseModel):
@@ -55,33 +74,44 @@ class SessionFields(BaseModel):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     timezone: str = "UTC"
-    capacity: int = Field(ge=1, le=100_000)
+    capacity: int = Field(ge=1, le=100_000, strict=True)
     price: Price = Price(amount=0, currency="EUR")
-    location: str = Field(default="", max_length=200)
+    location: Line = ""
     status: Literal["draft", "published"] = "draft"
     refund_policy: RefundPolicyFields = RefundPolicyFields()
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, zone: str) -> str:
-        if zone not in available_timezones():
-            raise ValueError("unknown IANA time zone")
-        return zone
+    _zone = field_validator("timezone")(_known_zone)
+    _range = field_validator("starts_at", "ends_at")(_within_range)
 
     @model_validator(mode="after")
     def _order(self) -> SessionFields:
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise FieldRuleError("ends_at", "must be after the start")
         return self
 
 
 class SessionPatch(BaseModel):
+    """Any subset of the fields. Time, place of time (zone), kind, price and refund policy are
+    the terms people booked on: they change only while nobody holds a place."""
+
     model_config = ConfigDict(extra="forbid")
     title: Title | None = None
     description: str | None = Field(default=None, max_length=10_000)
-    capacity: int | None = Field(default=None, ge=1, le=100_000)
-    location: str | None = Field(default=None, max_length=200)
+    capacity: int | None = Field(default=None, ge=1, le=100_000, strict=True)
+    location: Line | None = None
     status: Literal["draft", "published"] | None = None
+    kind: Literal["session", "retreat"] | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    timezone: str | None = None
+    price: Price | None = None
+    refund_policy: RefundPolicyFields | None = None
+
+    _zone = field_validator("timezone")(_known_zone)
+    _range = field_validator("starts_at", "ends_at")(_within_range)
+
+
+TERMS = ("kind", "starts_at", "ends_at", "timezone", "price", "refund_policy")
 
 
 class SessionQuery(BaseModel):
@@ -93,16 +123,32 @@ class SessionQuery(BaseModel):
     to: AwareDatetime | None = None
     mine: bool = False
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    cursor: str | None = Field(default=None, max_length=MAX_CURSOR)
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=100, ge=1, le=500)
+    cursor: int | None = Field(default=None, ge=0, le=2**62, description="the next_cursor of the previous page")
 
 
 def _owned_session(session_id: int) -> CatalogSession:
     listing = db.session.get(CatalogSession, session_id)
-    if listing is None:
+    mine = listing is not None and listing.owner_id == current_user().id
+    if listing is None or (listing.status == "draft" and not mine):
+        # Another person's draft does not exist for the caller (no 403 to confirm it does).
         raise ApiProblem(404, "session-not-found", f"Session {session_id} does not exist")
-    if listing.owner_id != current_user().id:
+    if not mine:
         raise ApiProblem(403, "not-owner", "Only the session's owner may do this")
     return listing
+
+
+def _refuse_past_start(starts_at: datetime) -> None:
+    """A published session must still lie ahead: nobody could book one that has begun."""
+    if starts_at <= utcnow():
+        raise field_problem(
+            {"starts_at": ["must be in the future to publish"]}, "A session is published only before it starts"
+        )
 
 
 @api_route(
@@ -118,6 +164,8 @@ def create_session() -> tuple[Response, int]:
     user = current_user()
     ensure_roles(user, "creator", "facilitator", action="publish sessions")
     data = parse_body(SessionFields)
+    if data.status == "published":
+        _refuse_past_start(data.starts_at)
     listing = CatalogSession(
         owner_id=user.id,
         title=data.title,
@@ -149,8 +197,11 @@ def list_sessions() -> Response:
         if _caller_id() is None:
             raise ApiProblem(401, "unauthorized", "mine=true needs a login")
         stmt = stmt.where(CatalogSession.owner_id == current_user().id)
+    elif query.status == "draft":
+        raise field_problem({"status": ["drafts are listed only with mine=true"]})
     else:
-        stmt = stmt.where(CatalogSession.status == "published")
+        # Cancelled sessions were public once, so anyone may list them; by default, published.
+        stmt = stmt.where(CatalogSession.status == (query.status or "published"))
     if query.status and query.mine:
         stmt = stmt.where(CatalogSession.status == query.status)
     if query.kind:
@@ -160,13 +211,17 @@ def list_sessions() -> Response:
     if query.to:
         stmt = stmt.where(CatalogSession.starts_at <= query.to)
     if query.q:
-        like = f"%{query.q}%"
-        stmt = stmt.where(or_(CatalogSession.title.ilike(like), CatalogSession.description.ilike(like)))
-    offset = query.cursor or 0
-    rows = db.session.scalars(stmt.offset(offset).limit(query.limit + 1)).all()
-    items = [row.to_json() for row in rows[: query.limit]]
-    next_cursor = str(offset + query.limit) if len(rows) > query.limit else None
-    return jsonify({"items": items, "next_cursor": next_cursor})
+        # The words are matched as typed: % and _ are not wildcards here.
+        escaped = query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        stmt = stmt.where(
+            or_(CatalogSession.title.ilike(like, escape="\\"), CatalogSession.description.ilike(like, escape="\\"))
+        )
+    stmt = after(stmt, query.cursor, CatalogSession.starts_at, CatalogSession.id)
+    rows = db.session.scalars(stmt.limit(query.limit + 1)).all()
+    page = rows[: query.limit]
+    next_cursor = encode(page[-1].starts_at, page[-1].id) if len(rows) > query.limit else None
+    return jsonify({"items": [row.to_json() for row in page], "next_cursor": next_cursor})
 
 
 @api_route(bp, "/sessions/<int:session_id>", "GET", "One session", auth=False, responses={200: "OK", 404: "Not found"})
@@ -202,6 +257,7 @@ def update_session(session_id: int) -> Response:
         raise ApiProblem(409, "session-cancelled", f"Session {session_id} was cancelled; it cannot change any more")
     if changes.get("status") == "draft" and listing.status != "draft":
         raise ApiProblem(409, "invalid-transition", "A published session cannot go back to draft; cancel it instead")
+    _check_terms(listing, data)
     capacity = changes.pop("capacity", None)
     grew = capacity is not None and capacity > listing.capacity
     if capacity is not None:
@@ -221,6 +277,14 @@ def update_session(session_id: int) -> Response:
                 f"{taken} seats are taken; capacity cannot drop below that",
                 errors={"capacity": [f"must be at least {taken}"]},
             )
+    price = changes.pop("price", None)
+    if price is not None:
+        listing.price_amount, listing.price_currency = price["amount"], price["currency"]
+    policy = changes.pop("refund_policy", None)
+    if policy is not None:
+        listing.refund_full_hours = policy["full_until_hours"]
+        listing.refund_partial_hours = policy["partial_until_hours"]
+        listing.refund_partial_percent = policy["partial_percent"]
     for key, value in changes.items():
         setattr(listing, key, value)
     listing.updated_at = utcnow()
@@ -232,19 +296,45 @@ def update_session(session_id: int) -> Response:
     return jsonify(listing.to_json())
 
 
+def _check_terms(listing: CatalogSession, patch: SessionPatch) -> None:
+    """The edit leaves a coherent session, and the terms change only while nobody holds a place."""
+    starts_at = patch.starts_at or listing.starts_at
+    ends_at = patch.ends_at or listing.ends_at
+    if ends_at <= starts_at:
+        raise field_problem({"ends_at": ["must be after the start"]})
+    publishing = patch.status == "published" or listing.status == "published"
+    if publishing and (patch.starts_at is not None or patch.status == "published"):
+        _refuse_past_start(starts_at)
+    touched = [name for name in TERMS if getattr(patch, name) is not None]
+    if touched and db.session.scalar(
+        select(Booking.id).where(Booking.session_id == listing.id, Booking.status != "cancelled").limit(1)
+    ):
+        raise ApiProblem(
+            409,
+            "session-has-bookings",
+            f"People have booked on these terms; {', '.join(touched)} cannot change now. "
+            "Cancel the session (everyone is refunded and told) and publish a new one instead.",
+            errors={name: ["cannot change once people have booked"] for name in touched},
+        )
+
+
 @api_route(
     bp,
     "/sessions/<int:session_id>/bookings",
     "GET",
-    "Who booked (owner only)",
+    "Who booked (owner only), in booking order",
+    query=PageQuery,
     responses={200: "OK", 403: "Not the owner", 404: "Not found"},
 )
 @jwt_required()
 def session_bookings(session_id: int) -> Response:
+    query = parse_query(PageQuery)
     listing = _owned_session(session_id)
-    rows = db.session.scalars(select(Booking).where(Booking.session_id == listing.id).order_by(Booking.id))
-    items = [{**b.to_json(), "user": {"id": b.user.id, "name": b.user.name}} for b in rows]
-    return jsonify({"items": items, "next_cursor": None})
+    stmt = select(Booking).where(Booking.session_id == listing.id, Booking.id > (query.cursor or 0))
+    rows = db.session.scalars(stmt.order_by(Booking.id).limit(query.limit + 1)).all()
+    page = rows[: query.limit]
+    items = [{**b.to_json(), "user": {"id": b.user.id, "name": b.user.name}} for b in page]
+    return jsonify({"items": items, "next_cursor": str(page[-1].id) if len(rows) > query.limit else None})
 
 
 class CancelBody(BaseModel):

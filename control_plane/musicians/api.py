@@ -31,8 +31,9 @@ from control_plane.musicians.models import (
     Project,
 )
 from control_plane.musicians.week_index import week_windows
+from control_plane.pagination import MAX_CURSOR, after, encode
 from control_plane.problems import ApiProblem
-from control_plane.validation import parse_body, parse_query
+from control_plane.validation import FieldRuleError, parse_body, parse_query
 
 __all__ = ["bp"]
 
@@ -86,9 +87,9 @@ class TimeRange(BaseModel):
     @model_validator(mode="after")
     def _order(self) -> Any:
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise FieldRuleError("ends_at", "must be after the start")
         if self.ends_at - self.starts_at > self.MAX_SPAN:
-            raise ValueError(f"it may last {self.MAX_SPAN.days} days at most")
+            raise FieldRuleError("ends_at", f"it may last {self.MAX_SPAN.days} days at most")
         return self
 
 
@@ -183,7 +184,7 @@ class RequestQuery(BaseModel):
     role: Literal["musician", "requester"] | None = None
     status: Literal["pending", "accepted", "declined", "cancelled", "expired"] | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: int | None = Field(default=None, ge=0)
+    cursor: int | None = Field(default=None, ge=0, le=2**62)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -229,10 +230,10 @@ def _change(user: User, action: Callable[[], BookingRequest], status: int = 200)
     return idempotent(user.id, create)
 
 
-def _page(stmt: Any, limit: int, cursor: int | None, shape: Callable[[Any], dict[str, Any]]) -> Response:
-    offset = cursor or 0
-    rows = db.session.scalars(stmt.offset(offset).limit(limit + 1)).all()
-    next_cursor = str(offset + limit) if len(rows) > limit else None
+def _page(stmt: Any, limit: int, shape: Callable[[Any], dict[str, Any]], cursor_of: Callable[[Any], str]) -> Response:
+    """One page of a keyset-ordered ``stmt``; ``cursor_of`` the last row says where the next starts."""
+    rows = db.session.scalars(stmt.limit(limit + 1)).all()
+    next_cursor = cursor_of(rows[limit - 1]) if len(rows) > limit else None
     return jsonify({"items": [shape(row) for row in rows[:limit]], "next_cursor": next_cursor})
 
 
@@ -334,7 +335,7 @@ def create_project() -> tuple[Response, int]:
 class ProjectQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: int | None = Field(default=None, ge=0)
+    cursor: str | None = Field(default=None, max_length=MAX_CURSOR)
 
 
 @api_route(bp, "/projects", "GET", "The caller's projects", query=ProjectQuery)
@@ -342,7 +343,8 @@ class ProjectQuery(BaseModel):
 def list_projects() -> Response:
     query = parse_query(ProjectQuery)
     stmt = select(Project).where(Project.owner_id == current_user().id).order_by(Project.starts_at, Project.id)
-    return _page(stmt, query.limit, query.cursor, lambda project: project.to_json())
+    stmt = after(stmt, query.cursor, Project.starts_at, Project.id)
+    return _page(stmt, query.limit, lambda project: project.to_json(), lambda last: encode(last.starts_at, last.id))
 
 
 @api_route(
@@ -422,7 +424,9 @@ def list_requests() -> Response:
         stmt = stmt.where(BookingRequest.status == "pending", BookingRequest.expires_at > now)
     elif query.status is not None:
         stmt = stmt.where(BookingRequest.status == query.status)
-    return _page(stmt, query.limit, query.cursor, lambda row: row.to_json(now))
+    if query.cursor:
+        stmt = stmt.where(BookingRequest.id < query.cursor)  # newest first: the next page is older
+    return _page(stmt, query.limit, lambda row: row.to_json(now), lambda last: str(last.id))
 
 
 def _visible_request(request_id: int) -> BookingRequest:

@@ -3,8 +3,9 @@
 States: ``pending`` -> ``accepted`` | ``declined`` | ``cancelled`` | ``expired``; an accepted
 engagement can still be ``cancelled``. Either side may propose a reschedule (new times and
 optionally a new offer) on a pending or accepted request; the *other* side accepts it (the
-request takes the new terms and keeps its status) or declines it (nothing changes but the
-proposal is gone). ``next_status`` is the pure transition table; the use cases below load,
+request takes the new terms; a pending one becomes ``accepted``, since both sides have now
+agreed to the same terms, which is what a counter-proposal is for) or declines it (nothing
+changes but the proposal is gone). ``next_status`` is the pure transition table; the use cases below load,
 check, change and stage exactly one contract event per change in the caller's transaction.
 
 The no-double-booking guard: a musician never holds two overlapping ``accepted`` requests.
@@ -124,7 +125,7 @@ def next_status(status: str, proposal_by: Side | None, action: Action, actor: Si
         raise _invalid(status, "there is no open reschedule proposal")
     if proposal_by == actor:
         raise RequestRefused(403, "forbidden", "The other side answers your reschedule proposal")
-    return status
+    return "accepted" if action == "accept_proposal" else status
 
 
 _PARTICIPLES = {
@@ -285,7 +286,7 @@ def answer_reschedule(
     """The other side takes (``accept``) or refuses the open reschedule proposal."""
     request, side = _load(db, request_id, user)
     action: Action = "accept_proposal" if accept else "decline_proposal"
-    next_status(request.effective_status(now), _proposal_side(request), action, side)
+    status = next_status(request.effective_status(now), _proposal_side(request), action, side)
     if not accept:
         _clear_proposal(request)
         request.updated_at = now
@@ -301,9 +302,10 @@ def answer_reschedule(
     request.offer_amount = request.proposed_offer_amount or 0
     request.offer_currency = request.proposed_offer_currency or request.offer_currency
     _clear_proposal(request)
+    if request.status != status:  # a pending request both sides now agree on: an engagement
+        request.status = status
+        request.responded_at = now
     request.updated_at = now
-    if request.status == "pending":
-        request.expires_at = _deadline(now, expire_after, starts_at)
     _flush(db, request.musician.name)  # an accepted engagement's new range meets the exclusion constraint
     add_event(db, _event(RequestRescheduleAccepted, request, accepted_by=user.id))
     return request

@@ -127,7 +127,7 @@ def test_json_round_trip_and_time_parsing() -> None:
         ("pending", None, "propose", "musician", "pending"),
         ("accepted", None, "propose", "requester", "accepted"),
         ("pending", "musician", "propose", "musician", "pending"),  # the proposer revises it
-        ("pending", "musician", "accept_proposal", "requester", "pending"),
+        ("pending", "musician", "accept_proposal", "requester", "accepted"),
         ("accepted", "requester", "decline_proposal", "musician", "accepted"),
         ("pending", "requester", "decline", "musician", "declined"),
         ("pending", "requester", "cancel", "requester", "cancelled"),

@@ -10,6 +10,46 @@ const form = $("#session-form");
 const list = $("#my-sessions");
 const alerts = $("#alerts");
 const alertsStatus = $("#alerts-status");
+const editDialog = $("#edit-dialog");
+const editForm = $("#edit-form");
+
+// --- messages: one at a time, each with a close button ------------------------------------------
+
+const formSuccess = $(".form-success", form);
+
+function dismissible(item) {
+  if (!item || item.querySelector(".flash-close")) return item;
+  item.classList.add("is-dismissible");
+  item.append(h("button", { type: "button", class: "flash-close", "aria-label": "Dismiss message", title: "Dismiss" }, "×"));
+  return item;
+}
+
+/** Replace whatever message is showing (the #flash area and the form's own line) with this one. */
+function notify(message, kind = "success", { inForm = false } = {}) {
+  const area = $("#flash");
+  if (area) area.replaceChildren();
+  formSuccess.hidden = true;
+  formSuccess.replaceChildren();
+  if (inForm) {
+    formSuccess.textContent = message;
+    dismissible(formSuccess).hidden = false;
+    return;
+  }
+  // Success fades on its own; anything needing attention stays until dismissed or replaced.
+  flash(message, kind, { timeout: kind === "success" ? 8000 : 0 });
+  if (area) dismissible(area.lastElementChild);
+}
+
+document.addEventListener("click", (event) => {
+  const close = event.target.closest(".flash-close");
+  if (!close) return;
+  const item = close.parentElement;
+  if (item === formSuccess) {
+    formSuccess.hidden = true;
+    formSuccess.replaceChildren();
+  } else item.remove();
+});
+for (const item of document.querySelectorAll("#flash .flash")) dismissible(item); // the server's, if any
 
 // --- the new-session form ----------------------------------------------------------------
 
@@ -65,14 +105,12 @@ function readForm() {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearErrors(form);
-  const ok = $(".form-success", form);
-  ok.hidden = true;
   const button = form.querySelector('button[type="submit"]');
   setBusy(button, true, "Creating…");
   try {
     const created = await apiFetch("/api/sessions", { method: "POST", body: readForm() });
-    ok.textContent = created.status === "published" ? `“${created.title}” is published.` : `“${created.title}” saved as a draft.`;
-    ok.hidden = false;
+    notify(created.status === "published" ? `“${created.title}” is published.` : `“${created.title}” saved as a draft.`,
+      "success", { inForm: true });
     upsertSession(created, { prepend: true });
     form.elements.title.value = "";
     form.elements.description.value = "";
@@ -94,6 +132,12 @@ function seatsText(session) {
 
 function renderRow(session) {
   const actions = [];
+  if (session.status === "draft" || session.status === "published") {
+    actions.push(h("button", {
+      type: "button", class: "btn btn-ghost btn-small edit-session", "aria-haspopup": "dialog",
+      "aria-label": `Edit “${session.title}”`,
+    }, "Edit"));
+  }
   if (session.status === "draft") {
     actions.push(h("button", { type: "button", class: "btn btn-primary btn-small publish-session" }, "Publish"));
     actions.push(h("button", { type: "button", class: "btn btn-ghost btn-small delete-session" }, "Delete"));
@@ -187,11 +231,13 @@ list.addEventListener("click", (event) => {
   const row = rows.get(id);
   if (!row) return;
   const { session } = row;
-  if (button.classList.contains("publish-session")) {
+  if (button.classList.contains("edit-session")) {
+    openEditor(session, button);
+  } else if (button.classList.contains("publish-session")) {
     sessionAction(li, button, async () => {
       const updated = await apiFetch(`/api/sessions/${id}`, { method: "PATCH", body: { status: "published" } });
       upsertSession(updated);
-      flash(`“${updated.title}” is published.`, "success");
+      notify(`“${updated.title}” is published.`);
     });
   } else if (button.classList.contains("delete-session")) {
     sessionAction(li, button, async () => {
@@ -206,7 +252,7 @@ list.addEventListener("click", (event) => {
       rows.delete(id);
       li.remove();
       if (!rows.size) list.append(h("li", { class: "empty-row muted" }, "No sessions yet — create your first one."));
-      flash(`Draft “${session.title}” deleted.`, "success");
+      notify(`Draft “${session.title}” deleted.`);
     });
   } else if (button.classList.contains("cancel-session")) {
     sessionAction(li, button, async () => {
@@ -221,8 +267,104 @@ list.addEventListener("click", (event) => {
       if (!answer) return;
       const cancelled = await apiFetch(`/api/sessions/${id}/cancel`, { method: "POST", body: { reason: answer.reason } });
       upsertSession(cancelled);
-      flash(`“${cancelled.title}” is cancelled; attendees are being told.`, "success");
+      notify(`“${cancelled.title}” is cancelled; attendees are being told.`);
     });
+  }
+});
+
+// --- editing a session ---------------------------------------------------------------------
+
+const EDITABLE = ["title", "description", "capacity", "location"];
+let editing = null; // {id, session, opener} while the dialog is open
+
+function refundWords(policy, price) {
+  if (!price.amount) return "Free: nothing to refund.";
+  const partial = policy.partial_percent > 0 && policy.partial_until_hours < policy.full_until_hours
+    ? `, ${policy.partial_percent}% until ${plural(policy.partial_until_hours, "hour", "hours")} before` : "";
+  return `Full refund until ${plural(policy.full_until_hours, "hour", "hours")} before the start${partial}, none after.`;
+}
+
+function openEditor(session, opener) {
+  editing = { id: session.id, session, opener };
+  clearErrors(editForm);
+  const f = editForm.elements;
+  f.title.value = session.title;
+  f.description.value = session.description || "";
+  f.capacity.value = String(session.capacity);
+  f.location.value = session.location || "";
+  f.publish.checked = false;
+  $("#e-publish-row", editForm).hidden = session.status !== "draft";
+  $("#edit-heading", editForm).textContent = session.status === "draft" ? "Edit draft" : "Edit session";
+  $("#e-capacity-hint", editForm).textContent = session.seats_taken
+    ? `${plural(session.seats_taken, "seat is", "seats are")} taken; capacity can't go below that.`
+    : "Nobody has booked yet.";
+  $("#e-kind", editForm).textContent = session.kind === "retreat" ? "Retreat" : "Session";
+  $("#e-when", editForm).textContent = formatRange(session.starts_at, session.ends_at);
+  $("#e-timezone", editForm).textContent = session.timezone;
+  $("#e-price", editForm).textContent = formatMoney(session.price.amount, session.price.currency);
+  $("#e-refund", editForm).textContent = refundWords(session.refund_policy, session.price);
+  if (typeof editDialog.showModal === "function") editDialog.showModal();
+  else editDialog.setAttribute("open", "");
+  f.title.focus();
+}
+
+function closeEditor() {
+  const opener = editing && editing.opener;
+  editing = null;
+  if (editDialog.open) editDialog.close();
+  // The row was re-rendered meanwhile: go back to its Edit button, else to the list.
+  const target = opener && opener.isConnected ? opener : null;
+  if (target) target.focus();
+}
+
+/** Only what changed, and only fields PATCH accepts; raw values so the server explains bad ones. */
+function readEdits(session) {
+  const f = editForm.elements;
+  const raw = {
+    title: f.title.value.trim(),
+    description: f.description.value.trim(),
+    capacity: f.capacity.value === "" ? "" : Number(f.capacity.value),
+    location: f.location.value.trim(),
+  };
+  const changes = {};
+  for (const key of EDITABLE) if (raw[key] !== session[key]) changes[key] = raw[key];
+  if (session.status === "draft" && f.publish.checked) changes.status = "published";
+  return changes;
+}
+
+for (const button of editForm.querySelectorAll(".edit-close")) button.addEventListener("click", closeEditor);
+editDialog.addEventListener("close", () => { editing = null; });
+
+editForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!editing) return;
+  clearErrors(editForm);
+  const { id } = editing;
+  const current = (rows.get(id) || editing).session;
+  const changes = readEdits(current);
+  if (!Object.keys(changes).length) {
+    closeEditor();
+    notify(`No changes to “${current.title}”.`, "info");
+    return;
+  }
+  const button = $("#edit-save", editForm);
+  setBusy(button, true, "Saving…");
+  try {
+    const updated = await apiFetch(`/api/sessions/${id}`, { method: "PATCH", body: changes });
+    upsertSession(updated);
+    const row = rows.get(id);
+    const opener = row && row.li.querySelector(".edit-session");
+    if (editing) editing.opener = opener;
+    closeEditor();
+    if (row) row.li.classList.add("flash-row");
+    notify(updated.status === "published" && changes.status ? `“${updated.title}” is saved and published.` : `“${updated.title}” is saved.`);
+  } catch (err) {
+    if (err.status === 401) return goToLogin();
+    // Input stays as typed; the server's words go under the field they are about.
+    showProblem(editForm, err);
+    if (err.code === "session-cancelled") reloadSoon();
+  } finally {
+    setBusy(button, false);
   }
 });
 
@@ -339,7 +481,7 @@ openSocket("/ws/notifications", {
   onMessage(message) {
     if (message.type === "notification") onNotification(message);
     else if (message.type === "error" && message.code === "notifications-unavailable") {
-      flash("Alerts are delayed: the notification service is catching up.", "warn");
+      notify("Alerts are delayed: the notification service is catching up.", "warn");
     }
   },
 });

@@ -39,6 +39,39 @@ function setSeats(card, session) {
   }
 }
 
+// --- sessions that already started: no new bookings ---------------------------------------
+
+/** When a card's session starts and ends (ms), from its <time> (server cards) or its data. */
+function cardTimes(card) {
+  const time = card.querySelector("time.local-time");
+  return {
+    starts: Date.parse(card.dataset.startsAt || (time && time.getAttribute("datetime")) || ""),
+    ends: Date.parse(card.dataset.endsAt || (time && time.dataset.end) || ""),
+  };
+}
+
+const hasStarted = (card, now = Date.now()) => cardTimes(card).starts <= now;
+
+function closedLabel() {
+  return h("span", { class: "booking-closed" }, "Booking closed");
+}
+
+/** The session is under way (or over): the book / waitlist button gives way to "Booking closed". */
+function closeBooking(card) {
+  card.classList.add("is-started");
+  const button = card.querySelector("button.book-button, button.waitlist-button");
+  if (!button) return;
+  const status = card.querySelector(".booking-status");
+  button.replaceWith(closedLabel());
+  if (status && !status.textContent) status.textContent = "This session has already started.";
+}
+
+function closeStartedCards() {
+  const now = Date.now();
+  for (const card of $$(".session-card", list)) if (!card.classList.contains("is-started") && hasStarted(card, now)) closeBooking(card);
+}
+setInterval(closeStartedCards, 30_000); // a session can start while the page is open
+
 // --- booking -----------------------------------------------------------------------------
 
 function setStatus(status, text, kind, code) {
@@ -110,7 +143,9 @@ list.addEventListener("click", (event) => {
   const button = event.target.closest("button.book-button, button.waitlist-button");
   if (!button || button.disabled) return;
   const card = button.closest(".session-card");
-  if (card) book(card, button, { waitlist: button.classList.contains("waitlist-button") });
+  if (!card) return;
+  if (hasStarted(card)) closeBooking(card);
+  else book(card, button, { waitlist: button.classList.contains("waitlist-button") });
 });
 
 // --- cards built in the browser (same markup as the server's session_card macro) ------------
@@ -131,6 +166,7 @@ function truncate(text, length) {
 
 function renderCard(s, booking) {
   const statusId = `booking-status-${s.id}`;
+  const started = Date.parse(s.starts_at) <= Date.now();
   const actions = [];
   if (booking) {
     const pay = checkoutPath(booking);
@@ -141,6 +177,10 @@ function renderCard(s, booking) {
       class: `booking-status is-${booking.status === "confirmed" ? "ok" : "warn"}`,
       id: statusId, role: "status", "aria-live": "polite", dataset: { status: booking.status },
     }, statusText(booking)));
+  } else if (started) {
+    actions.push(closedLabel());
+    actions.push(h("p", { class: "booking-status", id: statusId, role: "status", "aria-live": "polite" },
+      "This session has already started."));
   } else {
     actions.push(s.seats_left === 0
       ? h("button", { type: "button", class: "btn waitlist-button", "aria-describedby": statusId }, "Join waitlist")
@@ -148,8 +188,8 @@ function renderCard(s, booking) {
     actions.push(h("p", { class: "booking-status", id: statusId, role: "status", "aria-live": "polite" }));
   }
   const card = h("article", {
-    class: `card session-card${s.seats_left === 0 ? " is-full" : ""}`,
-    dataset: { sessionId: s.id, kind: s.kind },
+    class: `card session-card${s.seats_left === 0 ? " is-full" : ""}${started ? " is-started" : ""}`,
+    dataset: { sessionId: s.id, kind: s.kind, startsAt: s.starts_at, endsAt: s.ends_at },
     "aria-labelledby": `session-title-${s.id}`,
   },
   h("div", { class: "session-top" },
@@ -194,8 +234,10 @@ function apiQuery(filters, cursor) {
   const params = new URLSearchParams({ limit: "24" });
   if (filters.q) params.set("q", filters.q);
   if (filters.kind) params.set("kind", filters.kind);
-  // Whole days in the viewer's time zone, sent as ISO 8601 with the offset.
-  if (filters.from) params.set("from", localInputToIso(`${filters.from}T00:00:00`));
+  // Whole days in the viewer's time zone, sent as ISO 8601 with the offset. Without a From
+  // date the catalogue shows what is still to come: `from` keeps sessions not yet over (the
+  // API compares it with the end), and cards of those already under way say "Booking closed".
+  params.set("from", filters.from ? localInputToIso(`${filters.from}T00:00:00`) : new Date().toISOString());
   if (filters.to) params.set("to", localInputToIso(`${filters.to}T23:59:59`));
   if (cursor) params.set("cursor", cursor);
   return `/api/sessions?${params}`;
@@ -275,4 +317,10 @@ if (Object.values(initial).some(Boolean)) search();
 else if (list.children.length >= 200) {
   // The server list is capped: switch to the paginated API for anything past it.
   search();
+} else {
+  // Upcoming only, as the API gives it without a From date: drop sessions that are over.
+  const now = Date.now();
+  for (const card of $$(".session-card", list)) if (cardTimes(card).ends < now) card.remove();
+  none.hidden = list.children.length > 0;
 }
+closeStartedCards();

@@ -1,0 +1,166 @@
+"""The facilitator edits a session in a real browser: the edit dialog, a refused capacity, a save."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.e2e.conftest import launch_chromium
+from tests.support.people import PASSWORD, register_person
+from tests.support.stack import Stack, http_json
+
+pytestmark = pytest.mark.e2e
+
+VIEWER_ZONE = "Europe/Berlin"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Visitor:
+    """One person in their own browser context; page errors and CSP violations fail the test."""
+
+    def __init__(self, browser: Browser, base: str) -> None:
+        self.context: BrowserContext = browser.new_context(
+            base_url=base, timezone_id=VIEWER_ZONE, locale="en-GB", viewport={"width": 1024, "height": 900}
+        )
+        self.page: Page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
+        self.page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.problems.append(f"CSP: {message.text}")
+
+    def login(self, person: dict[str, Any]) -> Page:
+        page = self.page
+        page.goto("/login")
+        page.fill("#login-form input[name=email]", person["email"])
+        page.fill("#login-form input[name=password]", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url("**/sessions")
+        return page
+
+    def close(self) -> None:
+        self.context.close()
+        assert not self.problems, self.problems
+
+
+@pytest.fixture
+def visitor(chromium: Browser, stack: Stack) -> Iterator[Visitor]:
+    opened = Visitor(chromium, stack.base)
+    yield opened
+    opened.close()
+
+
+def _session(stack: Stack, owner: dict[str, Any], title: str, **fields: Any) -> dict[str, Any]:
+    starts_at = (datetime.now(UTC) + timedelta(days=21)).replace(hour=17, minute=0, second=0, microsecond=0)
+    body = {
+        "title": title,
+        "description": "Grooves in 7/8.",
+        "starts_at": starts_at.isoformat(),
+        "ends_at": (starts_at + timedelta(hours=2)).isoformat(),
+        "timezone": "Europe/Berlin",
+        "capacity": 3,
+        "location": "Studio 2, Leipzig",
+        "status": "published",
+        **fields,
+    }
+    status, listing = http_json("POST", f"{stack.base}/api/sessions", body, token=owner["access_token"])
+    assert status == 201, listing
+    return dict(listing)
+
+
+def _book(stack: Stack, person: dict[str, Any], session_id: int) -> None:
+    status, booking = http_json(
+        "POST", f"{stack.base}/api/bookings", {"session_id": session_id}, token=person["access_token"]
+    )
+    assert status == 201, booking
+
+
+def test_the_host_edits_title_and_capacity_and_sees_a_capacity_below_the_bookings_refused(
+    stack: Stack, visitor: Visitor
+) -> None:
+    host = register_person(stack.base, ["facilitator"], "Edda Editor")
+    listing = _session(stack, host, "Odd meters workshop")
+    for name in ("Ada Attendee", "Ben Attendee"):
+        _book(stack, register_person(stack.base, ["user"], name), listing["id"])
+    draft = _session(stack, host, "Draft jam", status="draft")
+    gone = _session(stack, host, "Called-off jam")
+    assert http_json("POST", f"{stack.base}/api/sessions/{gone['id']}/cancel", {}, token=host["access_token"])[0] == 200
+
+    page = visitor.login(host)
+    page.goto("/facilitator")
+    row = page.locator(f'.my-session[data-session-id="{listing["id"]}"]')
+    expect(row.locator(".seats-capacity")).to_have_text("3")
+    # Drafts and published sessions can be edited; a cancelled one cannot.
+    expect(page.locator(f'.my-session[data-session-id="{draft["id"]}"] button.edit-session')).to_be_visible()
+    expect(page.locator(f'.my-session[data-session-id="{gone["id"]}"] button.edit-session')).to_have_count(0)
+
+    row.locator("button.edit-session").click()
+    dialog = page.locator("#edit-dialog")
+    expect(dialog).to_be_visible()
+    form = dialog.locator("#edit-form")
+    expect(form.locator("[name=title]")).to_have_value("Odd meters workshop")
+    expect(form.locator("[name=description]")).to_have_value("Grooves in 7/8.")
+    expect(form.locator("[name=capacity]")).to_have_value("3")
+    expect(form.locator("[name=location]")).to_have_value("Studio 2, Leipzig")
+    expect(form.locator("#e-timezone")).to_have_text("Europe/Berlin")
+    expect(form.locator("#e-capacity-hint")).to_contain_text("2 seats are taken")
+    expect(form.locator("#e-publish-row")).to_be_hidden()
+
+    # Two seats are taken: a capacity of 1 is refused, with the server's words at the field.
+    form.locator("[name=title]").fill("Odd meters masterclass")
+    form.locator("[name=capacity]").fill("1")
+    form.locator("#edit-save").click()
+    capacity_error = form.locator('.field-error[data-field="capacity"]')
+    expect(capacity_error).to_be_visible()
+    expect(capacity_error).to_have_text("must be at least 2")
+    expect(form.locator(".form-error")).to_contain_text("2 seats are taken")
+    expect(form.locator("[name=capacity]")).to_have_attribute("aria-invalid", "true")
+    expect(dialog).to_be_visible()
+    expect(form.locator("[name=title]")).to_have_value("Odd meters masterclass")  # input kept
+    expect(row.locator(".my-session-title")).to_have_text("Odd meters workshop")  # nothing saved
+    status, unchanged = http_json("GET", f"{stack.base}/api/sessions/{listing['id']}", token=host["access_token"])
+    assert status == 200 and unchanged["title"] == "Odd meters workshop" and unchanged["capacity"] == 3
+
+    form.locator("[name=capacity]").fill("5")
+    form.locator("#edit-save").click()
+    expect(dialog).to_be_hidden()
+    expect(row.locator(".my-session-title")).to_have_text("Odd meters masterclass")
+    expect(row.locator(".seats-capacity")).to_have_text("5")
+    expect(row.locator(".seats-taken")).to_have_text("2")
+    message = page.locator("#flash .flash")
+    expect(message).to_have_count(1)
+    expect(message).to_contain_text("“Odd meters masterclass” is saved.")
+    status, saved = http_json("GET", f"{stack.base}/api/sessions/{listing['id']}", token=host["access_token"])
+    assert status == 200 and saved["title"] == "Odd meters masterclass" and saved["capacity"] == 5
+    assert saved["seats_left"] == 3 and saved["location"] == "Studio 2, Leipzig"
+
+    # A draft: edit its location and publish it from the same dialog; the message replaces the last one.
+    draft_row = page.locator(f'.my-session[data-session-id="{draft["id"]}"]')
+    draft_row.locator("button.edit-session").click()
+    expect(form.locator("#e-publish-row")).to_be_visible()
+    form.locator("[name=location]").fill("Online")
+    form.locator("#e-publish").check()
+    form.locator("#edit-save").click()
+    expect(dialog).to_be_hidden()
+    expect(draft_row).to_have_attribute("data-status", "published")
+    expect(message).to_have_count(1)
+    expect(message).to_contain_text("“Draft jam” is saved and published.")
+    message.locator(".flash-close").click()
+    expect(message).to_have_count(0)
+    status, published = http_json("GET", f"{stack.base}/api/sessions/{draft['id']}", token=host["access_token"])
+    assert status == 200 and published["status"] == "published" and published["location"] == "Online"
