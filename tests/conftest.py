@@ -51,6 +51,8 @@ def make_settings(tmp_path: Path, database_url: str, redis_url: str = "", bootst
         database=replace(settings.database, url=database_url),
         redis=replace(settings.redis, url=redis_url or "redis://127.0.0.1:1/0"),
         kafka=replace(settings.kafka, bootstrap=bootstrap or "127.0.0.1:1"),
+        # Nothing listens on port 1: a `make up` stack running beside the tests is never reached.
+        media=replace(settings.media, port=1),
     )
 
 

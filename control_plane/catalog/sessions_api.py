@@ -35,14 +35,14 @@ Line = Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE)]
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
-def _within_range(moment: datetime) -> datetime:
-    if not datetime(2000, 1, 1, tzinfo=UTC) <= moment < LATEST:
+def _within_range(moment: datetime | None) -> datetime | None:
+    if moment is not None and not datetime(2000, 1, 1, tzinfo=UTC) <= moment < LATEST:
         raise ValueError("must be between the years 2000 and 2199")
     return moment
 
 
-def _known_zone(zone: str) -> str:
-    if zone not in available_timezones():
+def _known_zone(zone: str | None) -> str | None:
+    if zone is not None and zone not in available_timezones():
         raise ValueError("unknown IANA time zone")
     return zone
 

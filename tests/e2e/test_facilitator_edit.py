@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -117,8 +118,12 @@ def test_the_host_edits_title_and_capacity_and_sees_a_capacity_below_the_booking
     expect(form.locator("[name=description]")).to_have_value("Grooves in 7/8.")
     expect(form.locator("[name=capacity]")).to_have_value("3")
     expect(form.locator("[name=location]")).to_have_value("Studio 2, Leipzig")
-    expect(form.locator("#e-timezone")).to_have_text("Europe/Berlin")
+    expect(form.locator("[name=timezone]")).to_have_value("Europe/Berlin")
+    expect(form.locator("[name=kind]")).to_have_value("session")
     expect(form.locator("#e-capacity-hint")).to_contain_text("2 seats are taken")
+    # People booked on these terms: time, price and refund policy are fixed now.
+    expect(form.locator("#e-terms")).to_be_disabled()
+    expect(form.locator("[name=starts_at]")).to_be_disabled()
     expect(form.locator("#e-publish-row")).to_be_hidden()
 
     # Two seats are taken: a capacity of 1 is refused, with the server's words at the field.
@@ -149,10 +154,18 @@ def test_the_host_edits_title_and_capacity_and_sees_a_capacity_below_the_booking
     assert status == 200 and saved["title"] == "Odd meters masterclass" and saved["capacity"] == 5
     assert saved["seats_left"] == 3 and saved["location"] == "Studio 2, Leipzig"
 
-    # A draft: edit its location and publish it from the same dialog; the message replaces the last one.
+    # A draft nobody booked: its terms can change too. Move it a day later, charge for it and
+    # publish it from the same dialog; the message replaces the last one.
     draft_row = page.locator(f'.my-session[data-session-id="{draft["id"]}"]')
     draft_row.locator("button.edit-session").click()
     expect(form.locator("#e-publish-row")).to_be_visible()
+    expect(form.locator("#e-terms")).to_be_enabled()
+    starts = datetime.fromisoformat(draft["starts_at"]).astimezone(ZoneInfo(VIEWER_ZONE))
+    expect(form.locator("[name=starts_at]")).to_have_value(f"{starts:%Y-%m-%dT%H:%M}")
+    later = starts + timedelta(days=1)
+    form.locator("[name=starts_at]").fill(f"{later:%Y-%m-%dT%H:%M}")
+    form.locator("[name=ends_at]").fill(f"{later + timedelta(hours=3):%Y-%m-%dT%H:%M}")
+    form.locator("[name=price]").fill("15")
     form.locator("[name=location]").fill("Online")
     form.locator("#e-publish").check()
     form.locator("#edit-save").click()
@@ -164,3 +177,7 @@ def test_the_host_edits_title_and_capacity_and_sees_a_capacity_below_the_booking
     expect(message).to_have_count(0)
     status, published = http_json("GET", f"{stack.base}/api/sessions/{draft['id']}", token=host["access_token"])
     assert status == 200 and published["status"] == "published" and published["location"] == "Online"
+    assert published["price"] == {"amount": 1500, "currency": "EUR"}
+    assert datetime.fromisoformat(published["starts_at"]) == later
+    assert datetime.fromisoformat(published["ends_at"]) == later + timedelta(hours=3)
+    assert published["refund_policy"] == draft["refund_policy"]  # untouched, so not sent

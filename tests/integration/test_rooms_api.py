@@ -57,7 +57,7 @@ def test_stream_offer_checks_input_and_who_may_stream(app: Flask) -> None:
     assert refused.status_code == 403 and refused.get_json()["code"] == "stream-not-allowed"
     # The media service of this test app is not running: a clear 503, not a stack trace.
     down = client.post(f"/api/rooms/{code}/stream", json={"sdp": OFFER, "type": "offer"}, headers=bearer(host))
-    assert down.status_code == 503 and down.get_json()["code"] == "media-unavailable"
+    assert down.status_code == 503 and down.get_json()["code"] == "media-unavailable", down.get_json()
     assert client.post("/api/rooms", json={"name": ""}, headers=bearer(host)).status_code == 422
 
 

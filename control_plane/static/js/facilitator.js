@@ -67,22 +67,41 @@ function prefill() {
 }
 prefill();
 
-// Keep the end after the start when the start moves.
-form.elements.starts_at.addEventListener("change", () => {
-  const start = new Date(form.elements.starts_at.value);
-  const end = new Date(form.elements.ends_at.value);
-  if (!Number.isNaN(start.getTime()) && (Number.isNaN(end.getTime()) || end <= start)) {
-    form.elements.ends_at.value = toLocalInput(new Date(start.getTime() + 2 * 3600 * 1000));
-  }
-});
+// Keep the end after the start when the start moves (both the new-session and the edit form).
+function keepEndAfterStart(f) {
+  f.starts_at.addEventListener("change", () => {
+    const start = new Date(f.starts_at.value);
+    const end = new Date(f.ends_at.value);
+    if (!Number.isNaN(start.getTime()) && (Number.isNaN(end.getTime()) || end <= start)) {
+      f.ends_at.value = toLocalInput(new Date(start.getTime() + 2 * 3600 * 1000));
+    }
+  });
+}
+keepEndAfterStart(form.elements);
 
-function readForm() {
-  const f = form.elements;
+// Problem fields that are shown under another input.
+const ALIASES = { "price.amount": "price", "price.currency": "currency", body: "ends_at" };
+
+/** The price inputs as the API's {amount (minor units), currency}. */
+function readPrice(f) {
   const currency = f.currency.value;
   const major = f.price.value === "" ? 0 : Number(f.price.value);
   const amount = Number.isFinite(major) ? Math.round(major * 10 ** currencyDigits(currency)) : NaN;
-  const capacity = f.capacity.value === "" ? NaN : Number(f.capacity.value);
+  return { amount: Number.isFinite(amount) ? amount : null, currency };
+}
+
+function readRefundPolicy(f) {
   const whole = (input) => (input.value === "" ? null : Number(input.value));
+  return {
+    full_until_hours: whole(f["refund_policy.full_until_hours"]),
+    partial_until_hours: whole(f["refund_policy.partial_until_hours"]),
+    partial_percent: whole(f["refund_policy.partial_percent"]),
+  };
+}
+
+function readForm() {
+  const f = form.elements;
+  const capacity = f.capacity.value === "" ? NaN : Number(f.capacity.value);
   return {
     title: f.title.value.trim(),
     description: f.description.value.trim(),
@@ -91,14 +110,10 @@ function readForm() {
     ends_at: localInputToIso(f.ends_at.value),
     timezone: f.timezone.value.trim() || viewerTimeZone(),
     capacity: Number.isFinite(capacity) ? capacity : null,
-    price: { amount: Number.isFinite(amount) ? amount : null, currency },
+    price: readPrice(f),
     location: f.location.value.trim(),
     status: f.publish.checked ? "published" : "draft",
-    refund_policy: {
-      full_until_hours: whole(f["refund_policy.full_until_hours"]),
-      partial_until_hours: whole(f["refund_policy.partial_until_hours"]),
-      partial_percent: whole(f["refund_policy.partial_percent"]),
-    },
+    refund_policy: readRefundPolicy(f),
   };
 }
 
@@ -115,7 +130,7 @@ form.addEventListener("submit", async (event) => {
     form.elements.title.value = "";
     form.elements.description.value = "";
   } catch (err) {
-    showProblem(form, err, { "price.amount": "price", "price.currency": "currency", body: "ends_at" });
+    showProblem(form, err, ALIASES);
   } finally {
     setBusy(button, false);
   }
@@ -277,12 +292,7 @@ list.addEventListener("click", (event) => {
 const EDITABLE = ["title", "description", "capacity", "location"];
 let editing = null; // {id, session, opener} while the dialog is open
 
-function refundWords(policy, price) {
-  if (!price.amount) return "Free: nothing to refund.";
-  const partial = policy.partial_percent > 0 && policy.partial_until_hours < policy.full_until_hours
-    ? `, ${policy.partial_percent}% until ${plural(policy.partial_until_hours, "hour", "hours")} before` : "";
-  return `Full refund until ${plural(policy.full_until_hours, "hour", "hours")} before the start${partial}, none after.`;
-}
+const sameJson = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 function openEditor(session, opener) {
   editing = { id: session.id, session, opener };
@@ -292,17 +302,25 @@ function openEditor(session, opener) {
   f.description.value = session.description || "";
   f.capacity.value = String(session.capacity);
   f.location.value = session.location || "";
+  f.kind.value = session.kind;
+  f.timezone.value = session.timezone;
+  f.starts_at.value = toLocalInput(new Date(session.starts_at));
+  f.ends_at.value = toLocalInput(new Date(session.ends_at));
+  f.currency.value = session.price.currency;
+  f.price.value = String(session.price.amount / 10 ** currencyDigits(session.price.currency));
+  for (const [key, value] of Object.entries(session.refund_policy)) f[`refund_policy.${key}`].value = String(value);
   f.publish.checked = false;
   $("#e-publish-row", editForm).hidden = session.status !== "draft";
   $("#edit-heading", editForm).textContent = session.status === "draft" ? "Edit draft" : "Edit session";
   $("#e-capacity-hint", editForm).textContent = session.seats_taken
     ? `${plural(session.seats_taken, "seat is", "seats are")} taken; capacity can't go below that.`
     : "Nobody has booked yet.";
-  $("#e-kind", editForm).textContent = session.kind === "retreat" ? "Retreat" : "Session";
-  $("#e-when", editForm).textContent = formatRange(session.starts_at, session.ends_at);
-  $("#e-timezone", editForm).textContent = session.timezone;
-  $("#e-price", editForm).textContent = formatMoney(session.price.amount, session.price.currency);
-  $("#e-refund", editForm).textContent = refundWords(session.refund_policy, session.price);
+  // The terms people book on can change only while nobody holds a place (the server checks too).
+  const booked = session.seats_taken > 0;
+  $("#e-terms", editForm).disabled = booked;
+  $("#e-terms-hint", editForm).textContent = booked
+    ? "People have booked on these terms, so they're fixed now. To change them, cancel the session and publish a new one."
+    : "These can change until someone books.";
   if (typeof editDialog.showModal === "function") editDialog.showModal();
   else editDialog.setAttribute("open", "");
   f.title.focus();
@@ -328,10 +346,22 @@ function readEdits(session) {
   };
   const changes = {};
   for (const key of EDITABLE) if (raw[key] !== session[key]) changes[key] = raw[key];
+  if (!$("#e-terms", editForm).disabled) {
+    if (f.kind.value !== session.kind) changes.kind = f.kind.value;
+    if (f.timezone.value.trim() !== session.timezone) changes.timezone = f.timezone.value.trim();
+    for (const key of ["starts_at", "ends_at"]) {
+      if (f[key].value !== toLocalInput(new Date(session[key]))) changes[key] = localInputToIso(f[key].value);
+    }
+    const price = readPrice(f);
+    if (!sameJson(price, session.price)) changes.price = price;
+    const policy = readRefundPolicy(f);
+    if (!sameJson(policy, session.refund_policy)) changes.refund_policy = policy;
+  }
   if (session.status === "draft" && f.publish.checked) changes.status = "published";
   return changes;
 }
 
+keepEndAfterStart(editForm.elements);
 for (const button of editForm.querySelectorAll(".edit-close")) button.addEventListener("click", closeEditor);
 editDialog.addEventListener("close", () => { editing = null; });
 
@@ -361,8 +391,8 @@ editForm.addEventListener("submit", async (event) => {
   } catch (err) {
     if (err.status === 401) return goToLogin();
     // Input stays as typed; the server's words go under the field they are about.
-    showProblem(editForm, err);
-    if (err.code === "session-cancelled") reloadSoon();
+    showProblem(editForm, err, ALIASES);
+    if (err.code === "session-cancelled" || err.code === "session-has-bookings") reloadSoon();
   } finally {
     setBusy(button, false);
   }
