@@ -207,8 +207,17 @@ async function loadAttendees(li) {
   const body = li.querySelector(".attendees-body");
   if (!body) return;
   try {
-    const page = await apiFetch(`/api/sessions/${li.dataset.sessionId}/bookings`);
-    body.replaceChildren(...renderAttendees(page.items));
+    // The list is paged (100 a page): read it all, a waitlist's order matters to the host.
+    const items = [];
+    let cursor = null;
+    do {
+      const query = new URLSearchParams({ limit: "500" });
+      if (cursor) query.set("cursor", cursor);
+      const page = await apiFetch(`/api/sessions/${li.dataset.sessionId}/bookings?${query}`);
+      items.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor);
+    body.replaceChildren(...renderAttendees(items));
   } catch (err) {
     body.replaceChildren(h("p", { class: "form-error", role: "alert" }, err.detail || "Could not load the attendees."));
   }
