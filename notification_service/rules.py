@@ -47,8 +47,22 @@ def _seats(n: int) -> str:
     return f"{n} seat" + ("s" if n != 1 else "")
 
 
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
 def _money(money: Money) -> str:
-    return f"{money.amount / 100:.2f} {money.currency}"
+    """€15.00 for the common currencies, 15.00 CHF for the others (no locale on the server)."""
+    symbol = _SYMBOLS.get(money.currency)
+    amount = f"{money.amount / 100:,.2f}"
+    return f"{symbol}{amount}" if symbol else f"{amount} {money.currency}"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _booking_data(event: BookingEvent, **extra: Any) -> dict[str, Any]:
@@ -197,14 +211,14 @@ def _refunded(event: BookingRefunded) -> list[Draft]:
             event,
             "booking.refunded",
             f"Refund: {event.session_title}",
-            f"{_money(event.amount)} is on its way back to you. {event.policy}.",
+            f"{_money(event.amount)} is on its way back to you. {_sentence(event.policy)}",
             amount=event.amount.model_dump(),
         ),
     )
 
 
 def _session_cancelled(event: SessionCancelled) -> list[Draft]:
-    reason = f": {event.reason}" if event.reason else "."
+    reason = f": {_sentence(event.reason)}" if event.reason else "."
     data = {"session_id": event.session_id, "starts_at": event.starts_at.isoformat()}
     return [
         Draft(
@@ -265,7 +279,7 @@ def _request_accepted(event: RequestAccepted) -> list[Draft]:
 
 
 def _request_declined(event: RequestDeclined) -> list[Draft]:
-    reason = f": {event.reason}" if event.reason else "."
+    reason = f": {_sentence(event.reason)}" if event.reason else "."
     return [
         _to_requester(
             event, "request.declined", f"Declined: {event.project_title}", f"{event.musician_name} declined{reason}"

@@ -49,3 +49,15 @@ def test_owner_cancelling_or_hold_expiry_tells_the_attendee() -> None:
     for by in ("owner", "system"):
         event = BookingCancelled(**_BOOKING, cancelled_by=by, previous_status="confirmed")  # type: ignore[arg-type]
         assert {d.user_id for d in drafts_for(event)} == {OWNER, ATTENDEE}
+
+
+def test_money_and_policy_read_as_sentences() -> None:
+    from contracts import Money
+    from notification_service.rules import _money, _sentence
+
+    assert _money(Money(amount=1500, currency="EUR")) == "€15.00"
+    assert _money(Money(amount=123456, currency="CHF")) == "1,234.56 CHF"
+    assert _sentence("full refund (cancelled 48 h or more before the start)") == (
+        "Full refund (cancelled 48 h or more before the start)."
+    )
+    assert _sentence("Teacher is ill") == "Teacher is ill." and _sentence("Done!") == "Done!" and _sentence(" ") == ""
