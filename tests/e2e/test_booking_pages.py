@@ -10,54 +10,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import launch_chromium
-from tests.support.people import PASSWORD, register_person
+from tests.e2e.browser import VIEWER_ZONE, Visitor
+from tests.support.people import register_person
 from tests.support.stack import Stack, http_json
 
 pytestmark = pytest.mark.e2e
 
-VIEWER_ZONE = "Europe/Berlin"  # the browser's clock, not UTC, so offsets are exercised
 SLOW = 20_000  # ms: generous for the simulated provider's webhook and a loaded machine
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-class Visitor:
-    """One person in their own browser context; page errors and CSP violations fail the test."""
-
-    def __init__(self, browser: Browser, base: str) -> None:
-        self.context: BrowserContext = browser.new_context(base_url=base, timezone_id=VIEWER_ZONE, locale="en-GB")
-        self.page: Page = self.context.new_page()
-        self.problems: list[str] = []
-        self.page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
-        self.page.on("console", self._console)
-
-    def _console(self, message: Any) -> None:
-        if message.type == "error" and "Content Security Policy" in message.text:
-            self.problems.append(f"CSP: {message.text}")
-
-    def login(self, person: dict[str, Any]) -> Page:
-        page = self.page
-        page.goto("/login")
-        page.fill("#login-form input[name=email]", person["email"])
-        page.fill("#login-form input[name=password]", PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_url("**/sessions")
-        return page
-
-    def close(self) -> None:
-        self.context.close()
-        assert not self.problems, self.problems
 
 
 @pytest.fixture

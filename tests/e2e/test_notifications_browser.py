@@ -3,28 +3,16 @@ inbox marks things read; the preferences page saves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import launch_chromium
 from tests.support.people import PASSWORD, register_person
 from tests.support.stack import Stack, http_json
 
 pytestmark = pytest.mark.e2e
 SLOW = 20_000
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _login(page: Page, person: dict[str, Any]) -> None:

@@ -15,6 +15,13 @@ from control_plane.extensions import db
 from tests.integration.api_helpers import bearer, new_session, register
 from tests.integration.people import many_people
 
+SESSION = {
+    "title": "Jam",
+    "starts_at": "2031-05-01T18:00:00+00:00",
+    "ends_at": "2031-05-01T20:00:00+00:00",
+    "capacity": 2,
+}
+
 
 def test_json_nested_past_the_parsers_depth_is_a_400_not_a_500(app: Flask) -> None:
     client = app.test_client()
@@ -29,16 +36,7 @@ def test_json_nested_past_the_parsers_depth_is_a_400_not_a_500(app: Flask) -> No
 def test_titles_and_names_are_single_lines_and_calendars_survive_old_ones(app: Flask) -> None:
     client = app.test_client()
     owner = register(client, roles=["facilitator"])
-    bad = client.post(
-        "/api/sessions",
-        headers=bearer(owner),
-        json={
-            "title": "new\nline",
-            "starts_at": "2031-05-01T18:00:00+00:00",
-            "ends_at": "2031-05-01T20:00:00+00:00",
-            "capacity": 2,
-        },
-    )
+    bad = client.post("/api/sessions", headers=bearer(owner), json={**SESSION, "title": "new\nline"})
     assert bad.status_code == 422 and bad.get_json()["errors"]["title"] == ["must be a single line of text"]
     renamed = client.patch("/api/me", json={"name": "Evil\nX-INJECT:1"}, headers=bearer(owner))
     assert renamed.status_code == 422 and "name" in renamed.get_json()["errors"]
@@ -63,16 +61,8 @@ def test_titles_and_names_are_single_lines_and_calendars_survive_old_ones(app: F
 def test_dates_must_be_representable_everywhere_they_go(app: Flask) -> None:
     client = app.test_client()
     owner = register(client, roles=["facilitator"])
-    far = client.post(
-        "/api/sessions",
-        headers=bearer(owner),
-        json={
-            "title": "Far",
-            "starts_at": "9999-12-31T23:00:00+00:00",
-            "ends_at": "9999-12-31T23:30:00+00:00",
-            "capacity": 1,
-        },
-    )
+    far_away = {"starts_at": "9999-12-31T23:00:00+00:00", "ends_at": "9999-12-31T23:30:00+00:00"}
+    far = client.post("/api/sessions", headers=bearer(owner), json={**SESSION, **far_away})
     assert far.status_code == 422 and set(far.get_json()["errors"]) == {"starts_at", "ends_at"}
 
 
