@@ -3,8 +3,11 @@ each open WebSocket holds one)."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
 
 from downbeat.settings import Settings
@@ -26,10 +29,26 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self._app
 
 
+def _problem_from_the_server(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own answer to a request it cannot parse (a 431 for a huge header, a 400 for a
+    bad request line), as problem+json like every other error: the contract allows no HTML
+    error page under /api, and gunicorn answers before it knows the path."""
+    code = re.sub(r"[^a-z0-9]+", "-", reason.lower()).strip("-") or "bad-request"
+    body = json.dumps(
+        {"type": f"/problems/{code}", "title": reason, "status": status_int, "detail": mesg or reason, "code": code}
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def serve(settings: Settings) -> None:
     from control_plane import create_app
 
     app = create_app(settings)
+    util.write_error = _problem_from_the_server  # the workers call it through the module
     options = {
         "bind": f"{settings.control_plane.host}:{settings.control_plane.port}",
         "worker_class": "gthread",
