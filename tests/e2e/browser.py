@@ -3,13 +3,16 @@ Chromium comes from the ``chromium`` fixture of conftest)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.support.people import PASSWORD
 
-__all__ = ["VIEWER_ZONE", "Visitor"]
+__all__ = ["HOME", "VIEWER_ZONE", "Visitor"]
+
+HOME = re.compile(r"/(sessions|facilitator|projects|requests)$")
 
 VIEWER_ZONE = "Europe/Berlin"  # the browser's clock, not UTC, so offsets are exercised
 
@@ -37,7 +40,7 @@ class Visitor:
         page.fill("#login-form input[name=email]", person["email"])
         page.fill("#login-form input[name=password]", PASSWORD)
         page.click("#login-form button[type=submit]")
-        page.wait_for_url("**/sessions")
+        page.wait_for_url(HOME)  # each role lands on its own page
         return page
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from control_plane.seed import DEMO_PASSWORD
+from tests.e2e.browser import HOME
 from tests.e2e.conftest import launch_chromium
 from tests.support.services import free_port
 
@@ -130,4 +131,4 @@ def _login(page: Page, email: str) -> None:
     page.fill("#login-form input[name=email]", email)
     page.fill("#login-form input[name=password]", DEMO_PASSWORD)
     page.click("#login-form button[type=submit]")
-    page.wait_for_url("**/sessions")
+    page.wait_for_url(HOME)  # each role lands on its own page

@@ -2,6 +2,14 @@ import { apiFetch } from "./api.js";
 import { clearErrors, safeNext, setBusy, showProblem } from "./ui.js";
 
 const form = document.getElementById("login-form");
+
+// Where each kind of person starts: the page of the work they came to do.
+function homeFor(roles) {
+  if (roles.includes("facilitator") || roles.includes("creator")) return "/facilitator";
+  if (roles.includes("producer") || roles.includes("band_manager")) return "/projects";
+  if (roles.includes("musician")) return "/requests";
+  return "/sessions";
+}
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearErrors(form);
@@ -12,8 +20,8 @@ form.addEventListener("submit", async (event) => {
   };
   setBusy(button, true, "Logging in…");
   try {
-    await apiFetch("/api/auth/login", { method: "POST", body });
-    location.assign(safeNext("/sessions"));
+    const answer = await apiFetch("/api/auth/login", { method: "POST", body });
+    location.assign(safeNext(homeFor(answer.user?.roles || [])));
   } catch (err) {
     setBusy(button, false);
     showProblem(form, err);
