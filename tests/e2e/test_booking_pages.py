@@ -320,3 +320,23 @@ def test_catalogue_filters_and_the_hosts_session_controls(
     expect(page.locator("#session-filter")).to_have_value("")
     expect(page.locator("#kind-filter")).to_have_value("")
     expect(page.locator(f'.session-card[data-session-id="{unrelated["id"]}"]')).to_be_visible()
+
+
+def test_a_second_tab_that_books_again_catches_up_with_the_first(
+    chromium: Browser, stack: Stack, visitors: list[Visitor]
+) -> None:
+    host = register_person(stack.base, ["facilitator"], "Tia Tabs")
+    guest = register_person(stack.base, ["user"], "Ned Twotabs")
+    listing = _session(stack, host, "Two tabs jam", _in_days(12))
+    visitor = _open(visitors, chromium, stack)
+    first = visitor.login(guest)
+    first.goto(f"/sessions/{listing['id']}")
+    second = visitor.context.new_page()
+    second.goto(f"/sessions/{listing['id']}")
+    expect(second.locator("#book")).to_be_visible()
+    first.click("#book")
+    expect(first.locator("#booking-status")).to_have_text("Booked")
+    second.click("#book")  # this tab still thinks there is nothing booked
+    expect(second.locator("#cancel-booking")).to_be_visible()
+    expect(second.locator("#book")).to_be_hidden()
+    expect(second.locator("#seats-left")).to_have_text("2 seats left")

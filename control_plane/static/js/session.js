@@ -132,6 +132,7 @@ async function book(waitlist) {
   } catch (err) {
     if (err.status === 401) return goToLogin();
     if (err.code === "session-full") session = { ...session, seats_left: 0 };
+    if (err.code === "already-booked") await catchUp(); // booked from another tab or device
     message = err.code === "session-full"
       ? say("The last seat just went. You can join the waitlist.", "warn", "session-full")
       : say(err.detail || "Could not book.", "error", err.code || "error");
@@ -139,6 +140,20 @@ async function book(waitlist) {
   } finally {
     button.disabled = false;
     button.removeAttribute("aria-busy");
+  }
+}
+
+// The page learns what the server already knows: this person's place and the seats left.
+async function catchUp() {
+  try {
+    const [fresh, mine] = await Promise.all([
+      apiFetch(`/api/sessions/${sessionId}`),
+      apiFetch("/api/bookings?upcoming=true&limit=200"),
+    ]);
+    session = fresh;
+    booking = mine.items.find((b) => b.session_id === sessionId && b.status !== "cancelled") || booking;
+  } catch {
+    // The refusal is shown anyway; the next poll tries again.
   }
 }
 
