@@ -62,9 +62,18 @@ async function loadMusicians() {
   }
 }
 
+const DAY_MS = 24 * 3600 * 1000;
+
 function prefill() {
   const start = new Date(root.dataset.startsAt);
-  const end = new Date(root.dataset.endsAt);
+  let end = new Date(root.dataset.endsAt);
+  if (end - start > DAY_MS) {
+    // A project over several days: nobody is available for all of it at once, so offer its
+    // first day (until the hour the project ends each day, or three hours).
+    const firstDay = new Date(start);
+    firstDay.setHours(end.getHours(), end.getMinutes(), 0, 0);
+    end = firstDay > start ? firstDay : new Date(start.getTime() + 3 * 3600 * 1000);
+  }
   if (!Number.isNaN(start.getTime()) && start > new Date()) form.elements.starts_at.value = toLocalInput(start);
   if (!Number.isNaN(end.getTime())) form.elements.ends_at.value = toLocalInput(end);
 }
