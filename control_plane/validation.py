@@ -43,7 +43,6 @@ _PLAIN_WORDS = {
 ONE_LINE = r"^[^\x00-\x1f\x7f]*$"  # text without control characters (no line breaks)
 _PATTERN_WORDS = {
     ONE_LINE: "must be a single line of text",
-    r"^[A-Z]{3}$": "must be a three-letter ISO 4217 code such as EUR",
     r"^https?://\S+$": "must be an http:// or https:// link",
 }
 

@@ -16,6 +16,7 @@ from control_plane.accounts.tokens import current_user
 from control_plane.api_spec import api_route
 from control_plane.catalog.booking import BookingRefused, cancel_session, promote_waitlist
 from control_plane.catalog.models import Booking, CatalogSession
+from control_plane.currencies import Currency
 from control_plane.db_types import utcnow
 from control_plane.extensions import db
 from control_plane.pagination import MAX_CURSOR, after, encode
@@ -50,7 +51,7 @@ def _known_zone(zone: str | None) -> str | None:
 class Price(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: int = Field(ge=0, le=10_000_000)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: Currency
 
 
 class RefundPolicyFields(BaseModel):

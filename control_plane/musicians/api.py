@@ -19,6 +19,7 @@ from control_plane.accounts.models import User
 from control_plane.accounts.roles import ensure_roles
 from control_plane.accounts.tokens import current_user
 from control_plane.api_spec import api_route
+from control_plane.currencies import Currency
 from control_plane.db_types import utcnow
 from control_plane.extensions import current_settings, db
 from control_plane.idempotency import idempotent
@@ -76,7 +77,7 @@ def _known_zone(zone: str | None) -> str | None:
 class Money(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: int = Field(ge=0, le=100_000_000)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: Currency
 
 
 class TimeRange(BaseModel):

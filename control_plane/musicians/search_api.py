@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from control_plane.accounts.models import User
 from control_plane.api_spec import api_route
+from control_plane.currencies import Currency
 from control_plane.extensions import db
 from control_plane.musicians.api import bp
 from control_plane.musicians.availability import Availability, free_slots, why_unavailable
@@ -47,7 +48,7 @@ class SearchQuery(BaseModel):
         default=None, gt=0, le=20_000, description=f"with near; default {DEFAULT_RADIUS_KM:g}"
     )
     max_rate: int | None = Field(default=None, ge=0, le=100_000_000, description="minor units, the musician's currency")
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", description="only rates in this currency")
+    currency: Currency | None = Field(default=None, description="only rates in this currency")
     per: Literal["hour", "session"] | None = None
     available_from: AwareDatetime | None = None
     available_to: AwareDatetime | None = None

@@ -221,3 +221,18 @@ def test_a_cancelled_booking_exports_as_a_cancelled_event_stamped_now(app: Flask
     assert str(now["status"]) == "CANCELLED" and "status" not in was
     assert now["sequence"] >= was["sequence"]
     assert abs(now.decoded("dtstamp") - utcnow()) < timedelta(minutes=5)
+
+
+def test_money_is_in_a_real_currency(app: Flask) -> None:
+    client = app.test_client()
+    owner = register(client, roles=["facilitator"])
+    made_up = client.post(
+        "/api/sessions", headers=bearer(owner), json={**SESSION, "price": {"amount": 100, "currency": "ZZZ"}}
+    )
+    assert made_up.status_code == 422
+    assert made_up.get_json()["errors"] == {"price.currency": ["must be an ISO 4217 currency code such as EUR"]}
+    francs = client.post(
+        "/api/sessions", headers=bearer(owner), json={**SESSION, "price": {"amount": 100, "currency": "CHF"}}
+    )
+    assert francs.status_code == 201
+    assert client.get("/api/musicians?currency=ZZZ").status_code == 422
