@@ -81,3 +81,6 @@ class SessionCancelled(EventBase):
     starts_at: AwareDatetime
     reason: str = Field(default="", max_length=500)
     attendee_ids: list[int] = Field(max_length=100_000)
+    # The seat price, so the message says "refunded in full" only where there was something to
+    # pay (optional: events written before this field read as "maybe paid").
+    price: Money | None = None

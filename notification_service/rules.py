@@ -225,7 +225,8 @@ def _session_cancelled(event: SessionCancelled) -> list[Draft]:
             user_id,
             "session.cancelled",
             f"Cancelled: {event.session_title}",
-            f"The organiser cancelled {event.session_title}{reason} Any payment is refunded in full.",
+            f"The organiser cancelled {event.session_title}{reason}"
+            + ("" if event.price is not None and event.price.amount == 0 else " Any payment is refunded in full."),
             data,
         )
         for user_id in event.attendee_ids

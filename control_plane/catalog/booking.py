@@ -387,6 +387,7 @@ def cancel_session(db: DB, owner: User, session_id: int, reason: str, gateway: P
             starts_at=listing.starts_at,
             reason=reason[:500],
             attendee_ids=sorted({b.user_id for b in bookings}),
+            price=Money(amount=listing.price_amount, currency=listing.price_currency),
         ),
     )
     return listing

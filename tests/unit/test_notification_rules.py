@@ -61,3 +61,21 @@ def test_money_and_policy_read_as_sentences() -> None:
         "Full refund (cancelled 48 h or more before the start)."
     )
     assert _sentence("Teacher is ill") == "Teacher is ill." and _sentence("Done!") == "Done!" and _sentence(" ") == ""
+
+
+def test_a_free_session_cancelled_promises_no_refund() -> None:
+    from datetime import UTC, datetime
+
+    from contracts import Money, SessionCancelled
+
+    def body(price: Money | None) -> str:
+        event = SessionCancelled(
+            session_id=1, session_title="Jam", owner_id=3, starts_at=datetime(2031, 5, 1, tzinfo=UTC),
+            reason="teacher is ill", attendee_ids=[4], price=price,
+        )  # fmt: skip
+        (draft,) = drafts_for(event)
+        return draft.body
+
+    assert body(Money(amount=0, currency="EUR")) == "The organiser cancelled Jam: Teacher is ill."
+    assert body(Money(amount=1500, currency="EUR")).endswith("Teacher is ill. Any payment is refunded in full.")
+    assert body(None).endswith("Any payment is refunded in full.")  # older events: maybe paid
