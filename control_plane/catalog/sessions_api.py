@@ -297,16 +297,38 @@ def update_session(session_id: int) -> Response:
     return jsonify(listing.to_json())
 
 
+def _terms(listing: CatalogSession) -> dict[str, Any]:
+    return {
+        "kind": listing.kind,
+        "starts_at": listing.starts_at,
+        "ends_at": listing.ends_at,
+        "timezone": listing.timezone,
+        "price": {"amount": listing.price_amount, "currency": listing.price_currency},
+        "refund_policy": {
+            "full_until_hours": listing.refund_full_hours,
+            "partial_until_hours": listing.refund_partial_hours,
+            "partial_percent": listing.refund_partial_percent,
+        },
+    }
+
+
+def _term(patch: SessionPatch, name: str) -> Any:
+    value = getattr(patch, name)
+    return value.model_dump() if isinstance(value, BaseModel) else value
+
+
 def _check_terms(listing: CatalogSession, patch: SessionPatch) -> None:
     """The edit leaves a coherent session, and the terms change only while nobody holds a place."""
     starts_at = patch.starts_at or listing.starts_at
     ends_at = patch.ends_at or listing.ends_at
     if ends_at <= starts_at:
         raise field_problem({"ends_at": ["must be after the start"]})
-    publishing = patch.status == "published" or listing.status == "published"
-    if publishing and (patch.starts_at is not None or patch.status == "published"):
+    going_public = patch.status == "published" and listing.status == "draft"
+    if going_public or (listing.status == "published" and patch.starts_at is not None):
         _refuse_past_start(starts_at)
-    touched = [name for name in TERMS if getattr(patch, name) is not None]
+    # A field sent with the value it already has changes nothing (clients may send them all).
+    current = _terms(listing)
+    touched = [name for name in TERMS if getattr(patch, name) is not None and _term(patch, name) != current[name]]
     if touched and db.session.scalar(
         select(Booking.id).where(Booking.session_id == listing.id, Booking.status != "cancelled").limit(1)
     ):

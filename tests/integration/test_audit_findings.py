@@ -111,6 +111,9 @@ def test_the_terms_change_while_nobody_has_booked_and_never_after(app: Flask) ->
         f"/api/sessions/{listing['id']}", json={"price": {"amount": 1, "currency": "EUR"}}, headers=bearer(owner)
     )
     assert locked.status_code == 409 and locked.get_json()["code"] == "session-has-bookings"
+    assert locked.get_json()["errors"] == {"price": ["cannot change once people have booked"]}
+    same = {k: body[k] for k in ("kind", "starts_at", "ends_at", "timezone", "price")}  # as they are
+    assert client.patch(f"/api/sessions/{listing['id']}", json=same, headers=bearer(owner)).status_code == 200
     after = client.get(f"/api/sessions/{listing['id']}").get_json()
     assert after["price"] == {"amount": 1500, "currency": "EUR"}
     assert (
