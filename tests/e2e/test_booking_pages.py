@@ -128,6 +128,11 @@ def test_book_on_the_session_page_then_see_it_in_my_bookings_and_the_week(
     local = starts.astimezone(ZoneInfo(VIEWER_ZONE))
     day_col = page.locator(f'.day-col[data-date="{local.date().isoformat()}"]')
     expect(day_col.locator(".calendar-item")).to_contain_text(f"{local:%H:%M}")
+    # On a phone only a few days fit: the week opens where the booking is.
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.reload()
+    expect(item).to_be_in_viewport()
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # The private feed: create, then revoke.
     expect(page.locator("#feed-none")).to_be_visible()

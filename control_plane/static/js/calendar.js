@@ -157,6 +157,11 @@ async function loadWeek({ scroll = false } = {}) {
       const first = tops.length ? Math.min(...tops) : (100 * 8) / 24;
       const body = $(".day-col", grid);
       scroller.scrollTop = Math.max(0, body.offsetTop + (body.offsetHeight * first) / 100 - 24);
+      // On a narrow screen only a few days fit: bring the first day with something into view.
+      const firstDay = $$(".calendar-item", grid).map((el) => el.closest(".day-col")).find(Boolean);
+      if (firstDay && firstDay.offsetLeft + firstDay.offsetWidth > scroller.clientWidth) {
+        scroller.scrollLeft = Math.max(0, firstDay.offsetLeft - body.offsetLeft);
+      }
     }
   } catch (err) {
     if (mine !== generation) return;
