@@ -345,3 +345,18 @@ def test_a_second_tab_that_books_again_catches_up_with_the_first(
     expect(second.locator("#cancel-booking")).to_be_visible()
     expect(second.locator("#book")).to_be_hidden()
     expect(second.locator("#seats-left")).to_have_text("2 seats left")
+
+
+def test_several_seats_in_one_booking(chromium: Browser, stack: Stack, visitors: list[Visitor]) -> None:
+    host = register_person(stack.base, ["facilitator"], "Sam Seats")
+    guest = register_person(stack.base, ["user"], "Bea Band")
+    listing = _session(stack, host, "Band night", _in_days(9))
+    page = _open(visitors, chromium, stack).login(guest)
+    page.goto(f"/sessions/{listing['id']}")
+    expect(page.locator("#seats")).to_have_attribute("max", "3")
+    page.fill("#seats", "2")
+    expect(page.locator("#book")).to_have_text("Book 2 seats")
+    page.click("#book")
+    expect(page.locator("#booking-status")).to_have_text("Booked")
+    expect(page.locator("#seats-left")).to_have_text("1 seat left")
+    expect(page.locator("#seats-field")).to_be_hidden()

@@ -13,6 +13,8 @@ const fill = $(".seat-bar-fill", root);
 const statusEl = $("#booking-status");
 const bookButton = $("#book");
 const waitlistButton = $("#join-waitlist");
+const seatsField = $("#seats-field");
+const seatsInput = $("#seats");
 const cancelButton = $("#cancel-booking");
 const payLink = $("#pay-link");
 const sessionId = Number(root.dataset.sessionId);
@@ -87,6 +89,10 @@ function render() {
 
   bookButton.hidden = !(open && !live && !isOwner && session.seats_left > 0);
   waitlistButton.hidden = !(open && !live && !isOwner && session.seats_left <= 0);
+  // Several seats at once (for friends or a band), up to what is free, or to the API's 20 on the waitlist.
+  seatsField.hidden = bookButton.hidden && waitlistButton.hidden;
+  seatsInput.max = String(session.seats_left > 0 ? Math.min(20, session.seats_left) : Math.min(20, session.capacity));
+  bookButton.textContent = Number(seatsInput.value) > 1 ? `Book ${seatsInput.value} seats` : "Book a seat";
   cancelButton.hidden = !(live && session.status === "published");
   cancelButton.textContent = live && booking.status === "waitlisted" ? "Leave waitlist" : "Cancel booking";
   payLink.hidden = !pay;
@@ -111,7 +117,8 @@ async function book(waitlist) {
   message = say(waitlist ? "Joining the waitlist…" : "Booking…", "pending", "busy", 60_000);
   render();
   try {
-    const body = { session_id: sessionId };
+    const seats = Math.max(1, Math.floor(Number(seatsInput.value)) || 1);
+    const body = { session_id: sessionId, seats };
     if (waitlist) body.waitlist = true;
     const created = await apiFetch("/api/bookings", {
       method: "POST",
@@ -157,6 +164,7 @@ async function catchUp() {
   }
 }
 
+seatsInput.addEventListener("input", render);
 bookButton.addEventListener("click", () => book(false));
 waitlistButton.addEventListener("click", () => book(true));
 
