@@ -139,3 +139,42 @@ def test_the_host_edits_title_and_capacity_and_sees_a_capacity_below_the_booking
     assert datetime.fromisoformat(published["starts_at"]) == later
     assert datetime.fromisoformat(published["ends_at"]) == later + timedelta(hours=3)
     assert published["refund_policy"] == draft["refund_policy"]  # untouched, so not sent
+
+
+def test_a_list_read_that_overlaps_a_delete_does_not_bring_the_draft_back(stack: Stack, visitor: Visitor) -> None:
+    """CI once saw a deleted draft come back: a list read sent before the DELETE landed after it."""
+    host = register_person(stack.base, ["facilitator"], "Reva Reloader")
+    kept = _session(stack, host, "Kept jam")
+    doomed = _session(stack, host, "Doomed draft", status="draft")
+    page = visitor.login(host)
+    doomed_row = page.locator(f'.my-session[data-session-id="{doomed["id"]}"]')
+    expect(doomed_row).to_be_visible()
+
+    # Hold the answer of the next list read: it is read from the server now (with the draft in
+    # it) and handed to the page only after the delete went through.
+    held: list[Any] = []
+
+    def hold_first_read(route: Any) -> None:
+        if held or route.request.method != "GET":
+            route.continue_()
+            return
+        held.append((route, route.fetch()))
+
+    page.route("**/api/sessions?mine=true*", hold_first_read)
+    page.click("#reload-sessions")
+    for _ in range(250):  # until the held read is under way (Playwright runs the handler meanwhile)
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert len(held) == 1
+    doomed_row.locator("button.delete-session").click()
+    page.click("#confirm-ok")
+    expect(doomed_row).to_have_count(0)
+    route, stale = held[0]
+    assert doomed["title"] in stale.text()  # the held answer really is stale
+    route.fulfill(response=stale)
+    page.wait_for_function("document.querySelector('#my-sessions').getAttribute('aria-busy') === 'false'")
+    expect(page.locator(f'.my-session[data-session-id="{kept["id"]}"]')).to_be_visible()
+    expect(doomed_row).to_have_count(0)
+    status, listing = http_json("GET", f"{stack.base}/api/sessions?mine=true", token=host["access_token"])
+    assert status == 200 and [item["id"] for item in listing["items"]] == [kept["id"]]

@@ -126,6 +126,7 @@ form.addEventListener("submit", async (event) => {
     const created = await apiFetch("/api/sessions", { method: "POST", body: readForm() });
     notify(created.status === "published" ? `“${created.title}” is published.` : `“${created.title}” saved as a draft.`,
       "success", { inForm: true });
+    changesHere += 1;
     upsertSession(created, { prepend: true });
     form.elements.title.value = "";
     form.elements.description.value = "";
@@ -139,6 +140,9 @@ form.addEventListener("submit", async (event) => {
 // --- my sessions -------------------------------------------------------------------------
 
 const rows = new Map(); // session id -> {li, session}
+// Bumped by every change this page makes. A list read that was in flight across a change may
+// predate it (a deleted draft would come back, a published one turn draft again): read again.
+let changesHere = 0;
 let listLoadedAt = 0; // server clock (ms) when the list was read
 
 function seatsText(session) {
@@ -260,6 +264,7 @@ list.addEventListener("click", (event) => {
   } else if (button.classList.contains("publish-session")) {
     sessionAction(li, button, async () => {
       const updated = await apiFetch(`/api/sessions/${id}`, { method: "PATCH", body: { status: "published" } });
+      changesHere += 1;
       upsertSession(updated);
       notify(`“${updated.title}” is published.`);
     });
@@ -273,6 +278,7 @@ list.addEventListener("click", (event) => {
       });
       if (!answer) return;
       await apiFetch(`/api/sessions/${id}`, { method: "DELETE" });
+      changesHere += 1;
       rows.delete(id);
       li.remove();
       if (!rows.size) list.append(h("li", { class: "empty-row muted" }, "No sessions yet — create your first one."));
@@ -290,6 +296,7 @@ list.addEventListener("click", (event) => {
       });
       if (!answer) return;
       const cancelled = await apiFetch(`/api/sessions/${id}/cancel`, { method: "POST", body: { reason: answer.reason } });
+      changesHere += 1;
       upsertSession(cancelled);
       notify(`“${cancelled.title}” is cancelled; attendees are being told.`);
     });
@@ -390,6 +397,7 @@ editForm.addEventListener("submit", async (event) => {
   setBusy(button, true, "Saving…");
   try {
     const updated = await apiFetch(`/api/sessions/${id}`, { method: "PATCH", body: changes });
+    changesHere += 1;
     upsertSession(updated);
     const row = rows.get(id);
     const opener = row && row.li.querySelector(".edit-session");
@@ -428,9 +436,14 @@ async function loadSessions() {
   list.setAttribute("aria-busy", "true");
   try {
     let serverDate = null;
-    const page = await apiFetch("/api/sessions?mine=true&limit=200", {
-      onResponse: (response) => { serverDate = response.headers.get("Date"); },
-    });
+    let page;
+    for (let tries = 0; ; tries += 1) {
+      const before = changesHere;
+      page = await apiFetch("/api/sessions?mine=true&limit=200", {
+        onResponse: (response) => { serverDate = response.headers.get("Date"); },
+      });
+      if (changesHere === before || tries >= 3) break; // stale: this page changed something meanwhile
+    }
     listLoadedAt = (serverDate && Date.parse(serverDate)) || Date.now();
     list.replaceChildren();
     rows.clear();
@@ -447,7 +460,9 @@ let reloadTimer = null;
 function reloadSoon() {
   clearTimeout(reloadTimer);
   reloadTimer = setTimeout(() => {
+    const before = changesHere;
     apiFetch("/api/sessions?mine=true&limit=200").then((page) => {
+      if (changesHere !== before) { reloadSoon(); return; } // read before our own change: read again
       // The API is the source of truth; it already includes every alert we have seen.
       for (const session of page.items) upsertSession(session);
     }).catch(() => {});
