@@ -60,6 +60,7 @@ let booking = panel.dataset.bookingId
     payment: panel.dataset.payPath ? { checkout_url: panel.dataset.payPath } : null,
   }
   : null;
+let changesHere = 0; // bumped by this page's own bookings and cancellations
 let message = null; // {text, kind, code, until}: the outcome of the last action, shown for a while
 
 const say = (text, kind, code, ms = 8000) => ({ text, kind, code, until: Date.now() + ms });
@@ -125,6 +126,7 @@ async function book(waitlist) {
       body,
       headers: { "Idempotency-Key": crypto.randomUUID() },
     });
+    changesHere += 1;
     booking = created;
     message = null;
     if (created.session) session = created.session;
@@ -175,6 +177,7 @@ cancelButton.addEventListener("click", async () => {
     const full = booking.session ? booking : await apiFetch(`/api/bookings/${booking.id}`);
     const cancelled = await cancelBookingFlow(full);
     if (!cancelled) return;
+    changesHere += 1;
     booking = null;
     if (cancelled.session) session = cancelled.session;
     message = say(cancelledText(cancelled), "ok", "cancelled");
@@ -194,15 +197,19 @@ let timer = null;
 
 async function poll() {
   timer = null;
+  const before = changesHere;
   try {
     const [fresh, mine] = await Promise.all([
       apiFetch(`/api/sessions/${sessionId}`),
       // A waitlist place or an unpaid hold can change on the server (promotion, expiry).
       booking && booking.status !== "confirmed" ? apiFetch(`/api/bookings/${booking.id}`) : null,
     ]);
-    session = fresh;
-    if (mine) booking = mine.status === "cancelled" ? null : mine;
-    render();
+    // Read before this page booked or cancelled: it would show the old state until the next poll.
+    if (changesHere === before) {
+      session = fresh;
+      if (mine) booking = mine.status === "cancelled" ? null : mine;
+      render();
+    }
   } catch (err) {
     if (err.status === 404) {
       setStatus("This session no longer exists.", "error", "gone");
