@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.support.people import PASSWORD
 
-__all__ = ["HOME", "VIEWER_ZONE", "Visitor"]
+__all__ = ["HOME", "VIEWER_ZONE", "HeldRead", "Visitor"]
 
 HOME = re.compile(r"/(sessions|facilitator|projects|requests)$")
 
@@ -46,3 +46,34 @@ class Visitor:
     def close(self) -> None:
         self.context.close()
         assert not self.problems, self.problems
+
+
+class HeldRead:
+    """Holds the first GET matching ``pattern``: it is read from the server at once, and its
+    (by then stale) answer reaches the page only on ``release()``. For races between a read
+    in flight and the page's own change."""
+
+    def __init__(self, page: Page, pattern: str) -> None:
+        self.page = page
+        self.held: list[tuple[Any, Any]] = []
+        page.route(pattern, self._route)
+
+    def _route(self, route: Any) -> None:
+        if self.held or route.request.method != "GET":
+            route.continue_()
+            return
+        self.held.append((route, route.fetch()))
+
+    def wait(self, timeout_ms: int = 10_000) -> None:
+        """Until the read is held (Playwright runs the route handler while the page waits)."""
+        for _ in range(timeout_ms // 20):
+            if self.held:
+                return
+            self.page.wait_for_timeout(20)
+        raise AssertionError("the page never sent the read to hold")
+
+    def release(self) -> Any:
+        """Hand the stale answer to the page; returns it (an APIResponse) for checks."""
+        route, stale = self.held[0]
+        route.fulfill(response=stale)
+        return stale

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.browser import VIEWER_ZONE, Visitor
+from tests.e2e.browser import VIEWER_ZONE, HeldRead, Visitor
 from tests.support.people import register_person
 from tests.support.stack import Stack, http_json
 
@@ -380,29 +380,15 @@ def test_a_poll_that_overlaps_leaving_the_waitlist_does_not_put_the_place_back(
     page = _open(visitors, chromium, stack).login(waiter)
     # The page polls a waitlist place every few seconds: hold the first poll's answer, read
     # while the place still existed, and hand it over only after the person left the waitlist.
-    held: list[Any] = []
-
-    def hold_first_poll(route: Any) -> None:
-        if held or route.request.method != "GET":
-            route.continue_()
-            return
-        held.append((route, route.fetch()))
-
-    page.route(f"**/api/bookings/{place_id}", hold_first_poll)
+    poll = HeldRead(page, f"**/api/bookings/{place_id}")
     page.goto(f"/sessions/{listing['id']}")
     expect(page.locator("#cancel-booking")).to_have_text("Leave waitlist")
-    for _ in range(500):
-        if held:
-            break
-        page.wait_for_timeout(20)
-    assert len(held) == 1
+    poll.wait()
     page.click("#cancel-booking")
     page.click("#confirm-ok")
     expect(page.locator("#booking-status")).to_have_text(re.compile("^Cancelled"))
     expect(page.locator("#cancel-booking")).to_be_hidden()
-    route, stale = held[0]
-    assert stale.json()["status"] == "waitlisted"
-    route.fulfill(response=stale)
+    assert poll.release().json()["status"] == "waitlisted"
     page.wait_for_timeout(500)  # the stale answer is handled at once; the next poll is 3 s away
     # Looked at once, not retried: the next poll would hide a stale button again within 3 s.
     assert page.locator("#cancel-booking").is_hidden()

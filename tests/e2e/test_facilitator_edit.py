@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.browser import VIEWER_ZONE, Visitor
+from tests.e2e.browser import VIEWER_ZONE, HeldRead, Visitor
 from tests.support.people import register_person
 from tests.support.stack import Stack, http_json
 
@@ -152,27 +152,13 @@ def test_a_list_read_that_overlaps_a_delete_does_not_bring_the_draft_back(stack:
 
     # Hold the answer of the next list read: it is read from the server now (with the draft in
     # it) and handed to the page only after the delete went through.
-    held: list[Any] = []
-
-    def hold_first_read(route: Any) -> None:
-        if held or route.request.method != "GET":
-            route.continue_()
-            return
-        held.append((route, route.fetch()))
-
-    page.route("**/api/sessions?mine=true*", hold_first_read)
+    read = HeldRead(page, "**/api/sessions?mine=true*")
     page.click("#reload-sessions")
-    for _ in range(250):  # until the held read is under way (Playwright runs the handler meanwhile)
-        if held:
-            break
-        page.wait_for_timeout(20)
-    assert len(held) == 1
+    read.wait()  # the held read is under way; the draft still shows meanwhile
     doomed_row.locator("button.delete-session").click()
     page.click("#confirm-ok")
     expect(doomed_row).to_have_count(0)
-    route, stale = held[0]
-    assert doomed["title"] in stale.text()  # the held answer really is stale
-    route.fulfill(response=stale)
+    assert doomed["title"] in read.release().text()  # the held answer really is stale
     page.wait_for_function("document.querySelector('#my-sessions').getAttribute('aria-busy') === 'false'")
     expect(page.locator(f'.my-session[data-session-id="{kept["id"]}"]')).to_be_visible()
     expect(doomed_row).to_have_count(0)
