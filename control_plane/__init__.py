@@ -10,10 +10,20 @@ from flask import Flask, Request, Response, jsonify
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from downbeat.settings import Settings, load_settings
 
 __all__ = ["create_app"]
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id past what a database integer holds is no row, so the
+    route does not match (404) instead of the query failing on a number it cannot bind."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -42,6 +52,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     settings = settings or load_settings()
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowIdConverter
     app.session_interface = _LazyCookieSessions()
     app.config.update(
         SECRET_KEY=settings.secret_key,

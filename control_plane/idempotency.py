@@ -96,7 +96,8 @@ def replay(keyed: KeyedRequest, stored: StoredAnswer) -> Response:
         raise ApiProblem(
             422,
             "idempotency-key-reused",
-            "This Idempotency-Key was already used with a different request body",
+            "This Idempotency-Key was already used for a different request (another path or body); "
+            "use a new key for a new request",
         )
     response = Response(stored.response_body, status=stored.status_code, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"

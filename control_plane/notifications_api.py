@@ -19,14 +19,15 @@ __all__ = ["bp"]
 
 bp = Blueprint("notifications", __name__, url_prefix="/api")
 T = TypeVar("T")
+MAX_ID = 2**63 - 1  # ids are 64-bit database integers; past that, no notification exists
 
 
 class SinceQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    since: int = Field(default=0, ge=0)
+    since: int = Field(default=0, ge=0, le=MAX_ID)
     limit: int = Field(default=100, ge=1, le=500)
     # The pagination cursor of API.md; it is the last id seen, so it means the same as `since`.
-    cursor: int | None = Field(default=None, ge=0)
+    cursor: int | None = Field(default=None, ge=0, le=MAX_ID)
 
 
 class PreferencesBody(BaseModel):

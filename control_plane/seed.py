@@ -91,6 +91,25 @@ def _musician_profile(musician: User) -> None:
     save_profile(db.session, musician, fields)
 
 
+def _musician_availability(musician: User) -> None:
+    """Every day 09:00 to 23:00 in Berlin, so the producer's first request on a fresh stack can
+    be accepted (without availability every request is refused, by the rules of issue 3)."""
+    from control_plane.musicians.api import index_for_search
+    from control_plane.musicians.models import MusicianAvailability
+
+    if db.session.get(MusicianAvailability, musician.id) is not None:
+        return
+    row = MusicianAvailability(
+        user_id=musician.id,
+        timezone="Europe/Berlin",
+        weekly=[{"weekday": day, "start": "09:00", "end": "23:00"} for day in range(7)],
+        exceptions=[],
+        updated_at=utcnow(),
+    )
+    index_for_search(row, "Europe/Berlin")
+    db.session.add(row)
+
+
 def seed_demo(settings: Settings) -> Demo:
     from control_plane import create_app
     from control_plane.rooms.api import create_room_with_unique_code
@@ -122,6 +141,7 @@ def seed_demo(settings: Settings) -> Demo:
             db.session.add(listing)
         _paid_retreat(facilitator)
         _musician_profile(users["musician@downbeat.local"])
+        _musician_availability(users["musician@downbeat.local"])
         db.session.commit()
         room = db.session.scalar(select(Room).where(Room.name == DEMO_ROOM, Room.host_id == facilitator.id))
         if room is None:

@@ -5,14 +5,30 @@ Errors become a 422 problem whose ``errors`` maps each offending field to its me
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Annotated, Any, TypeVar
+from zoneinfo import available_timezones
 
 from flask import request
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ValidationError
 
 from control_plane.problems import ApiProblem
 
-__all__ = ["MAX_JSON_BYTES", "ONE_LINE", "FieldRuleError", "field_problem", "parse_body", "parse_query"]
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "MAX_JSON_BYTES",
+    "ONE_LINE",
+    "TEXT",
+    "FieldRuleError",
+    "Moment",
+    "ServiceDate",
+    "field_problem",
+    "known_zone",
+    "parse_body",
+    "parse_query",
+]
 
 M = TypeVar("M", bound=BaseModel)
 MAX_JSON_BYTES = 256 * 1024
@@ -35,25 +51,100 @@ _PLAIN_WORDS = {
     "int_type": "must be a whole number",
     "int_parsing": "must be a whole number",
     "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
     "datetime_parsing": "must be a date and time like 2031-05-01T18:00:00+02:00",
     "datetime_from_date_parsing": "must be a date and time like 2031-05-01T18:00:00+02:00",
     "timezone_aware": "must include a time zone offset, like +02:00",
     "extra_forbidden": "is not a field of this request",
 }
-ONE_LINE = r"^[^\x00-\x1f\x7f]*$"  # text without control characters (no line breaks)
+# One line of text (a title, a place, a name): no control characters, no Unicode line or
+# paragraph separators, no bidirectional overrides (which make "gpj.exe" read as "exe.jpg").
+ONE_LINE = "^[^\\x00-\\x1f\\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$"
+# Free text (a description, a message): line breaks and tabs, no other control characters, which
+# no screen shows and which calendar files (RFC 5545) and e-mails may not carry.
+TEXT = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$"
+# Far enough for any retreat or tour anyone plans; bounded so that every local time, calendar
+# export and refund deadline derived from a moment stays representable (year 9999 in a zone
+# east of UTC is not), and a typo like 0202 is caught at the field.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+_RANGE_WORDS = "must be between the years 2000 and 2199"
+
+
+def _moment_in_range(moment: datetime) -> datetime:
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(_RANGE_WORDS)
+    return moment
+
+
+def _date_in_range(day: date) -> date:
+    if not EARLIEST.date() <= day < LATEST.date():
+        raise ValueError(_RANGE_WORDS)
+    return day
+
+
+def _iso_text(value: Any) -> Any:
+    # pydantic would take a number as Unix time; the contract says ISO 8601 with an offset.
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be a date and time like 2031-05-01T18:00:00+02:00")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_moment_in_range)]
+"""An ISO 8601 date and time with an offset, between EARLIEST and LATEST."""
+ServiceDate = Annotated[date, AfterValidator(_date_in_range)]
+"""A calendar date between EARLIEST and LATEST."""
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    # Read once, not per request. "localtime" is whatever zone this server runs in and
+    # "Factory" a placeholder that is valid only until 2038: neither is a place.
+    return frozenset(available_timezones() - {"localtime", "Factory", "posixrules"})
+
+
+def known_zone(zone: str | None) -> str | None:
+    """A pydantic field validator: an IANA time zone name such as Europe/Berlin (None passes)."""
+    if zone is not None and zone not in _zones():
+        raise ValueError("must be an IANA time zone such as Europe/Berlin")
+    return zone
+
+
 _PATTERN_WORDS = {
     ONE_LINE: "must be a single line of text",
+    TEXT: "must not contain control characters",
     r"^https?://\S+$": "must be an http:// or https:// link",
 }
 
 
+# The same, for rules with a bound (pydantic's ctx holds it).
+_BOUND_WORDS = {
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "greater_than": "must be more than {gt}",
+    "less_than": "must be less than {lt}",
+    "string_too_long": "must be at most {max_length} characters",
+    "too_short": "needs at least {min_length}",
+    "too_long": "takes at most {max_length}",
+}
+
+
 def _message(err: Any) -> str:
-    if err["type"] == "string_pattern_mismatch" and err["ctx"]["pattern"] in _PATTERN_WORDS:
-        return _PATTERN_WORDS[err["ctx"]["pattern"]]
-    if err["type"] in _PLAIN_WORDS:
-        return _PLAIN_WORDS[err["type"]]
-    message = str(err["msg"])
-    return message.removeprefix("Value error, ")
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERN_WORDS:
+        return _PATTERN_WORDS[ctx["pattern"]]
+    if kind in _PLAIN_WORDS:
+        return _PLAIN_WORDS[kind]
+    if kind in _BOUND_WORDS:
+        try:
+            return _BOUND_WORDS[kind].format(**ctx)
+        except (KeyError, IndexError):
+            pass
+    if kind == "datetime_type":
+        return _PLAIN_WORDS["datetime_parsing"]
+    message = str(err["msg"]).removeprefix("Value error, ")
+    # email-validator's reason is good ("An email address must have an @-sign."); its prefix is not.
+    return message.removeprefix("value is not a valid email address: ")
 
 
 def _field_errors(exc: ValidationError) -> dict[str, list[str]]:

@@ -31,6 +31,7 @@ __all__ = ["create_faust_app"]
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 500
+MAX_ID = 2**63 - 1  # ids are 64-bit database integers
 
 
 def create_faust_app(settings: Settings) -> faust.App:
@@ -120,8 +121,11 @@ def create_faust_app(settings: Settings) -> faust.App:
             uid = int(user_id)
             since = int(request.query.get("since", "0"))
             limit = min(int(request.query.get("limit", "100")), MAX_PAGE)
+            if not (0 <= uid <= MAX_ID and 0 <= since <= MAX_ID):
+                raise ValueError("out of range")
         except ValueError:
-            return web.json({"title": "Bad request", "status": 400, "detail": "integers expected"}, status=400)
+            # Ids are 64-bit database integers: anything else is the caller's mistake, not a crash.
+            return web.json({"title": "Bad request", "status": 400, "detail": "ids are integers 0..2^63-1"}, status=400)
         loop = asyncio.get_running_loop()
         items, has_more = await loop.run_in_executor(None, functools.partial(store.since, uid, since, max(limit, 1)))
         return web.json(
@@ -139,6 +143,8 @@ def create_faust_app(settings: Settings) -> faust.App:
         async def post(self, request: Request, user_id: str, notification_id: str) -> WebResponse:
             try:
                 uid, nid = int(user_id), int(notification_id)
+                if not (0 <= uid <= MAX_ID and 0 <= nid <= MAX_ID):
+                    raise ValueError("out of range")
             except ValueError:
                 return self.json({"status": 400}, status=400)
             loop = asyncio.get_running_loop()

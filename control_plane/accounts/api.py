@@ -83,7 +83,7 @@ def _session_answer(user: User, tokens: dict[str, str], status: int) -> Response
 def register() -> Response:
     data = parse_body(Register)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == data.email)) is not None:
-        raise ApiProblem(409, "email-taken", _EMAIL_TAKEN, errors={"email": ["taken"]})
+        raise ApiProblem(409, "email-taken", _EMAIL_TAKEN, errors={"email": ["is already registered: log in instead"]})
     user = User(
         email=data.email,
         password_hash=hash_password(data.password),
@@ -97,7 +97,9 @@ def register() -> Response:
         db.session.flush()
     except IntegrityError:  # the same email registered concurrently
         db.session.rollback()
-        raise ApiProblem(409, "email-taken", _EMAIL_TAKEN, errors={"email": ["taken"]}) from None
+        raise ApiProblem(
+            409, "email-taken", _EMAIL_TAKEN, errors={"email": ["is already registered: log in instead"]}
+        ) from None
     tokens = issue_tokens(user)
     db.session.commit()
     return _session_answer(user, tokens, 201)

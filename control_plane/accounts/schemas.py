@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
-from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -22,7 +20,7 @@ from pydantic_core import PydanticCustomError
 from control_plane.accounts.emails import normalise_email
 from control_plane.accounts.models import ROLES
 from control_plane.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problems
-from control_plane.validation import ONE_LINE
+from control_plane.validation import ONE_LINE, known_zone
 
 __all__ = [
     "AuthAnswer",
@@ -36,17 +34,6 @@ __all__ = [
 ]
 
 MAX_URL_LENGTH = 2048
-
-
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())  # reads the tz database once, not per request
-
-
-def _known_zone(zone: str) -> str:
-    if zone not in _zones():
-        raise PydanticCustomError("time_zone", "must be an IANA time zone such as Europe/Berlin")
-    return zone
 
 
 def _http_url(url: str) -> str:
@@ -74,7 +61,7 @@ def _roles(roles: list[str]) -> list[str]:
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=ONE_LINE)]
-TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_zone)]
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(known_zone)]
 AvatarUrl = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_URL_LENGTH),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +38,8 @@ __all__ = [
     "set_auth_cookies",
     "token_is_revoked",
 ]
+
+log = logging.getLogger(__name__)
 
 
 def issue_tokens(user: User, family_id: str | None = None) -> dict[str, str]:
@@ -164,7 +167,12 @@ def register_jwt_callbacks() -> None:
 
     @jwt.invalid_token_loader
     def _invalid(reason: str) -> Response:
-        return _unauthorized(f"Invalid token: {reason}", "invalid-token")
+        # The decoder's reason ("Invalid header string: 'utf-8' codec ...") helps nobody and
+        # describes the parser: the client only needs to know the token is no good.
+        log.info("invalid token: %s", reason)
+        return _unauthorized(
+            "The token is not valid (malformed, or not issued by Downbeat); log in again", "invalid-token"
+        )
 
     @jwt.expired_token_loader
     def _expired(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:

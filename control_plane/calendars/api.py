@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import jwt_required
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from control_plane.accounts.models import User
@@ -18,7 +18,7 @@ from control_plane.calendars.ics import render_calendar
 from control_plane.db_types import utcnow
 from control_plane.extensions import current_settings, db
 from control_plane.problems import ApiProblem
-from control_plane.validation import field_problem, parse_query
+from control_plane.validation import Moment, field_problem, parse_query
 
 __all__ = ["bp", "feed_bp"]
 
@@ -28,9 +28,9 @@ feed_bp = Blueprint("calendar_feed", __name__)
 
 class WeekQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    start: AwareDatetime | None = None
+    start: Moment | None = None
     # The next local midnight a week on; pass it across a daylight-saving change (7 x 24 h is then wrong).
-    end: AwareDatetime | None = None
+    end: Moment | None = None
 
 
 def _feed_url(user: User) -> str | None:
@@ -64,7 +64,7 @@ def revoke() -> Response:
     return Response(status=204)
 
 
-@api_route(bp, "/calendar/week", "GET", "Confirmed bookings and engagements of one week", query=WeekQuery)
+@api_route(bp, "/calendar/week", "GET", "Confirmed bookings, hosted sessions and engagements of one week", query=WeekQuery)
 @jwt_required()
 def week() -> Response:
     query = parse_query(WeekQuery)

@@ -1,4 +1,4 @@
-"""What a person's calendar holds: confirmed bookings and accepted engagements."""
+"""What a person's calendar holds: confirmed bookings, the sessions they host, accepted engagements."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
-from control_plane.calendars.ics import booking_item
+from control_plane.calendars.ics import booking_item, hosting_item
 from control_plane.calendars.items import CalendarItem
 from control_plane.catalog.models import Booking, CatalogSession
 
@@ -28,6 +28,12 @@ def items_for(
     if end is not None:
         stmt = stmt.where(CatalogSession.starts_at < end)
     items = [booking_item(b) for b in db.scalars(stmt)]
+    hosted = select(CatalogSession).where(CatalogSession.owner_id == user_id, CatalogSession.status == "published")
+    if start is not None:
+        hosted = hosted.where(CatalogSession.ends_at >= start)
+    if end is not None:
+        hosted = hosted.where(CatalogSession.starts_at < end)
+    items += [hosting_item(listing) for listing in db.scalars(hosted)]
     items += _engagements(db, user_id, start, end)
     return sorted(items, key=lambda item: item.starts_at)
 

@@ -20,4 +20,5 @@ class CalendarItem:
     kind: str = "booking"  # "booking" or "engagement"
     url: str = ""  # where the item lives in the web UI
     cancelled: bool = False  # exported as STATUS:CANCELLED, so a calendar that has it drops it
+    tentative: bool = False  # a waitlist place or an unpaid hold: STATUS:TENTATIVE, no seat yet
     updated_at: datetime | None = None  # the last change, for SEQUENCE (clients take the highest)

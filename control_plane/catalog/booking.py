@@ -166,7 +166,14 @@ def refuse_unless_bookable(
     if listing.starts_at <= now:
         raise BookingRefused(409, "session-started", "This session has already started")
     if seats > listing.capacity:
-        raise BookingRefused(409, "too-many-seats", f"Session {session_id} has only {listing.capacity} seats in all")
+        raise BookingRefused(
+            409,
+            "too-many-seats",
+            (
+                f"This session has {listing.capacity} {'seat' if listing.capacity == 1 else 'seats'} in all; "
+                f"book {listing.capacity} at most"
+            ),
+        )
     return listing
 
 
@@ -175,9 +182,11 @@ def refuse_already_booked() -> BookingRefused:
 
 
 def refuse_full(session_id: int, seats: int) -> BookingRefused:
-    return BookingRefused(
-        409, "session-full", f"Session {session_id} has no {seats} seat(s) left; join the waitlist instead"
-    )
+    if seats == 1:
+        detail = f"Session {session_id} is full; join the waitlist to get the next free seat"
+    else:
+        detail = f"Session {session_id} has fewer than {seats} seats left; book fewer or join the waitlist"
+    return BookingRefused(409, "session-full", detail)
 
 
 def book_seat(db: DB, user: User, command: BookSeat, gateway: PaymentGateway) -> Booking:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from datetime import datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import get_jwt, jwt_required
@@ -22,7 +26,7 @@ from control_plane.pagination import MAX_CURSOR, after, encode
 from control_plane.payments.factory import current_gateway
 from control_plane.payments.models import Payment
 from control_plane.problems import ApiProblem
-from control_plane.validation import parse_body, parse_query
+from control_plane.validation import TEXT, parse_body, parse_query
 
 __all__ = ["booking_json", "bp"]
 
@@ -31,10 +35,11 @@ bp = Blueprint("bookings", __name__, url_prefix="/api")
 
 class BookingBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    session_id: int = Field(ge=1, le=2**63 - 1)
-    seats: int = Field(default=1, ge=1, le=20)
-    notes: str = Field(default="", max_length=2000)
-    waitlist: bool = False
+    # Strict: "13" is not a session id; the contract's numbers are JSON numbers.
+    session_id: int = Field(ge=1, le=2**63 - 1, strict=True)
+    seats: int = Field(default=1, ge=1, le=20, strict=True)
+    notes: str = Field(default="", max_length=2000, pattern=TEXT)
+    waitlist: bool = Field(default=False, strict=True)
 
 
 class BookingQuery(BaseModel):
@@ -47,7 +52,7 @@ class BookingQuery(BaseModel):
 
 class CancelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(default="", max_length=500)
+    reason: str = Field(default="", max_length=500, pattern=TEXT)
 
 
 def booking_json(booking: Booking) -> dict[str, Any]:
@@ -167,9 +172,17 @@ def cancel(booking_id: int) -> Response:
 @jwt_required()
 def booking_ics(booking_id: int) -> Response:
     booking = _own_booking(booking_id)
-    body = render_calendar([booking_item(booking)], name=booking.session.title)
+    listing = booking.session
+    body = render_calendar([booking_item(booking)], name=listing.title)
+    filename = ics_filename(listing.title, listing.starts_at.astimezone(ZoneInfo(listing.timezone)))
     return Response(
-        body,
-        mimetype="text/calendar",
-        headers={"Content-Disposition": f'attachment; filename="downbeat-booking-{booking.id}.ics"'},
+        body, mimetype="text/calendar", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
+
+
+def ics_filename(title: str, starts_at: datetime) -> str:
+    """``sunday-drum-circle-2031-05-01.ics``: what the file is, in a name any file system takes
+    (ASCII letters and digits only, so the header needs no RFC 5987 encoding)."""
+    words = re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower())
+    stem = "-".join(words)[:60].strip("-") or "session"
+    return f"{stem}-{starts_at.date().isoformat()}.ics"

@@ -94,8 +94,8 @@ def notifications_socket(ws: Server) -> None:
     try:
         user, auth = _authenticate(ws)
         since = auth.get("since")
-        if since is not None and (not isinstance(since, int) or since < 0):
-            raise SocketRefused("bad-since", "since must be a non-negative integer or null")
+        if since is not None and (not isinstance(since, int) or isinstance(since, bool) or not 0 <= since < 2**63):
+            raise SocketRefused("bad-since", "since must be a non-negative integer (a notification id) or null")
         known_epoch = auth.get("epoch")
         if known_epoch is not None and not isinstance(known_epoch, str):
             raise SocketRefused("bad-epoch", "epoch must be a string or null")

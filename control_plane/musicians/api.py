@@ -4,15 +4,13 @@ which add their routes to this module's blueprint (imported at the end)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
-from zoneinfo import available_timezones
 
 from flask import Blueprint, Response, jsonify, request
 from flask_jwt_extended import jwt_required
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from sqlalchemy import or_, select
 
 from control_plane.accounts.models import User
@@ -34,15 +32,26 @@ from control_plane.musicians.models import (
 from control_plane.musicians.week_index import week_windows
 from control_plane.pagination import MAX_CURSOR, after, encode
 from control_plane.problems import ApiProblem
-from control_plane.validation import FieldRuleError, parse_body, parse_query
+from control_plane.validation import (
+    ONE_LINE,
+    TEXT,
+    FieldRuleError,
+    Moment,
+    ServiceDate,
+    field_problem,
+    known_zone,
+    parse_body,
+    parse_query,
+)
 
-__all__ = ["bp"]
+__all__ = ["bp", "index_for_search"]
 
 bp = Blueprint("musicians", __name__, url_prefix="/api")
 
 M = TypeVar("M", bound=BaseModel)
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+# Titles, places and instrument names are one line: they show in lists, e-mails and calendar summaries.
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=ONE_LINE)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=ONE_LINE)]
 Link = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://\S+$")]
 REQUESTER_ROLES = ("producer", "band_manager")
 RETRIES = 5
@@ -68,22 +77,16 @@ def _end_time(value: str | None) -> str | None:
     return value
 
 
-def _known_zone(zone: str | None) -> str | None:
-    if zone is not None and zone not in available_timezones():
-        raise ValueError("unknown IANA time zone")
-    return zone
-
-
 class Money(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int = Field(ge=0, le=100_000_000)
+    amount: int = Field(ge=0, le=100_000_000, strict=True)
     currency: Currency
 
 
 class TimeRange(BaseModel):
     MAX_SPAN: ClassVar[timedelta] = timedelta(days=31)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
 
     @model_validator(mode="after")
     def _order(self) -> Any:
@@ -99,7 +102,7 @@ class TimeRange(BaseModel):
 
 class Window(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
+    weekday: int = Field(ge=0, le=6, strict=True, description="0 = Monday ... 6 = Sunday")
     start: str = Field(description='"HH:MM" in the musician\'s time zone')
     end: str = Field(description='"HH:MM"; "24:00" is the end of the day')
 
@@ -115,7 +118,7 @@ class Window(BaseModel):
 
 class DatedException(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: dt.date
+    date: ServiceDate
     available: bool
     start: str | None = None
     end: str | None = None
@@ -142,33 +145,33 @@ class AvailabilityBody(BaseModel):
     weekly: list[Window] = Field(default_factory=list, max_length=100)
     exceptions: list[DatedException] = Field(default_factory=list, max_length=400)
 
-    _zone = field_validator("timezone")(_known_zone)
+    _zone = field_validator("timezone")(known_zone)
 
 
 class ProjectBody(TimeRange):
     model_config = ConfigDict(extra="forbid")
     MAX_SPAN: ClassVar[timedelta] = timedelta(days=366)  # a project may be a tour
     title: Title
-    description: str = Field(default="", max_length=10_000)
-    location: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=10_000, pattern=TEXT)
+    location: str = Field(default="", max_length=200, pattern=ONE_LINE)
     instruments_needed: list[Label] = Field(default_factory=list, max_length=30)
     timezone: str | None = Field(default=None, description="IANA zone; omitted: the owner's time zone")
 
     _unique = field_validator("instruments_needed")(_dedupe)
-    _zone = field_validator("timezone")(_known_zone)
+    _zone = field_validator("timezone")(known_zone)
 
 
 class RequestBody(TimeRange):
     model_config = ConfigDict(extra="forbid")
-    musician_id: int = Field(ge=1, description="The musician's user id")
+    musician_id: int = Field(ge=1, le=2**63 - 1, strict=True, description="The musician's user id")
     instrument: Label
     offer: Money
-    message: str = Field(default="", max_length=2000)
+    message: str = Field(default="", max_length=2000, pattern=TEXT)
 
 
 class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(default="", max_length=500)
+    reason: str = Field(default="", max_length=500, pattern=TEXT)
 
 
 class RescheduleBody(TimeRange):
@@ -279,13 +282,13 @@ def put_availability() -> Response:
         e.model_dump(mode="json", exclude_none=True) for e in sorted(data.exceptions, key=lambda e: e.date)
     ]
     row.updated_at = utcnow()
-    _index_for_search(row, data.timezone or user.timezone)
+    index_for_search(row, data.timezone or user.timezone)
     db.session.add(row)
     db.session.commit()
     return jsonify(_availability_json(user, row))
 
 
-def _index_for_search(row: MusicianAvailability, zone: str) -> None:
+def index_for_search(row: MusicianAvailability, zone: str) -> None:
     """The coarse UTC week picture search prefilters with (see week_index.py)."""
     parsed = Availability.from_json(zone, row.weekly, row.exceptions)
     row.indexed_zone = zone
@@ -318,6 +321,9 @@ def create_project() -> tuple[Response, int]:
     user = current_user()
     _require_role(user, *REQUESTER_ROLES, what="create projects")
     data = parse_body(ProjectBody)
+    if data.ends_at <= utcnow():
+        # Nobody can be booked for a project that is over; one under way may still need people.
+        raise field_problem({"ends_at": ["must be in the future: this project would already be over"]})
     project = Project(
         owner=user,
         title=data.title,
@@ -375,7 +381,8 @@ def get_project(project_id: int) -> Response:
         201: "Sent, pending",
         403: "Not the project's owner",
         404: "No such project",
-        409: "musician-unavailable: outside their availability or already booked then",
+        409: "musician-unavailable: outside their availability or already booked then; "
+        "already-requested: a pending request from this project already covers that time",
         422: "Invalid fields",
     },
 )

@@ -56,7 +56,9 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 def parse_hhmm(value: str, *, allow_end_of_day: bool = False) -> int:
     """``"09:30"`` -> 570 minutes after midnight; ``"24:00"`` only as an end."""
     hours, sep, minutes = value.partition(":")
-    if not (sep and len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()):
+    # ASCII digits only: str.isdigit() also takes Arabic-Indic digits and "²".
+    digits = (hours + minutes).isascii() and hours.isdigit() and minutes.isdigit()
+    if not (sep and len(hours) == 2 and len(minutes) == 2 and digits):
         raise ValueError('time must look like "HH:MM"')
     total = int(hours) * 60 + int(minutes)
     if int(minutes) >= 60 or total > DAY_MINUTES or (total == DAY_MINUTES and not allow_end_of_day):

@@ -51,4 +51,7 @@ def _item(row: BookingRequest, user_id: int) -> CalendarItem:
         location=row.project.location,
         description=description,
         kind="engagement",
+        # The owner's project page; the musician answers from the inbox.
+        url=f"/projects/{row.project_id}" if row.musician_id != user_id else "/requests",
+        updated_at=row.updated_at,
     )

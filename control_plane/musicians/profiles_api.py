@@ -22,7 +22,7 @@ from control_plane.musicians.models import MusicianProfile, MusicianReview
 from control_plane.musicians.profiles import ProfileFields, portfolio_kind, portfolio_links, save_profile
 from control_plane.musicians.reviews import review_engagement
 from control_plane.problems import ApiProblem
-from control_plane.validation import parse_body, parse_query
+from control_plane.validation import ONE_LINE, TEXT, parse_body, parse_query
 
 __all__ = ["profile_json"]
 
@@ -39,7 +39,7 @@ PortfolioLink = Annotated[
 
 class Location(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    city: str = Field(default="", max_length=120)
+    city: str = Field(default="", max_length=120, pattern=ONE_LINE)
     lat: float | None = Field(default=None, ge=-90, le=90, description="WGS84 degrees; give lat and lon together")
     lon: float | None = Field(default=None, ge=-180, le=180)
 
@@ -58,7 +58,7 @@ class ProfileBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     instruments: list[Label] = Field(default_factory=list, max_length=20)
     genres: list[Label] = Field(default_factory=list, max_length=20)
-    bio: str = Field(default="", max_length=5000)
+    bio: str = Field(default="", max_length=5000, pattern=TEXT)
     location: Location = Field(default_factory=Location)
     rate: Rate | None = Field(default=None, description="amount in minor units (2500 = 25.00 EUR)")
     links: list[PortfolioLink] = Field(
@@ -159,7 +159,7 @@ def get_public_profile(musician_id: int) -> Response:
 class ReviewBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stars: int = Field(ge=1, le=5)
-    text: str = Field(default="", max_length=2000)
+    text: str = Field(default="", max_length=2000, pattern=TEXT)
 
 
 class ReviewQuery(BaseModel):

@@ -193,6 +193,7 @@ def send_request(
     if needed and command.instrument.casefold() not in needed:
         raise _field_error("instrument", f"the project needs {', '.join(project.instruments_needed)}")
     _ensure_future(command.starts_at, now)
+    _ensure_not_asked_already(db, project, musician, command, now)
     _ensure_bookable(db, musician, command.starts_at, command.ends_at, exclude_id=None)
     request = BookingRequest(
         project=project,
@@ -412,6 +413,31 @@ def _clear_proposal(request: BookingRequest) -> None:
 def _deadline(now: datetime, expire_after: timedelta, starts_at: datetime) -> datetime:
     """Unanswered requests expire after ``expire_after``, and at the latest when they start."""
     return min(now + expire_after, starts_at.astimezone(UTC))
+
+
+def _ensure_not_asked_already(
+    db: DbSession, project: Project, musician: User, command: SendRequest, now: datetime
+) -> None:
+    """A second pending request for the same project, musician and time is a double click or a
+    resent form, never what the producer means: the musician would get two to answer."""
+    twin = db.scalar(
+        select(BookingRequest.id).where(
+            BookingRequest.project_id == project.id,
+            BookingRequest.musician_id == musician.id,
+            BookingRequest.status == "pending",
+            BookingRequest.expires_at > now,
+            BookingRequest.starts_at < command.ends_at.astimezone(UTC),
+            BookingRequest.ends_at > command.starts_at.astimezone(UTC),
+        )
+    )
+    if twin is not None:
+        raise RequestRefused(
+            409,
+            "already-requested",
+            f"{musician.name} already has a pending request #{twin} from this project for an overlapping time; "
+            "wait for the answer or cancel that one first",
+            request_id=twin,
+        )
 
 
 def _ensure_future(starts_at: datetime, now: datetime) -> None:

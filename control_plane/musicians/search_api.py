@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from flask import Response, jsonify
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from control_plane.accounts.models import User
@@ -30,7 +30,7 @@ from control_plane.musicians.search import (
     text_terms,
 )
 from control_plane.problems import ApiProblem
-from control_plane.validation import field_problem, parse_query
+from control_plane.validation import Moment, field_problem, parse_query
 
 __all__ = ["DEFAULT_RADIUS_KM", "MAX_WINDOW"]
 
@@ -50,8 +50,8 @@ class SearchQuery(BaseModel):
     max_rate: int | None = Field(default=None, ge=0, le=100_000_000, description="minor units, the musician's currency")
     currency: Currency | None = Field(default=None, description="only rates in this currency")
     per: Literal["hour", "session"] | None = None
-    available_from: AwareDatetime | None = None
-    available_to: AwareDatetime | None = None
+    available_from: Moment | None = None
+    available_to: Moment | None = None
     q: str | None = Field(default=None, max_length=100, description="words matched as prefixes in name, bio, genres")
     sort: Literal["rating", "distance", "rate", "name"] | None = Field(
         default=None, description="default: distance with near, otherwise rating"
@@ -143,14 +143,14 @@ def search() -> Response:
 
 class CheckQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
 
 
 class SlotsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    range_from: AwareDatetime = Field(alias="from")
-    range_to: AwareDatetime = Field(alias="to")
+    range_from: Moment = Field(alias="from")
+    range_to: Moment = Field(alias="to")
     min_minutes: int = Field(default=0, ge=0, le=24 * 60)
 
 

@@ -63,6 +63,13 @@ def get_payment(ref: str) -> Response:
     return jsonify(own_payment(ref).to_json())
 
 
+_NOT_PENDING = {
+    "succeeded": "This payment has already gone through",
+    "failed": "This payment failed; book again to get a new payment step",
+    "cancelled": "This payment was called off (the booking was cancelled or the hold ran out); nothing is charged",
+}
+
+
 @api_route(
     bp,
     "/payments/<ref>/simulated-checkout",
@@ -77,6 +84,6 @@ def simulated_checkout(ref: str) -> tuple[Response, int]:
     if not isinstance(gateway, SimulatedGateway):
         raise ApiProblem(404, "not-simulated", "Checkout happens on the provider's own page")
     if payment.status != "pending":
-        raise ApiProblem(409, "payment-not-pending", f"This payment is {payment.status}")
+        raise ApiProblem(409, "payment-not-pending", _NOT_PENDING.get(payment.status, "This payment is closed"))
     gateway.customer_paid(payment.provider_ref, payment.amount, payment.currency)
     return jsonify({"status": "processing", "detail": "The provider confirms the payment in a moment"}), 202

@@ -25,7 +25,7 @@ from control_plane.rooms import messages, service
 from control_plane.rooms.codes import new_code, normalise_code
 from control_plane.rooms.models import Room, RoomMember
 from control_plane.rooms.presence import Presence
-from control_plane.validation import parse_body
+from control_plane.validation import ONE_LINE, parse_body
 
 __all__ = [
     "MAX_SDP_BYTES",
@@ -45,7 +45,7 @@ MAX_SDP_BYTES = 64 * 1024  # a browser's audio offer is ~5 KB; refuse anything a
 
 class CreateRoom(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=ONE_LINE)]
     allow_member_streams: bool = False
     allow_queue: bool = False
     allow_control: bool = False

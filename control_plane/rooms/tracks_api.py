@@ -37,7 +37,7 @@ from control_plane.rooms.tracks import (
     track_json,
     tracks_dir,
 )
-from control_plane.validation import parse_body, parse_query
+from control_plane.validation import ONE_LINE, parse_body, parse_query
 from downbeat.settings import Settings
 from downbeat.signing import HEADER, SignatureInvalid, verify
 
@@ -54,8 +54,8 @@ URL_NOT_ANALYSED = "Direct URL tracks are not analysed: the server does not down
 class TrackUrl(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: HttpUrl = Field(description="http or https only")
-    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
-    artist: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=ONE_LINE)] = ""
+    artist: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=ONE_LINE)] = ""
     duration_ms: float | None = Field(default=None, gt=0, le=24 * 3600 * 1000)
 
 

@@ -43,7 +43,9 @@ def test_register_login_me_and_duplicate_email(app: Flask) -> None:
         "/api/auth/register", json={"email": person["email"].upper(), "password": "a different passphrase", "name": "D"}
     )
     assert again.status_code == 409
-    assert again.mimetype == "application/problem+json" and again.get_json()["errors"] == {"email": ["taken"]}
+    assert again.mimetype == "application/problem+json" and again.get_json()["errors"] == {
+        "email": ["is already registered: log in instead"]
+    }
     login = client.post("/api/auth/login", json={"email": person["email"], "password": PASSWORD})
     assert login.status_code == 200 and login.get_json()["user"]["id"] == person["user"]["id"]
     wrong = client.post("/api/auth/login", json={"email": person["email"], "password": "nope"})

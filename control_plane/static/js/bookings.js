@@ -59,6 +59,7 @@ export function expectedRefund(booking, now = Date.now()) {
 
 /** The message to show after a cancellation, from the API's answer. */
 export function cancelledText(booking) {
+  if (booking.left_waitlist) return "You left the waitlist.";
   const refund = refundText(booking.payment);
   if (refund) return `Cancelled. ${refund}.`;
   if (booking.payment && booking.payment.status === "succeeded") return "Cancelled. No refund under the session's policy.";
@@ -114,7 +115,8 @@ export async function cancelBookingFlow(booking) {
     dismissLabel: "Keep it",
   });
   if (!answer) return null;
-  return apiFetch(`/api/bookings/${booking.id}/cancel`, { method: "POST", body: { reason: answer.reason } });
+  const cancelled = await apiFetch(`/api/bookings/${booking.id}/cancel`, { method: "POST", body: { reason: answer.reason } });
+  return leaving ? { ...cancelled, left_waitlist: true } : cancelled;
 }
 
 // --- the My bookings page ----------------------------------------------------------------
@@ -138,7 +140,7 @@ function renderRow(booking, onCancel) {
       refund ? h("span", { class: "refund-info" }, refund) : null,
       pay ? h("a", { class: "btn btn-primary btn-small pay-link", href: pay }, "Pay") : null,
       active ? h("a", {
-        class: "btn btn-ghost btn-small ics-link", href: `/api/bookings/${booking.id}.ics`, download: `downbeat-booking-${booking.id}.ics`,
+        class: "btn btn-ghost btn-small ics-link", href: `/api/bookings/${booking.id}.ics`, download: "",
         "aria-label": `Add “${s.title}” to your calendar (.ics file)`,
       }, ".ics") : null,
       active ? h("button", { type: "button", class: "btn btn-ghost btn-small cancel-booking" },

@@ -96,7 +96,7 @@ function place(item) {
       dataset: { uid: item.uid, start: item.starts_at },
       title: `${item.title}\n${when}${item.location ? `\n${item.location}` : ""}`,
     },
-    h("a", { class: "calendar-item-link", href: item.kind === "engagement" ? "/requests" : "/bookings" },
+    h("a", { class: "calendar-item-link", href: item.kind === "booking" || !item.url ? "/bookings" : item.url },
       h("span", { class: "calendar-item-title" }, item.title),
       h("span", { class: "calendar-item-time" }, when),
       item.location ? h("span", { class: "calendar-item-where" }, item.location) : null));

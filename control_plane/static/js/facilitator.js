@@ -90,6 +90,16 @@ function readPrice(f) {
   return { amount: Number.isFinite(amount) ? amount : null, currency };
 }
 
+/** A price with more decimals than its currency has (10.555 EUR) would be rounded without a word: say so instead. */
+function priceProblem(f) {
+  const digits = currencyDigits(f.currency.value);
+  const text = f.price.value.trim();
+  const decimals = text.includes(".") ? text.split(".")[1].length : 0;
+  if (text === "" || decimals <= digits) return null;
+  const what = digits === 0 ? `${f.currency.value} has no cents: use a whole amount` : `use at most ${digits} decimals`;
+  return { detail: "Please fix the marked field.", errors: { price: [what] } };
+}
+
 function readRefundPolicy(f) {
   const whole = (input) => (input.value === "" ? null : Number(input.value));
   return {
@@ -121,6 +131,11 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearErrors(form);
   const button = form.querySelector('button[type="submit"]');
+  const tooPrecise = priceProblem(form.elements);
+  if (tooPrecise) {
+    showProblem(form, tooPrecise, ALIASES);
+    return;
+  }
   setBusy(button, true, "Creating…");
   try {
     const created = await apiFetch("/api/sessions", { method: "POST", body: readForm() });
@@ -387,6 +402,11 @@ editForm.addEventListener("submit", async (event) => {
   clearErrors(editForm);
   const { id } = editing;
   const current = (rows.get(id) || editing).session;
+  const tooPrecise = priceProblem(editForm.elements);
+  if (tooPrecise) {
+    showProblem(editForm, tooPrecise, ALIASES);
+    return;
+  }
   const changes = readEdits(current);
   if (!Object.keys(changes).length) {
     closeEditor();

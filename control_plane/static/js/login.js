@@ -1,15 +1,7 @@
 import { apiFetch } from "./api.js";
-import { clearErrors, safeNext, setBusy, showProblem } from "./ui.js";
+import { clearErrors, homeFor, safeNext, setBusy, showProblem } from "./ui.js";
 
 const form = document.getElementById("login-form");
-
-// Where each kind of person starts: the page of the work they came to do.
-function homeFor(roles) {
-  if (roles.includes("facilitator") || roles.includes("creator")) return "/facilitator";
-  if (roles.includes("producer") || roles.includes("band_manager")) return "/projects";
-  if (roles.includes("musician")) return "/requests";
-  return "/sessions";
-}
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearErrors(form);

@@ -1,5 +1,5 @@
 import { apiFetch } from "./api.js";
-import { clearErrors, safeNext, setBusy, showProblem } from "./ui.js";
+import { clearErrors, homeFor, safeNext, setBusy, showProblem } from "./ui.js";
 
 const form = document.getElementById("register-form");
 form.addEventListener("submit", async (event) => {
@@ -17,16 +17,17 @@ form.addEventListener("submit", async (event) => {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) body.timezone = zone;
   setBusy(button, true, "Creating account…");
+  let answer;
   try {
     try {
-      await apiFetch("/api/auth/register", { method: "POST", body });
+      answer = await apiFetch("/api/auth/register", { method: "POST", body });
     } catch (err) {
       const onlyZone = err.status === 422 && Object.keys(err.errors).join() === "timezone";
       if (!onlyZone) throw err;
       delete body.timezone; // a zone this server's tz database lacks: fall back to UTC
-      await apiFetch("/api/auth/register", { method: "POST", body });
+      answer = await apiFetch("/api/auth/register", { method: "POST", body });
     }
-    location.assign(safeNext("/sessions"));
+    location.assign(safeNext(homeFor(answer.user?.roles || roles)));
   } catch (err) {
     setBusy(button, false);
     showProblem(form, err);

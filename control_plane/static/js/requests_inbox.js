@@ -1,6 +1,9 @@
 // The musician's request inbox; also exports the request cards the project page reuses.
 import { apiFetch } from "./api.js";
-import { $, currencyDigits, flash, formatMoney, formatRange, goToLogin, h, localInputToIso, toLocalInput } from "./ui.js";
+import {
+  $, clearErrors, currencyDigits, flash, formatMoney, formatRange, goToLogin, h, localInputToIso, showFieldErrors,
+  toLocalInput,
+} from "./ui.js";
 
 const viewerId = Number(document.body.dataset.userId);
 const POLL_MS = 5000;
@@ -42,16 +45,21 @@ function proposalText(req) {
     h("strong", {}, `${who}: `), formatRange(p.starts_at, p.ends_at), " · ", formatMoney(p.offer.amount, p.offer.currency));
 }
 
+const fieldError = (name) => h("p", { class: "field-error", dataset: { field: name }, hidden: true });
+
 function rescheduleForm(req) {
   const start = toLocalInput(new Date(req.starts_at));
   const end = toLocalInput(new Date(req.ends_at));
   const digits = currencyDigits(req.offer.currency);
   return h("form", { class: "form reschedule-form", hidden: true, novalidate: true },
     h("div", { class: "field-row" },
-      h("label", { class: "field" }, "New start", h("input", { type: "datetime-local", name: "starts_at", value: start, required: true })),
-      h("label", { class: "field" }, "New end", h("input", { type: "datetime-local", name: "ends_at", value: end, required: true }))),
+      h("label", { class: "field" }, "New start", h("input", { type: "datetime-local", name: "starts_at", value: start, required: true }),
+        fieldError("starts_at")),
+      h("label", { class: "field" }, "New end", h("input", { type: "datetime-local", name: "ends_at", value: end, required: true }),
+        fieldError("ends_at"))),
     h("label", { class: "field" }, `Offer (${req.offer.currency})`,
-      h("input", { type: "number", name: "offer", min: "0", step: "0.01", value: String(req.offer.amount / 10 ** digits) })),
+      h("input", { type: "number", name: "offer", min: "0", step: "0.01", value: String(req.offer.amount / 10 ** digits) }),
+      fieldError("offer")),
     h("div", { class: "my-session-side" },
       h("button", { type: "submit", class: "btn btn-primary btn-small" }, "Send proposal"),
       h("button", { type: "button", class: "btn btn-ghost btn-small form-close" }, "Close")));
@@ -94,15 +102,21 @@ function showError(li, message) {
   box.hidden = !message;
 }
 
-async function send(li, action, body) {
+/** POST the action; a refusal shows at the form's fields where it names one, the rest under the card. */
+async function send(li, action, body, form = null) {
   showError(li, "");
+  if (form) clearErrors(form);
   try {
     const changed = await apiFetch(`/api/requests/${li.dataset.requestId}/${action}`, { method: "POST", body });
     return changed;
   } catch (err) {
     if (err.status === 401) goToLogin();
-    const fields = Object.entries(err.errors || {}).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`);
-    showError(li, [err.detail || "That did not work. Please try again.", ...fields].join(" — "));
+    const left = form ? showFieldErrors(form, err.errors) : null;
+    const fields = left || Object.entries(err.errors || {}).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`);
+    const detail = form && err.code === "validation-error" && !fields.length
+      ? "Please fix the marked fields."
+      : err.detail || "That did not work. Please try again.";
+    showError(li, [detail, ...fields].join(" — "));
     return null;
   }
 }
@@ -148,7 +162,7 @@ export function bindRequestActions(list, onChanged) {
         ...(Number.isFinite(amount) && form.elements.offer.value !== "" && currency
           ? { offer: { amount: Math.round(amount * 10 ** currencyDigits(currency)), currency } }
           : {}),
-      });
+      }, form);
     } else {
       changed = await send(li, form.dataset.action, { reason: form.elements.reason.value.trim() });
     }

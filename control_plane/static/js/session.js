@@ -15,6 +15,7 @@ const bookButton = $("#book");
 const waitlistButton = $("#join-waitlist");
 const seatsField = $("#seats-field");
 const seatsInput = $("#seats");
+const seatsError = $("#seats-error");
 const cancelButton = $("#cancel-booking");
 const payLink = $("#pay-link");
 const sessionId = Number(root.dataset.sessionId);
@@ -68,8 +69,9 @@ const say = (text, kind, code, ms = 8000) => ({ text, kind, code, until: Date.no
 function paintSeats() {
   seatsLeft.dataset.seatsLeft = String(session.seats_left);
   seatsLeft.dataset.capacity = String(session.capacity);
-  seatsLeft.textContent = `${plural(session.seats_left, "seat", "seats")} left`;
-  seatsLeft.classList.toggle("is-full", session.seats_left === 0);
+  const cancelled = session.status === "cancelled";
+  seatsLeft.textContent = cancelled ? "Cancelled: no seats on sale" : `${plural(session.seats_left, "seat", "seats")} left`;
+  seatsLeft.classList.toggle("is-full", cancelled || session.seats_left === 0);
   fill.dataset.taken = String(session.seats_taken);
   fill.dataset.capacity = String(session.capacity);
   fill.style.width = `${Math.min(100, (100 * session.seats_taken) / (session.capacity || 1))}%`;
@@ -93,7 +95,8 @@ function render() {
   // Several seats at once (for friends or a band), up to what is free, or to the API's 20 on the waitlist.
   seatsField.hidden = bookButton.hidden && waitlistButton.hidden;
   seatsInput.max = String(session.seats_left > 0 ? Math.min(20, session.seats_left) : Math.min(20, session.capacity));
-  bookButton.textContent = Number(seatsInput.value) > 1 ? `Book ${seatsInput.value} seats` : "Book a seat";
+  const wanted = seatsWanted();
+  bookButton.textContent = wanted !== null && wanted > 1 ? `Book ${wanted} seats` : "Book a seat";
   cancelButton.hidden = !(live && session.status === "published");
   cancelButton.textContent = live && booking.status === "waitlisted" ? "Leave waitlist" : "Cancel booking";
   payLink.hidden = !pay;
@@ -111,14 +114,36 @@ function render() {
 
 // --- actions -----------------------------------------------------------------------------
 
+/** The seats asked for: a whole number from 1 to the field's max, or null (an empty field is 1). */
+function seatsWanted() {
+  const raw = seatsInput.value.trim();
+  if (raw === "") return 1;
+  const seats = Number(raw);
+  return Number.isInteger(seats) && seats >= 1 && seats <= Number(seatsInput.max) ? seats : null;
+}
+
+function seatsProblem(text) {
+  seatsError.textContent = text;
+  seatsError.hidden = !text;
+  if (text) seatsInput.setAttribute("aria-invalid", "true");
+  else seatsInput.removeAttribute("aria-invalid");
+}
+
 async function book(waitlist) {
+  if (!seatsField.hidden && seatsWanted() === null) {
+    // Nothing is sent: 0, 1.5 or more than is free would otherwise book something else quietly.
+    seatsProblem(`Choose a whole number of seats from 1 to ${seatsInput.max}.`);
+    seatsInput.focus();
+    return;
+  }
+  seatsProblem("");
   const button = waitlist ? waitlistButton : bookButton;
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   message = say(waitlist ? "Joining the waitlist…" : "Booking…", "pending", "busy", 60_000);
   render();
   try {
-    const seats = Math.max(1, Math.floor(Number(seatsInput.value)) || 1);
+    const seats = seatsWanted() || 1;
     const body = { session_id: sessionId, seats };
     if (waitlist) body.waitlist = true;
     const created = await apiFetch("/api/bookings", {
@@ -166,7 +191,10 @@ async function catchUp() {
   }
 }
 
-seatsInput.addEventListener("input", render);
+seatsInput.addEventListener("input", () => {
+  if (seatsWanted() !== null) seatsProblem("");
+  render();
+});
 bookButton.addEventListener("click", () => book(false));
 waitlistButton.addEventListener("click", () => book(true));
 

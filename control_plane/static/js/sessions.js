@@ -250,11 +250,21 @@ function showError(message) {
 
 async function search({ append = false } = {}) {
   const filters = readFilters();
+  const toError = $("#to-error");
   if (filters.from && filters.to && filters.to < filters.from) {
-    showError("“To” must be on or after “From”.");
+    // At the field, and no list that looks like an answer to these dates (it would be the last one).
+    toError.textContent = "Must be on or after “From”.";
+    toError.hidden = false;
     form.elements.to.setAttribute("aria-invalid", "true");
+    ++generation;
+    list.replaceChildren();
+    more.hidden = true;
+    none.hidden = true;
+    summary.textContent = "Fix the dates to see sessions.";
     return;
   }
+  toError.hidden = true;
+  toError.textContent = "";
   form.elements.to.removeAttribute("aria-invalid");
   showError("");
   const mine = ++generation;

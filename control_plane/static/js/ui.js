@@ -99,7 +99,9 @@ export function showFieldErrors(form, errors = {}, aliases = {}) {
 /** Show an ApiError (or anything thrown) on a form: per-field messages plus the detail. */
 export function showProblem(form, err, aliases = {}) {
   const leftovers = showFieldErrors(form, err && err.errors, aliases);
-  const detail = (err && (err.detail || err.message)) || "Something went wrong. Please try again.";
+  let detail = (err && (err.detail || err.message)) || "Something went wrong. Please try again.";
+  // "Invalid fields: ends_at, title" is for API clients; here each message is at its field.
+  if (err && err.code === "validation-error" && !leftovers.length) detail = "Please fix the marked fields.";
   showFormError(form, leftovers.length ? `${detail} (${leftovers.join("; ")})` : detail);
 }
 
@@ -195,4 +197,12 @@ export function localInputToIso(value) {
 export function toLocalInput(date) {
   const pad = (n) => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** Where each kind of person starts after logging in or registering: the page of the work they came to do. */
+export function homeFor(roles) {
+  if (roles.includes("facilitator") || roles.includes("creator")) return "/facilitator";
+  if (roles.includes("producer") || roles.includes("band_manager")) return "/projects";
+  if (roles.includes("musician")) return "/requests";
+  return "/sessions";
 }
