@@ -393,3 +393,57 @@ def test_a_poll_that_overlaps_leaving_the_waitlist_does_not_put_the_place_back(
     # Looked at once, not retried: the next poll would hide a stale button again within 3 s.
     assert page.locator("#cancel-booking").is_hidden()
     assert page.locator("#join-waitlist").is_visible()
+
+
+def test_long_text_wraps_on_a_phone_and_the_seats_field_takes_only_what_can_be_booked(
+    chromium: Browser, stack: Stack, visitors: list[Visitor]
+) -> None:
+    host = register_person(stack.base, ["facilitator"], "Lena Longlink")
+    guest = register_person(stack.base, ["user"], "Pip Phone")
+    link = "https://www.google.com/maps/place/Studio+4/@52.5,13.4,17z/data=" + "x" * 300
+    listing = _session(stack, host, "Wrap test", _in_days(13), description=f"Find us: {link}")
+    visitor = Visitor(chromium, stack.base, viewport={"width": 390, "height": 844})
+    visitors.append(visitor)
+    page = visitor.login(guest)
+    page.goto(f"/sessions/{listing['id']}")
+    expect(page.locator(".session-description")).to_contain_text("Find us")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = page.locator("#book").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390  # the label is on screen
+
+    for bad in ("0", "1.5", "4"):  # 3 seats in all
+        page.fill("#seats", bad)
+        page.click("#book")
+        expect(page.locator("#seats-error")).to_have_text("Choose a whole number of seats from 1 to 3.")
+        expect(page.locator("#seats")).to_have_attribute("aria-invalid", "true")
+    status, mine = http_json("GET", f"{stack.base}/api/bookings", token=guest["access_token"])
+    assert status == 200 and mine["items"] == []  # nothing was sent
+    page.fill("#seats", "2")
+    expect(page.locator("#seats-error")).to_be_hidden()
+    page.click("#book")
+    expect(page.locator("#booking-status")).to_have_text("Booked")
+    status, mine = http_json("GET", f"{stack.base}/api/bookings", token=guest["access_token"])
+    assert [item["seats"] for item in mine["items"]] == [2]
+
+
+def test_a_new_facilitator_lands_on_their_dashboard_and_a_cancelled_session_sells_nothing(
+    chromium: Browser, stack: Stack, visitors: list[Visitor]
+) -> None:
+    visitor = _open(visitors, chromium, stack)
+    page = visitor.page
+    page.goto("/register")
+    page.fill("#register-form input[name=name]", "Nora New")
+    page.fill("#register-form input[name=email]", f"nora-{uuid.uuid4().hex[:8]}@example.com")
+    page.fill("#register-form input[name=password]", "a long enough passphrase")
+    page.check('#register-form input[name=roles][value="facilitator"]')
+    page.click("#register-form button[type=submit]")
+    page.wait_for_url("**/facilitator")
+
+    host = register_person(stack.base, ["facilitator"], "Cora Cancel")
+    listing = _session(stack, host, "Cancelled jam", _in_days(14))
+    assert (
+        http_json("POST", f"{stack.base}/api/sessions/{listing['id']}/cancel", {}, token=host["access_token"])[0] == 200
+    )
+    page.goto(f"/sessions/{listing['id']}")
+    expect(page.locator("#seats-left")).to_have_text("Cancelled: no seats on sale")
+    expect(page.locator("#book")).to_be_hidden()
