@@ -135,6 +135,16 @@ def _responses(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     if op.auth:
         responses.setdefault("401", {"description": "Missing, invalid, expired or revoked token"})
         responses["401"].setdefault("content", _PROBLEM_CONTENT)
+    # What every route of a kind can answer, declared so that clients see it per operation.
+    if op.body is not None:
+        responses.setdefault("400", {"description": "invalid-json: the body is not a JSON object"})
+    if op.body is not None or op.query is not None:
+        responses.setdefault("422", {"description": "validation-error: `errors` names each invalid field"})
+    if "{" in op.path:
+        responses.setdefault("404", {"description": "No such resource (or not yours to see)"})
+    for code in ("400", "404", "422"):
+        if code in responses:
+            responses[code].setdefault("content", _PROBLEM_CONTENT)
     # Every other error (400 bad JSON, 404, 413, 415, 422, ...) is problem+json too.
     responses["default"] = {"description": "Any other error", "content": _PROBLEM_CONTENT}
     return responses

@@ -64,7 +64,9 @@ def revoke() -> Response:
     return Response(status=204)
 
 
-@api_route(bp, "/calendar/week", "GET", "Confirmed bookings, hosted sessions and engagements of one week", query=WeekQuery)
+@api_route(
+    bp, "/calendar/week", "GET", "Confirmed bookings, hosted sessions and engagements of one week", query=WeekQuery
+)
 @jwt_required()
 def week() -> Response:
     query = parse_query(WeekQuery)
