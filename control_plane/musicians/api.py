@@ -382,7 +382,7 @@ def get_project(project_id: int) -> Response:
         403: "Not the project's owner",
         404: "No such project",
         409: "musician-unavailable: outside their availability or already booked then; "
-        "already-requested: a pending request from this project already covers that time",
+        "already-requested: the same request (instrument and times) is already pending",
         422: "Invalid fields",
     },
 )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -418,23 +418,26 @@ def _deadline(now: datetime, expire_after: timedelta, starts_at: datetime) -> da
 def _ensure_not_asked_already(
     db: DbSession, project: Project, musician: User, command: SendRequest, now: datetime
 ) -> None:
-    """A second pending request for the same project, musician and time is a double click or a
-    resent form, never what the producer means: the musician would get two to answer."""
+    """A second pending request with the same project, musician, instrument and times is a double
+    click or a resent form, never what the producer means: the musician would get two to answer.
+    Overlapping requests with other times stay allowed: a producer may offer alternative slots,
+    and accepting one makes the others unacceptable (the no-overlap rule)."""
     twin = db.scalar(
         select(BookingRequest.id).where(
             BookingRequest.project_id == project.id,
             BookingRequest.musician_id == musician.id,
             BookingRequest.status == "pending",
             BookingRequest.expires_at > now,
-            BookingRequest.starts_at < command.ends_at.astimezone(UTC),
-            BookingRequest.ends_at > command.starts_at.astimezone(UTC),
+            BookingRequest.starts_at == command.starts_at.astimezone(UTC),
+            BookingRequest.ends_at == command.ends_at.astimezone(UTC),
+            func.lower(BookingRequest.instrument) == command.instrument.lower(),
         )
     )
     if twin is not None:
         raise RequestRefused(
             409,
             "already-requested",
-            f"{musician.name} already has a pending request #{twin} from this project for an overlapping time; "
+            f"{musician.name} already has the same pending request (#{twin}) from this project; "
             "wait for the answer or cancel that one first",
             request_id=twin,
         )

@@ -260,3 +260,29 @@ def test_a_host_finds_the_sessions_they_host_in_their_week_and_feed(app: Flask) 
     feed_url = client.post("/api/calendar/rotate", headers=bearer(host)).get_json()["feed_url"]
     events = Calendar.from_ical(client.get(feed_url[feed_url.index("/calendar/") :]).data).walk("VEVENT")
     assert [str(e["summary"]) for e in events] == ["Hosting: Frame drums"]
+
+
+def test_the_same_request_twice_is_refused_but_alternative_slots_are_not(app: Flask) -> None:
+    client = app.test_client()
+    producer = register(client, roles=["producer"])
+    musician = register(client, roles=["musician"], name="Mia Drums")
+    every_day = [{"weekday": day, "start": "08:00", "end": "24:00"} for day in range(7)]
+    assert (
+        client.put("/api/musicians/me/availability", json={"weekly": every_day}, headers=bearer(musician)).status_code
+        == 200
+    )
+    project = client.post("/api/projects", json=PROJECT, headers=bearer(producer)).get_json()
+    body = {
+        "musician_id": musician["user"]["id"],
+        "instrument": "Drums",
+        "starts_at": "2031-05-05T18:00:00+00:00",
+        "ends_at": "2031-05-05T21:00:00+00:00",
+        "offer": {"amount": 100, "currency": "EUR"},
+    }
+    path = f"/api/projects/{project['id']}/requests"
+    first = client.post(path, json=body, headers=bearer(producer))
+    assert first.status_code == 201
+    again = _problem(client.post(path, json={**body, "instrument": "drums"}, headers=bearer(producer)), 409)
+    assert again["code"] == "already-requested" and again["request_id"] == first.get_json()["id"]
+    other_slot = client.post(path, json={**body, "starts_at": "2031-05-05T19:00:00+00:00"}, headers=bearer(producer))
+    assert other_slot.status_code == 201  # an alternative the musician may take instead
