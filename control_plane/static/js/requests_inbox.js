@@ -33,7 +33,11 @@ function actionsFor(req, asMusician) {
   if (!proposal || mine) {
     actions.push(button("propose", asMusician ? "Counter-propose" : "Propose new time"));
   }
-  actions.push(button("cancel", req.status === "accepted" ? "Cancel engagement" : asMusician ? "Cancel" : "Withdraw"));
+  // A musician answering a fresh request has Decline; a second "Cancel" doing the same only puzzles.
+  const declineShown = asMusician && req.status === "pending" && !proposal;
+  if (!declineShown) {
+    actions.push(button("cancel", req.status === "accepted" ? "Cancel engagement" : asMusician ? "Cancel request" : "Withdraw"));
+  }
   return actions;
 }
 
