@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
@@ -38,39 +39,42 @@ def _sequence(item: CalendarItem) -> int:
     return 4 * (int(item.updated_at.timestamp()) - SEQUENCE_EPOCH) + rank
 
 
+def _session_item(listing: CatalogSession, **fields: Any) -> CalendarItem:
+    """The session's own when, where and what; the caller says whose item it is and its state."""
+    return CalendarItem(
+        starts_at=listing.starts_at,
+        ends_at=listing.ends_at,
+        timezone=listing.timezone,
+        location=listing.location,
+        description=listing.description,
+        url=f"/sessions/{listing.id}",
+        **fields,
+    )
+
+
 def booking_item(booking: Booking) -> CalendarItem:
     listing = booking.session
     status = "" if booking.status in ("confirmed", "cancelled") else f" ({booking.status.replace('_', ' ')})"
-    return CalendarItem(
+    return _session_item(
+        listing,
         uid=f"booking-{booking.id}@downbeat",
         title=listing.title + status,
         cancelled=booking.status == "cancelled" or listing.status == "cancelled",
         tentative=booking.status in ("waitlisted", "pending_payment"),
         updated_at=max(booking.updated_at, listing.updated_at),
-        starts_at=listing.starts_at,
-        ends_at=listing.ends_at,
-        timezone=listing.timezone,
-        location=listing.location,
-        description=listing.description,
         kind="booking",
-        url=f"/sessions/{listing.id}",
     )
 
 
 def hosting_item(listing: CatalogSession) -> CalendarItem:
     """A session the person hosts: in their week and feed too, since they have to be there."""
-    return CalendarItem(
+    return _session_item(
+        listing,
         uid=f"hosting-{listing.id}@downbeat",
         title=f"Hosting: {listing.title}",
         cancelled=listing.status == "cancelled",
         updated_at=listing.updated_at,
-        starts_at=listing.starts_at,
-        ends_at=listing.ends_at,
-        timezone=listing.timezone,
-        location=listing.location,
-        description=listing.description,
         kind="hosting",
-        url=f"/sessions/{listing.id}",
     )
 
 
