@@ -164,3 +164,20 @@ def test_a_list_read_that_overlaps_a_delete_does_not_bring_the_draft_back(stack:
     expect(doomed_row).to_have_count(0)
     status, listing = http_json("GET", f"{stack.base}/api/sessions?mine=true", token=host["access_token"])
     assert status == 200 and [item["id"] for item in listing["items"]] == [kept["id"]]
+
+
+def test_a_list_redrawn_while_the_delete_dialog_is_open_still_loses_the_draft(stack: Stack, visitor: Visitor) -> None:
+    """A live alert redraws the list at any moment; the one CI caught came while the dialog was open."""
+    host = register_person(stack.base, ["facilitator"], "Dora Dialog")
+    doomed = _session(stack, host, "Draft to drop", status="draft")
+    page = visitor.login(host)
+    doomed_row = page.locator(f'.my-session[data-session-id="{doomed["id"]}"]')
+    doomed_row.locator("button.delete-session").click()
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    before = doomed_row.element_handle()
+    page.evaluate("document.querySelector('#reload-sessions').click()")  # behind the modal dialog
+    page.wait_for_function("el => !el.isConnected", arg=before)  # the row was drawn anew
+    page.click("#confirm-ok")
+    expect(doomed_row).to_have_count(0)
+    status, listing = http_json("GET", f"{stack.base}/api/sessions?mine=true", token=host["access_token"])
+    assert status == 200 and listing["items"] == []

@@ -294,6 +294,9 @@ list.addEventListener("click", (event) => {
       if (!answer) return;
       await apiFetch(`/api/sessions/${id}`, { method: "DELETE" });
       changesHere += 1;
+      // The list may have been drawn again while the dialog was open: remove the row shown now,
+      // not only the element that was clicked (CI saw a deleted draft stay for that reason).
+      rows.get(id)?.li.remove();
       rows.delete(id);
       li.remove();
       if (!rows.size) list.append(h("li", { class: "empty-row muted" }, "No sessions yet — create your first one."));
