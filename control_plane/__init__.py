@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
+from control_plane.validation import MAX_ROW_ID
 from downbeat.settings import Settings, load_settings
 
 __all__ = ["create_app"]
@@ -22,7 +23,7 @@ class RowIdConverter(IntegerConverter):
     route does not match (404) instead of the query failing on a number it cannot bind."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(map, *args, **kwargs)
 
 

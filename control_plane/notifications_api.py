@@ -13,21 +13,20 @@ from control_plane.api_spec import api_route
 from control_plane.extensions import db
 from control_plane.notifications_client import NotificationsClient, NotificationsUnavailable, PreferencesRejected
 from control_plane.problems import ApiProblem
-from control_plane.validation import parse_body, parse_query
+from control_plane.validation import MAX_ROW_ID, parse_body, parse_query
 
 __all__ = ["bp"]
 
 bp = Blueprint("notifications", __name__, url_prefix="/api")
 T = TypeVar("T")
-MAX_ID = 2**63 - 1  # ids are 64-bit database integers; past that, no notification exists
 
 
 class SinceQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    since: int = Field(default=0, ge=0, le=MAX_ID)
+    since: int = Field(default=0, ge=0, le=MAX_ROW_ID)
     limit: int = Field(default=100, ge=1, le=500)
     # The pagination cursor of API.md; it is the last id seen, so it means the same as `since`.
-    cursor: int | None = Field(default=None, ge=0, le=MAX_ID)
+    cursor: int | None = Field(default=None, ge=0, le=MAX_ROW_ID)
 
 
 class PreferencesBody(BaseModel):

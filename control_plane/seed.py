@@ -94,20 +94,13 @@ def _musician_profile(musician: User) -> None:
 def _musician_availability(musician: User) -> None:
     """Every day 09:00 to 23:00 in Berlin, so the producer's first request on a fresh stack can
     be accepted (without availability every request is refused, by the rules of issue 3)."""
-    from control_plane.musicians.api import index_for_search
+    from control_plane.musicians.api import AvailabilityBody, save_availability
     from control_plane.musicians.models import MusicianAvailability
 
     if db.session.get(MusicianAvailability, musician.id) is not None:
         return
-    row = MusicianAvailability(
-        user_id=musician.id,
-        timezone="Europe/Berlin",
-        weekly=[{"weekday": day, "start": "09:00", "end": "23:00"} for day in range(7)],
-        exceptions=[],
-        updated_at=utcnow(),
-    )
-    index_for_search(row, "Europe/Berlin")
-    db.session.add(row)
+    every_day = [{"weekday": day, "start": "09:00", "end": "23:00"} for day in range(7)]
+    save_availability(musician, AvailabilityBody.model_validate({"timezone": "Europe/Berlin", "weekly": every_day}))
 
 
 def seed_demo(settings: Settings) -> Demo:

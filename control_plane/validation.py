@@ -19,19 +19,21 @@ __all__ = [
     "EARLIEST",
     "LATEST",
     "MAX_JSON_BYTES",
+    "MAX_ROW_ID",
     "ONE_LINE",
     "TEXT",
     "FieldRuleError",
     "Moment",
     "ServiceDate",
+    "ZoneName",
     "field_problem",
-    "known_zone",
     "parse_body",
     "parse_query",
 ]
 
 M = TypeVar("M", bound=BaseModel)
 MAX_JSON_BYTES = 256 * 1024
+MAX_ROW_ID = 2**63 - 1  # ids are 64-bit database integers: past this no row exists
 
 
 class FieldRuleError(ValueError):
@@ -103,11 +105,14 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones() - {"localtime", "Factory", "posixrules"})
 
 
-def known_zone(zone: str | None) -> str | None:
-    """A pydantic field validator: an IANA time zone name such as Europe/Berlin (None passes)."""
-    if zone is not None and zone not in _zones():
+def known_zone(zone: str) -> str:
+    if zone not in _zones():
         raise ValueError("must be an IANA time zone such as Europe/Berlin")
     return zone
+
+
+ZoneName = Annotated[str, AfterValidator(known_zone)]
+"""An IANA time zone that is a place, such as Europe/Berlin."""
 
 
 _PATTERN_WORDS = {

@@ -53,6 +53,10 @@ _LIMITED = {429: "Too many attempts (Retry-After says when to try again)"}
 _EMAIL_TAKEN = "An account with this email already exists"
 
 
+def _email_taken() -> ApiProblem:
+    return ApiProblem(409, "email-taken", _EMAIL_TAKEN, errors={"email": ["is already registered: log in instead"]})
+
+
 def _settings() -> Settings:
     settings = current_settings()
     return settings
@@ -83,7 +87,7 @@ def _session_answer(user: User, tokens: dict[str, str], status: int) -> Response
 def register() -> Response:
     data = parse_body(Register)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == data.email)) is not None:
-        raise ApiProblem(409, "email-taken", _EMAIL_TAKEN, errors={"email": ["is already registered: log in instead"]})
+        raise _email_taken()
     user = User(
         email=data.email,
         password_hash=hash_password(data.password),
@@ -97,9 +101,7 @@ def register() -> Response:
         db.session.flush()
     except IntegrityError:  # the same email registered concurrently
         db.session.rollback()
-        raise ApiProblem(
-            409, "email-taken", _EMAIL_TAKEN, errors={"email": ["is already registered: log in instead"]}
-        ) from None
+        raise _email_taken() from None
     tokens = issue_tokens(user)
     db.session.commit()
     return _session_answer(user, tokens, 201)

@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 from control_plane.accounts.emails import normalise_email
 from control_plane.accounts.models import ROLES
 from control_plane.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problems
-from control_plane.validation import ONE_LINE, known_zone
+from control_plane.validation import ONE_LINE, ZoneName
 
 __all__ = [
     "AuthAnswer",
@@ -61,7 +61,7 @@ def _roles(roles: list[str]) -> list[str]:
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=ONE_LINE)]
-TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(known_zone)]
+TimeZone = Annotated[ZoneName, StringConstraints(max_length=64)]
 AvatarUrl = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_URL_LENGTH),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, scoped_session
 
 from control_plane.calendars.ics import booking_item, hosting_item
@@ -23,19 +23,20 @@ def items_for(
         .join(CatalogSession)
         .where(Booking.user_id == user_id, Booking.status == "confirmed", CatalogSession.status == "published")
     )
+    items = [booking_item(b) for b in db.scalars(_within(stmt, start, end))]
+    hosted = select(CatalogSession).where(CatalogSession.owner_id == user_id, CatalogSession.status == "published")
+    items += [hosting_item(listing) for listing in db.scalars(_within(hosted, start, end))]
+    items += _engagements(db, user_id, start, end)
+    return sorted(items, key=lambda item: item.starts_at)
+
+
+def _within(stmt: Select[Any], start: datetime | None, end: datetime | None) -> Select[Any]:
+    """Sessions that overlap [start, end)."""
     if start is not None:
         stmt = stmt.where(CatalogSession.ends_at >= start)
     if end is not None:
         stmt = stmt.where(CatalogSession.starts_at < end)
-    items = [booking_item(b) for b in db.scalars(stmt)]
-    hosted = select(CatalogSession).where(CatalogSession.owner_id == user_id, CatalogSession.status == "published")
-    if start is not None:
-        hosted = hosted.where(CatalogSession.ends_at >= start)
-    if end is not None:
-        hosted = hosted.where(CatalogSession.starts_at < end)
-    items += [hosting_item(listing) for listing in db.scalars(hosted)]
-    items += _engagements(db, user_id, start, end)
-    return sorted(items, key=lambda item: item.starts_at)
+    return stmt
 
 
 def _engagements(

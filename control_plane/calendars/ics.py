@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,7 @@ from icalendar import Calendar, Event
 from control_plane.calendars.items import CalendarItem
 from control_plane.catalog.models import Booking, CatalogSession
 
-__all__ = ["booking_item", "hosting_item", "render_calendar"]
+__all__ = ["booking_item", "hosting_item", "ics_filename", "render_calendar"]
 
 PRODID = "-//Downbeat//Bookings//EN"
 SEQUENCE_EPOCH = 1_767_225_600  # 2026-01-01: keeps SEQUENCE a small, growing integer
@@ -106,3 +107,11 @@ def render_calendar(items: Iterable[CalendarItem], *, name: str = "Downbeat", st
         calendar.add_component(event)
     calendar.add_missing_timezones()
     return bytes(calendar.to_ical())
+
+
+def ics_filename(title: str, starts_at: datetime) -> str:
+    """``sunday-drum-circle-2031-05-01.ics``: what the file is, in a name any file system takes
+    (ASCII letters and digits only, so the header needs no RFC 5987 encoding)."""
+    words = re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower())
+    stem = "-".join(words)[:60].strip("-") or "session"
+    return f"{stem}-{starts_at.date().isoformat()}.ics"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -15,7 +12,7 @@ from sqlalchemy import select
 
 from control_plane.accounts.tokens import current_user, require_live_token
 from control_plane.api_spec import api_route
-from control_plane.calendars.ics import booking_item, render_calendar
+from control_plane.calendars.ics import booking_item, ics_filename, render_calendar
 from control_plane.catalog.booking import BookingRefused, BookSeat, book_seat, cancel_booking, waitlist_position
 from control_plane.catalog.booking_hot_path import book_free_seat_postgres
 from control_plane.catalog.models import Booking, CatalogSession
@@ -26,7 +23,7 @@ from control_plane.pagination import MAX_CURSOR, after, encode
 from control_plane.payments.factory import current_gateway
 from control_plane.payments.models import Payment
 from control_plane.problems import ApiProblem
-from control_plane.validation import TEXT, parse_body, parse_query
+from control_plane.validation import MAX_ROW_ID, TEXT, parse_body, parse_query
 
 __all__ = ["booking_json", "bp"]
 
@@ -36,7 +33,7 @@ bp = Blueprint("bookings", __name__, url_prefix="/api")
 class BookingBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Strict: "13" is not a session id; the contract's numbers are JSON numbers.
-    session_id: int = Field(ge=1, le=2**63 - 1, strict=True)
+    session_id: int = Field(ge=1, le=MAX_ROW_ID, strict=True)
     seats: int = Field(default=1, ge=1, le=20, strict=True)
     notes: str = Field(default="", max_length=2000, pattern=TEXT)
     waitlist: bool = Field(default=False, strict=True)
@@ -178,11 +175,3 @@ def booking_ics(booking_id: int) -> Response:
     return Response(
         body, mimetype="text/calendar", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
-
-
-def ics_filename(title: str, starts_at: datetime) -> str:
-    """``sunday-drum-circle-2031-05-01.ics``: what the file is, in a name any file system takes
-    (ASCII letters and digits only, so the header needs no RFC 5987 encoding)."""
-    words = re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower())
-    stem = "-".join(words)[:60].strip("-") or "session"
-    return f"{stem}-{starts_at.date().isoformat()}.ics"

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import jwt_required
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy import or_, select, update
 
 from control_plane.accounts.roles import ensure_roles
@@ -26,8 +26,8 @@ from control_plane.validation import (
     TEXT,
     FieldRuleError,
     Moment,
+    ZoneName,
     field_problem,
-    known_zone,
     parse_body,
     parse_query,
 )
@@ -70,14 +70,12 @@ class SessionFields(BaseModel):
     kind: Literal["session", "retreat"] = "session"
     starts_at: Moment
     ends_at: Moment
-    timezone: str = "UTC"
+    timezone: ZoneName = "UTC"
     capacity: int = Field(ge=1, le=100_000, strict=True)
     price: Price = Price(amount=0, currency="EUR")
     location: Line = ""
     status: Literal["draft", "published"] = "draft"
     refund_policy: RefundPolicyFields = RefundPolicyFields()
-
-    _zone = field_validator("timezone")(known_zone)
 
     @model_validator(mode="after")
     def _order(self) -> SessionFields:
@@ -99,11 +97,9 @@ class SessionPatch(BaseModel):
     kind: Literal["session", "retreat"] | None = None
     starts_at: Moment | None = None
     ends_at: Moment | None = None
-    timezone: str | None = None
+    timezone: ZoneName | None = None
     price: Price | None = None
     refund_policy: RefundPolicyFields | None = None
-
-    _zone = field_validator("timezone")(known_zone)
 
 
 TERMS = ("kind", "starts_at", "ends_at", "timezone", "price", "refund_policy")

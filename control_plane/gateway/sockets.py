@@ -23,6 +23,7 @@ from control_plane.gateway.hub import RESYNC, RedisHub
 from control_plane.notifications_client import NotificationsClient, NotificationsUnavailable
 from control_plane.rooms.codes import normalise_code
 from control_plane.rooms.models import Room
+from control_plane.validation import MAX_ROW_ID
 
 __all__ = ["bp", "server_time_ms"]
 
@@ -94,7 +95,9 @@ def notifications_socket(ws: Server) -> None:
     try:
         user, auth = _authenticate(ws)
         since = auth.get("since")
-        if since is not None and (not isinstance(since, int) or isinstance(since, bool) or not 0 <= since < 2**63):
+        if since is not None and (
+            not isinstance(since, int) or isinstance(since, bool) or not 0 <= since <= MAX_ROW_ID
+        ):
             raise SocketRefused("bad-since", "since must be a non-negative integer (a notification id) or null")
         known_epoch = auth.get("epoch")
         if known_epoch is not None and not isinstance(known_epoch, str):

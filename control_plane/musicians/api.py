@@ -33,18 +33,19 @@ from control_plane.musicians.week_index import week_windows
 from control_plane.pagination import MAX_CURSOR, after, encode
 from control_plane.problems import ApiProblem
 from control_plane.validation import (
+    MAX_ROW_ID,
     ONE_LINE,
     TEXT,
     FieldRuleError,
     Moment,
     ServiceDate,
+    ZoneName,
     field_problem,
-    known_zone,
     parse_body,
     parse_query,
 )
 
-__all__ = ["bp", "index_for_search"]
+__all__ = ["AvailabilityBody", "bp", "save_availability"]
 
 bp = Blueprint("musicians", __name__, url_prefix="/api")
 
@@ -141,11 +142,9 @@ class DatedException(BaseModel):
 
 class AvailabilityBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    timezone: str | None = Field(default=None, description="IANA zone; omitted: the account's time zone")
+    timezone: ZoneName | None = Field(default=None, description="IANA zone; omitted: the account's time zone")
     weekly: list[Window] = Field(default_factory=list, max_length=100)
     exceptions: list[DatedException] = Field(default_factory=list, max_length=400)
-
-    _zone = field_validator("timezone")(known_zone)
 
 
 class ProjectBody(TimeRange):
@@ -155,15 +154,14 @@ class ProjectBody(TimeRange):
     description: str = Field(default="", max_length=10_000, pattern=TEXT)
     location: str = Field(default="", max_length=200, pattern=ONE_LINE)
     instruments_needed: list[Label] = Field(default_factory=list, max_length=30)
-    timezone: str | None = Field(default=None, description="IANA zone; omitted: the owner's time zone")
+    timezone: ZoneName | None = Field(default=None, description="IANA zone; omitted: the owner's time zone")
 
     _unique = field_validator("instruments_needed")(_dedupe)
-    _zone = field_validator("timezone")(known_zone)
 
 
 class RequestBody(TimeRange):
     model_config = ConfigDict(extra="forbid")
-    musician_id: int = Field(ge=1, le=2**63 - 1, strict=True, description="The musician's user id")
+    musician_id: int = Field(ge=1, le=MAX_ROW_ID, strict=True, description="The musician's user id")
     instrument: Label
     offer: Money
     message: str = Field(default="", max_length=2000, pattern=TEXT)
@@ -274,7 +272,13 @@ def get_availability() -> Response:
 def put_availability() -> Response:
     user = current_user()
     _require_role(user, "musician", what="set availability")
-    data = parse_body(AvailabilityBody)
+    row = save_availability(user, parse_body(AvailabilityBody))
+    db.session.commit()
+    return jsonify(_availability_json(user, row))
+
+
+def save_availability(user: User, data: AvailabilityBody) -> MusicianAvailability:
+    """Replace the musician's availability and its search index (the caller commits)."""
     row = db.session.get(MusicianAvailability, user.id) or MusicianAvailability(user_id=user.id)
     row.timezone = data.timezone
     row.weekly = [w.model_dump() for w in sorted(data.weekly, key=lambda w: (w.weekday, w.start))]
@@ -282,13 +286,12 @@ def put_availability() -> Response:
         e.model_dump(mode="json", exclude_none=True) for e in sorted(data.exceptions, key=lambda e: e.date)
     ]
     row.updated_at = utcnow()
-    index_for_search(row, data.timezone or user.timezone)
+    _index_for_search(row, data.timezone or user.timezone)
     db.session.add(row)
-    db.session.commit()
-    return jsonify(_availability_json(user, row))
+    return row
 
 
-def index_for_search(row: MusicianAvailability, zone: str) -> None:
+def _index_for_search(row: MusicianAvailability, zone: str) -> None:
     """The coarse UTC week picture search prefilters with (see week_index.py)."""
     parsed = Availability.from_json(zone, row.weekly, row.exceptions)
     row.indexed_zone = zone
