@@ -30,6 +30,8 @@ system-deps:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@# The architecture (docs/ARCHITECTURE.md): layers per area, no cycles, no process importing another.
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup
 	$(BIN)/mypy

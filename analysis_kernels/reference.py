@@ -1,6 +1,6 @@
 """Pure-numpy references of the live kernels, written for clarity rather than speed.
 
-:class:`ReferenceAnalyzer` computes what :class:`~analysis_kernels.live.LiveAnalyzer` computes, stage by stage
+:class:`ReferenceAnalyzer` computes what :class:`~analysis_kernels.analyzer.LiveAnalyzer` computes, stage by stage
 (``kweighting_reference``, ``spectral_reference``, ``onset_reference``, ``chroma_reference``, the tempo and
 beat trackers), with vectorised numpy, a dense mel matrix and Python loops where the maths is sequential.
 Tests run both on the same audio and compare every output.
@@ -15,23 +15,21 @@ import numpy as np
 import numpy.typing as npt
 
 from analysis_kernels.design import LOUDNESS_FLOOR_LUFS, ROLLOFF, Design, make_design
-from analysis_kernels.live import (
+from analysis_kernels.key import CHROMA_FLOOR
+from analysis_kernels.rhythm import MEL_GAIN, ONSET_REFRACTORY, ONSET_THRESHOLD
+from analysis_kernels.state import (
     BEAT,
     BPM,
     CENTROID,
-    CHROMA_FLOOR,
     FLUX,
     HIGH,
     KEY,
     LOUD_M,
     LOUD_S,
     LOW,
-    MEL_GAIN,
     MID,
     ONSET,
     ONSET_EVENT,
-    ONSET_REFRACTORY,
-    ONSET_THRESHOLD,
     PEAK,
     PHASE,
     RMS,

@@ -9,8 +9,9 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from analysis_kernels.analyzer import LiveAnalyzer
 from analysis_kernels.design import Design, key_name
-from analysis_kernels.live import BEAT, BPM, LOW, RMS, LiveAnalyzer
+from analysis_kernels.state import BEAT, BPM, LOW, RMS
 
 __all__ = ["TrackAnalysis", "analyze_track", "beat_track_offline", "integrated_loudness"]
 

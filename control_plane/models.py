@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from control_plane.accounts.models import RevokedToken, TokenFamily, User
 from control_plane.catalog.models import Booking, CatalogSession
-from control_plane.db_types import Base
-from control_plane.idempotency import IdempotencyRecord
+from control_plane.kits.db.types import Base
+from control_plane.kits.http.idempotency import IdempotencyRecord
+from control_plane.kits.outbox.models import OutboxMessage
 from control_plane.musicians.models import (
     BookingRequest,
     MusicianAvailability,
@@ -13,7 +14,6 @@ from control_plane.musicians.models import (
     MusicianProfile,
     Project,
 )
-from control_plane.outbox.models import OutboxMessage
 from control_plane.payments.models import Payment, Refund
 from control_plane.rooms.models import Room, RoomMember
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from control_plane.accounts.models import User
 from control_plane.catalog.models import CatalogSession
-from control_plane.db_types import utcnow
-from control_plane.extensions import db
+from control_plane.kits.db.types import utcnow
+from control_plane.kits.extensions import db
 from control_plane.rooms.models import Room, RoomMember
 from downbeat.settings import Settings
 
@@ -71,7 +71,7 @@ def _paid_retreat(owner: User) -> None:
 def _musician_profile(musician: User) -> None:
     """So the search page finds someone on a fresh stack."""
     from control_plane.musicians.models import MusicianProfile
-    from control_plane.musicians.profiles import ProfileFields, save_profile
+    from control_plane.musicians.services.profiles import ProfileFields, save_profile
 
     if db.session.get(MusicianProfile, musician.id) is not None:
         return
@@ -94,7 +94,7 @@ def _musician_profile(musician: User) -> None:
 def _musician_availability(musician: User) -> None:
     """Every day 09:00 to 23:00 in Berlin, so the producer's first request on a fresh stack can
     be accepted (without availability every request is refused, by the rules of issue 3)."""
-    from control_plane.musicians.api import AvailabilityBody, save_availability
+    from control_plane.musicians.api.requests import AvailabilityBody, save_availability
     from control_plane.musicians.models import MusicianAvailability
 
     if db.session.get(MusicianAvailability, musician.id) is not None:
@@ -104,8 +104,8 @@ def _musician_availability(musician: User) -> None:
 
 
 def seed_demo(settings: Settings) -> Demo:
-    from control_plane import create_app
-    from control_plane.rooms.api import create_room_with_unique_code
+    from control_plane.app import create_app
+    from control_plane.rooms.api.rooms import create_room_with_unique_code
 
     app = create_app(settings)
     with app.app_context():

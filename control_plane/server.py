@@ -46,7 +46,7 @@ def _problem_from_the_server(sock: Any, status_int: int, reason: str, mesg: str)
 
 
 def serve(settings: Settings) -> None:
-    from control_plane import create_app
+    from control_plane.app import create_app
 
     app = create_app(settings)
     # Everything loaded so far (modules, the app, SQLAlchemy's metadata) lives as long as the

@@ -24,9 +24,10 @@ def _relay(settings: Settings, _args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from control_plane.housekeeping import run_forever
-    from control_plane.outbox.relay import OutboxRelay
-    from control_plane.outbox.wakeup import WakeListener
+    from control_plane.kits.jobs import run_forever
+    from control_plane.kits.outbox.relay import OutboxRelay
+    from control_plane.kits.outbox.wakeup import WakeListener
+    from control_plane.schedule import ALL_JOBS
     from downbeat.health import serve_health_in_thread, sql_ok
     from downbeat.kafka import broker_reachable
 
@@ -51,7 +52,10 @@ def _relay(settings: Settings, _args: argparse.Namespace) -> int:
     # process that is always up and already owns a database connection for background work.
     stop_housekeeping = threading.Event()
     threading.Thread(
-        target=run_forever, args=(relay._engine, settings, stop_housekeeping), name="housekeeping", daemon=True
+        target=run_forever,
+        args=(relay._engine, settings, ALL_JOBS, stop_housekeeping),
+        name="housekeeping",
+        daemon=True,
     ).start()
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
@@ -112,7 +116,7 @@ def _topics(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    from control_plane.migrate import upgrade
+    from control_plane.kits.db.migrations import upgrade
 
     upgrade(settings.database_url)
     print("database migrated to head")

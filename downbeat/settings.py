@@ -46,7 +46,7 @@ class ControlPlaneSettings(ServiceAddress):
     workers: int = 1
     threads: int = 64
     # Of those threads, how many may run ordinary (non-WebSocket) requests at once: more
-    # only queue on the GIL (control_plane/request_gate.py; measured in docs/BOOKINGS_PERF.md).
+    # only queue on the GIL (control_plane/kits/http/request_gate.py; measured in docs/BOOKINGS_PERF.md).
     busy_requests: int = 4
     public_url: str = ""
     # How our own processes reach it (stream worker callbacks); empty: host and port above.

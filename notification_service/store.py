@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from downbeat.sqlite import configure_sqlite
 from notification_service.kinds import DEFAULT_CHANNEL, KINDS, wants_email, wants_in_app
 from notification_service.schema import metadata, notifications, outgoing_mail, preferences, recipients, store_meta
 
@@ -90,8 +91,7 @@ class InboxStore:
     def from_url(cls, url: str) -> InboxStore:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            import control_plane  # noqa: F401  (WAL and BEGIN IMMEDIATE for SQLite)
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = configure_sqlite(create_engine(url, pool_pre_ping=True))
         store = cls(engine)
         store.create_schema()
         return store

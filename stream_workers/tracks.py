@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-ANALYSIS_PURPOSE = "track-analysis"  # must match control_plane/rooms/tracks_api.py
+ANALYSIS_PURPOSE = "track-analysis"  # must match control_plane/rooms/api/tracks.py
 ANALYSIS_SAMPLE_RATE = 44100
 WAVEFORM_POINTS = 400
 MAX_ENERGY_POINTS = 2000

@@ -58,9 +58,9 @@ def make_settings(tmp_path: Path, database_url: str, redis_url: str = "", bootst
 
 @pytest.fixture
 def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
-    from control_plane import create_app
-    from control_plane.extensions import db
-    from control_plane.migrate import upgrade
+    from control_plane.app import create_app
+    from control_plane.kits.db.migrations import upgrade
+    from control_plane.kits.extensions import db
 
     upgrade(database_url)
     flask_app = create_app(make_settings(tmp_path, database_url), TESTING=True)

@@ -5,14 +5,23 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Flask, Response, jsonify
 from flask_jwt_extended import create_access_token, get_jwt, jwt_required, unset_jwt_cookies
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from control_plane.accounts.emails import InvalidEmail, normalise_email
+from control_plane.accounts.auth import (
+    consume_refresh_token,
+    current_user,
+    issue_tokens,
+    revoke_family,
+    revoke_other_families,
+    set_auth_cookies,
+    viewer_context,
+)
 from control_plane.accounts.limits import (
     client_address,
+    init_abuse_limits,
     limit_login,
     limit_refresh,
     limit_register,
@@ -20,32 +29,33 @@ from control_plane.accounts.limits import (
     too_many,
 )
 from control_plane.accounts.models import User
-from control_plane.accounts.passwords import hash_password, needs_rehash, password_problems, verify_password
 from control_plane.accounts.schemas import (
     AuthAnswer,
     ChangePassword,
+    InvalidEmail,
     Login,
     Register,
     SocketToken,
     TokenPair,
     UpdateMe,
     UserOut,
+    normalise_email,
+    password_problems,
 )
-from control_plane.accounts.tokens import (
-    consume_refresh_token,
-    current_user,
-    issue_tokens,
-    revoke_family,
-    revoke_other_families,
-    set_auth_cookies,
+from control_plane.accounts.services.passwords import (
+    HASHING_KEY,
+    PasswordHashing,
+    hash_password,
+    needs_rehash,
+    verify_password,
 )
-from control_plane.api_spec import api_route
-from control_plane.extensions import current_settings, db
-from control_plane.problems import ApiProblem
-from control_plane.validation import field_problem, parse_body
+from control_plane.kits.extensions import current_settings, db
+from control_plane.kits.http.openapi import api_route
+from control_plane.kits.http.problems import ApiProblem
+from control_plane.kits.http.validation import field_problem, parse_body
 from downbeat.settings import Settings
 
-__all__ = ["bp"]
+__all__ = ["BLUEPRINTS", "bp"]
 
 bp = Blueprint("accounts", __name__, url_prefix="/api")
 
@@ -243,3 +253,17 @@ def change_password() -> Response:
     revoke_other_families(user.id, keep=get_jwt()["fam"])
     db.session.commit()
     return Response(status=204)
+
+
+BLUEPRINTS: tuple[Blueprint, ...] = (bp,)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Binds the accounts area to an app: password hashing cost, abuse limits, and the viewer
+    in every template."""
+    auth = settings.auth
+    app.extensions[HASHING_KEY] = PasswordHashing(
+        auth.argon2_time_cost, auth.argon2_memory_kib, auth.argon2_parallelism
+    )
+    init_abuse_limits(app, settings)
+    app.context_processor(viewer_context)

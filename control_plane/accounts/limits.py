@@ -17,9 +17,9 @@ from flask import Flask, Response, current_app, request
 from flask_limiter import RequestLimit
 from limits.storage import Storage, storage_from_string
 
-from control_plane.accounts.throttle import LockoutPolicy, LoginThrottle
-from control_plane.extensions import current_settings, limiter
-from control_plane.problems import ApiProblem, problem_response
+from control_plane.kits.extensions import current_settings, limiter
+from control_plane.kits.http.problems import ApiProblem, problem_response
+from control_plane.kits.http.throttle import LockoutPolicy, LoginThrottle
 from downbeat.settings import LimitSettings, Settings
 
 __all__ = [

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from control_plane.db_types import UTCDateTime, utcnow
-from control_plane.extensions import db
+from control_plane.kits.db.types import UTCDateTime, utcnow
+from control_plane.kits.extensions import db
 
 __all__ = ["ROLES", "RevokedToken", "TokenFamily", "User"]
 

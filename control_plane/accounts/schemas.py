@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -17,21 +18,126 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from control_plane.accounts.emails import normalise_email
 from control_plane.accounts.models import ROLES
-from control_plane.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problems
-from control_plane.validation import ONE_LINE, ZoneName
+from control_plane.kits.http.validation import ONE_LINE, ZoneName
 
 __all__ = [
+    "MAX_PASSWORD_LENGTH",
+    "MIN_PASSWORD_LENGTH",
     "AuthAnswer",
     "ChangePassword",
+    "InvalidEmail",
     "Login",
     "Register",
     "SocketToken",
     "TokenPair",
     "UpdateMe",
     "UserOut",
+    "normalise_email",
+    "password_problems",
 ]
+
+# --- the password policy ---------------------------------------------------------------
+# NIST SP 800-63B: a minimum length, no composition rules, and a refusal of passwords that
+# are known to be common or that repeat the account's own email.
+
+MIN_PASSWORD_LENGTH = 10
+# Long enough for any passphrase, short enough that hashing cannot be used to burn CPU.
+MAX_PASSWORD_LENGTH = 256
+
+# Passwords of ten or more characters that top the public breach lists (shorter ones already
+# fail the length rule). Compared case-insensitively.
+COMMON_PASSWORDS = frozenset(
+    {
+        "1234567890",
+        "0123456789",
+        "12345678910",
+        "123456789a",
+        "1q2w3e4r5t",
+        "1qaz2wsx3edc",
+        "qwertyuiop",
+        "asdfghjkl;",
+        "zxcvbnm123",
+        "qwerty1234",
+        "qwerty12345",
+        "qwerty123456",
+        "password12",
+        "password123",
+        "password1234",
+        "password!1",
+        "passw0rd123",
+        "p@ssw0rd123",
+        "iloveyou12",
+        "iloveyou123",
+        "letmein123",
+        "welcome123",
+        "welcome1234",
+        "football123",
+        "baseball123",
+        "sunshine123",
+        "princess123",
+        "dragon1234",
+        "monkey12345",
+        "trustno1234",
+        "superman123",
+        "starwars123",
+        "computer123",
+        "michael123",
+        "charlie123",
+        "changeme123",
+        "administrator",
+        "admin12345",
+        "adminadmin",
+        "abcdefghij",
+        "abc1234567",
+        "aaaaaaaaaa",
+        "1111111111",
+        "0000000000",
+        "1234qwerty",
+        "qazwsxedc123",
+        "correcthorsebatterystaple",
+        "downbeat123",
+        "musician123",
+        "guitar1234",
+    }
+)
+
+
+def password_problems(password: str, email: str = "") -> list[str]:
+    """Every reason the password is refused (empty list: acceptable)."""
+    problems: list[str] = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        problems.append(f"must be at most {MAX_PASSWORD_LENGTH} characters long")
+    folded = password.strip().casefold()
+    if email and folded in {email.casefold(), email.split("@", 1)[0].casefold()}:
+        problems.append("must not be your email address")
+    if folded in COMMON_PASSWORDS or (folded and len(set(folded)) == 1):
+        problems.append("is too common; choose a longer or less predictable passphrase")
+    return problems
+
+
+# --- one spelling per email address -----------------------------------------------------
+# "Ana@Example.COM " and "ana@example.com" are one account.
+
+
+class InvalidEmail(ValueError):
+    pass
+
+
+def normalise_email(raw: str) -> str:
+    """Trimmed, Unicode-normalised (NFC), IDNA domain, and case-folded as a whole.
+
+    RFC 5321 lets the local part be case-sensitive, but no mail provider in use treats it so,
+    and two accounts differing only in case are a support and phishing hazard.
+    """
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(str(exc)) from None
+    return result.normalized.lower()
+
 
 MAX_URL_LENGTH = 2048
 

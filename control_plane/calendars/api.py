@@ -1,26 +1,29 @@
-"""Private iCalendar feed (secret URL, revocable) and the week view's data."""
+"""Private iCalendar feed (secret URL, revocable), the week view's data and one booking as .ics."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import jwt_required
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
+from control_plane.accounts.auth import current_user
 from control_plane.accounts.models import User
-from control_plane.accounts.tokens import current_user
-from control_plane.api_spec import api_route
-from control_plane.calendars.feed import items_for
-from control_plane.calendars.ics import render_calendar
-from control_plane.db_types import utcnow
-from control_plane.extensions import current_settings, db
-from control_plane.problems import ApiProblem
-from control_plane.validation import Moment, field_problem, parse_query
+from control_plane.calendars.queries.feed import items_for
+from control_plane.calendars.queries.items import booking_item
+from control_plane.calendars.services.ics import ics_filename, render_calendar
+from control_plane.catalog.models import Booking
+from control_plane.kits.db.types import utcnow
+from control_plane.kits.extensions import current_settings, db
+from control_plane.kits.http.openapi import api_route
+from control_plane.kits.http.problems import ApiProblem
+from control_plane.kits.http.validation import Moment, field_problem, parse_query
 
-__all__ = ["bp", "feed_bp"]
+__all__ = ["BLUEPRINTS", "bp", "feed_bp"]
 
 bp = Blueprint("calendar", __name__, url_prefix="/api")
 feed_bp = Blueprint("calendar_feed", __name__)
@@ -109,3 +112,26 @@ def feed(token: str) -> Response:
     since = utcnow() - timedelta(days=90)
     body = render_calendar(items_for(db.session, user.id, since), name=f"Downbeat: {user.name}", stamp=utcnow())
     return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})
+
+
+@api_route(
+    bp,
+    "/bookings/<int:booking_id>.ics",
+    "GET",
+    "The booking as an iCalendar file",
+    responses={200: "text/calendar", 404: "Not found"},
+)
+@jwt_required()
+def booking_ics(booking_id: int) -> Response:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.user_id != current_user().id:
+        raise ApiProblem(404, "booking-not-found", f"Booking {booking_id} is not yours or does not exist")
+    listing = booking.session
+    body = render_calendar([booking_item(booking)], name=listing.title)
+    filename = ics_filename(listing.title, listing.starts_at.astimezone(ZoneInfo(listing.timezone)))
+    return Response(
+        body, mimetype="text/calendar", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+BLUEPRINTS: tuple[Blueprint, ...] = (bp, feed_bp)

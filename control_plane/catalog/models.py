@@ -9,8 +9,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from control_plane.accounts.models import User
-from control_plane.db_types import UTCDateTime, utcnow
-from control_plane.extensions import db
+from control_plane.kits.db.types import UTCDateTime, utcnow
+from control_plane.kits.extensions import db
 
 __all__ = ["Booking", "BookingFields", "CatalogSession", "ListingFields", "booking_fields_json", "listing_json"]
 

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
 from control_plane.models import metadata
+from downbeat.sqlite import configure_sqlite
 
 config = context.config
 
@@ -23,7 +24,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(str(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool)
+    engine = configure_sqlite(create_engine(str(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool))
     with engine.connect() as conn:
         _run(conn)
 

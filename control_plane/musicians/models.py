@@ -10,8 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
 from control_plane.accounts.models import User
-from control_plane.db_types import UTCDateTime, utcnow
-from control_plane.extensions import db
+from control_plane.kits.db.types import UTCDateTime, utcnow
+from control_plane.kits.extensions import db
 
 __all__ = [
     "NO_RATE",

@@ -10,13 +10,14 @@ from typing import Any
 
 from flask import Response, make_response, request
 
-from control_plane.extensions import db
+from control_plane.accounts.auth import login_required, viewer
+from control_plane.kits.extensions import db
+from control_plane.kits.http.pages import page, page_blueprint
 from control_plane.musicians.models import MusicianProfile, Project
-from control_plane.web.pages import login_required, page, page_blueprint, viewer
 
 __all__ = ["bp"]
 
-bp = page_blueprint("musician_pages", __name__)
+bp = page_blueprint("musicians_pages", __name__)
 
 REQUESTER_ROLES = ("producer", "band_manager")
 SEARCH_FIELDS = (

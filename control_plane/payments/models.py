@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from control_plane.db_types import UTCDateTime, utcnow
-from control_plane.extensions import db
+from control_plane.kits.db.types import UTCDateTime, utcnow
+from control_plane.kits.extensions import db
 
 __all__ = ["Payment", "Refund"]
 

@@ -4,7 +4,7 @@ The room row holds the authoritative playback state (``position_ms`` at server i
 ``anchor_ms``, ``playing``, ``rate``) and a ``version`` that rises with every change; writers
 lock the row (PostgreSQL ``FOR UPDATE``; SQLite serialises writers with ``BEGIN IMMEDIATE``),
 so two controllers' commands apply one after the other. Presence is not here: it lives in
-Redis with an expiry (control_plane/rooms/presence.py), because it changes every few seconds.
+Redis with an expiry (control_plane/rooms/services/presence.py), because it changes every few seconds.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from control_plane.accounts.models import User
-from control_plane.db_types import UTCDateTime, utcnow
-from control_plane.extensions import db
+from control_plane.kits.db.types import UTCDateTime, utcnow
+from control_plane.kits.extensions import db
 
 __all__ = ["QueueEntry", "Room", "RoomMember", "SkipVote", "Track"]
 

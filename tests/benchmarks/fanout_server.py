@@ -25,7 +25,7 @@ from flask import Flask
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
-from control_plane.gateway.hub import RedisHub
+from control_plane.kits.realtime.hub import RedisHub
 from control_plane.server import _Gunicorn
 
 CHANNEL = "room:BENCH"

@@ -75,10 +75,10 @@ def _people(database_url: str, count: int) -> list[str]:
     """Users made directly in the database; tokens signed with the server's test key."""
     from argon2 import PasswordHasher
 
-    from control_plane import create_app
+    from control_plane.accounts.auth import issue_tokens
     from control_plane.accounts.models import User
-    from control_plane.accounts.tokens import issue_tokens
-    from control_plane.extensions import db
+    from control_plane.app import create_app
+    from control_plane.kits.extensions import db
 
     settings = load_settings("test", environ={})
     settings = replace(settings, database=replace(settings.database, url=database_url))
@@ -230,7 +230,7 @@ def _phase(
 def test_bench_bookings_per_second_postgres(tmp_path: Path) -> None:
     if not postgres_available():
         pytest.skip("PostgreSQL is not reachable")
-    from control_plane.migrate import upgrade
+    from control_plane.kits.db.migrations import upgrade
 
     with postgres_database() as database_url, running_redis(tmp_path) as redis_url:
         upgrade(database_url)

@@ -13,7 +13,7 @@ import pytest
 
 from analysis_kernels import LiveAnalyzer, analyze_track
 from analysis_kernels.design import key_name
-from analysis_kernels.live import BEAT, BPM, KEY
+from analysis_kernels.state import BEAT, BPM, KEY
 from tests.benchmarks.corpus.generate import SAMPLE_RATE, Track, describe, load
 from tests.benchmarks.report import report
 

@@ -41,8 +41,8 @@ def _state_playing(playing: bool) -> Callable[[dict[str, Any]], bool]:
 
 
 def test_bench_room_socket(tmp_path: Path, redis_url: str) -> None:
-    from control_plane import create_app
-    from control_plane.migrate import upgrade
+    from control_plane.app import create_app
+    from control_plane.kits.db.migrations import upgrade
 
     database_url = f"sqlite:///{tmp_path / 'bench.db'}"
     upgrade(database_url)

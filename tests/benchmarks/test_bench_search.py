@@ -129,7 +129,6 @@ WEEK_START = datetime(2031, 5, 5, tzinfo=UTC)  # a Monday
 def _load(engine: Engine, count: int) -> dict[str, Any]:
     """Bulk-insert ``count`` musicians (Core executemany, batches of 5,000)."""
     from control_plane.accounts.models import User
-    from control_plane.musicians.availability import Availability
     from control_plane.musicians.models import (
         NO_RATE,
         BookingRequest,
@@ -140,8 +139,9 @@ def _load(engine: Engine, count: int) -> dict[str, Any]:
         MusicianWeekWindow,
         Project,
     )
-    from control_plane.musicians.profiles import search_words
-    from control_plane.musicians.week_index import week_windows
+    from control_plane.musicians.services.availability import Availability
+    from control_plane.musicians.services.profiles import search_words
+    from control_plane.musicians.services.week_index import week_windows
 
     rng = random.Random(SEED)
     now = datetime.now(UTC)
@@ -340,10 +340,10 @@ def _http(base: str, rng: random.Random, mix: Callable[[random.Random], dict[str
 
 def _in_process(database_url: str, rng: random.Random, mix: Callable[[random.Random], dict[str, str]]) -> list[float]:
     """The reference: the same use case without HTTP (parse, SQL, shaping)."""
-    from control_plane import create_app
-    from control_plane.extensions import db
-    from control_plane.musicians.search import search_musicians
-    from control_plane.musicians.search_api import SearchQuery, _filters
+    from control_plane.app import create_app
+    from control_plane.kits.extensions import db
+    from control_plane.musicians.api.search import SearchQuery, _filters
+    from control_plane.musicians.services.search import search_musicians
 
     settings = load_settings("test", environ={})
     app = create_app(replace(settings, database=replace(settings.database, url=database_url)))
@@ -389,7 +389,7 @@ def _server(database_url: str, tmp_path: Path, redis_url: str) -> Iterator[str]:
 
 
 def _measure(database_url: str, label: str, tmp_path: Path, redis_url: str) -> list[list[Any]]:
-    from control_plane.migrate import upgrade
+    from control_plane.kits.db.migrations import upgrade
 
     upgrade(database_url)
     engine = create_engine(database_url)

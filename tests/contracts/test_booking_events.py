@@ -9,8 +9,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from contracts import ALL_EVENT_TYPES, BookingEvent, SessionCancelled, decode
-from control_plane.extensions import db
-from control_plane.outbox.models import OutboxMessage
+from control_plane.kits.extensions import db
+from control_plane.kits.outbox.models import OutboxMessage
 from tests.integration.api_helpers import bearer, new_session, register
 from tests.integration.people import many_people
 

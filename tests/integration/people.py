@@ -12,9 +12,9 @@ _HASH = PasswordHasher().hash("correct horse battery")
 
 
 def many_people(app: Flask, count: int, roles: list[str] | None = None) -> list[dict[str, Any]]:
+    from control_plane.accounts.auth import issue_tokens
     from control_plane.accounts.models import User
-    from control_plane.accounts.tokens import issue_tokens
-    from control_plane.extensions import db
+    from control_plane.kits.extensions import db
 
     people = []
     with app.app_context():

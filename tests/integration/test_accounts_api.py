@@ -149,7 +149,7 @@ def test_time_zone_and_avatar_url_are_validated(app: Flask) -> None:
 
 
 def test_role_checks_live_in_one_decorator(app: Flask) -> None:
-    from control_plane.accounts.roles import require_roles
+    from control_plane.accounts.auth import require_roles
 
     area = Blueprint("role_probe", __name__)
 
@@ -172,7 +172,7 @@ def test_role_checks_live_in_one_decorator(app: Flask) -> None:
 
 def test_refresh_rotates_and_reuse_after_the_grace_window_revokes_the_family(app: Flask) -> None:
     from control_plane.accounts.models import RevokedToken
-    from control_plane.extensions import db
+    from control_plane.kits.extensions import db
 
     client = app.test_client(use_cookies=False)
     person = register(client)
@@ -227,9 +227,9 @@ def _parallel_refreshes(app: Flask, token: str, parallel: int) -> list[tuple[int
 
 def test_without_a_grace_window_a_double_refresh_logs_the_honest_client_out(tmp_path: Path, database_url: str) -> None:
     """The problem the grace window solves: two tabs refreshing at once look like theft."""
-    from control_plane import create_app
-    from control_plane.extensions import db
-    from control_plane.migrate import upgrade
+    from control_plane.app import create_app
+    from control_plane.kits.db.migrations import upgrade
+    from control_plane.kits.extensions import db
 
     upgrade(database_url)
     settings = make_settings(tmp_path, database_url)
@@ -384,9 +384,9 @@ def test_expired_rotations_are_purged_by_housekeeping(app: Flask) -> None:
 
     from sqlalchemy.orm import Session
 
+    from control_plane.accounts.jobs import purge_expired_rotations
     from control_plane.accounts.models import RevokedToken
-    from control_plane.accounts.upkeep import purge_expired_rotations
-    from control_plane.extensions import db
+    from control_plane.kits.extensions import db
 
     client = app.test_client(use_cookies=False)
     person = register(client)

@@ -10,8 +10,8 @@ from sqlalchemy import update
 
 from control_plane.accounts.models import User
 from control_plane.catalog.models import Booking, CatalogSession
-from control_plane.db_types import utcnow
-from control_plane.extensions import db
+from control_plane.kits.db.types import utcnow
+from control_plane.kits.extensions import db
 from tests.integration.api_helpers import bearer, new_session, register
 from tests.integration.people import many_people
 

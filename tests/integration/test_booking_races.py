@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select, text
 
 from control_plane.catalog.models import Booking, CatalogSession
-from control_plane.extensions import db
+from control_plane.kits.extensions import db
 from tests.integration.api_helpers import bearer, new_session, register
 from tests.integration.people import many_people
 

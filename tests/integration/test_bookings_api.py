@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from contracts import BookingCreated, decode
 from control_plane.catalog.models import Booking, CatalogSession
-from control_plane.extensions import db
-from control_plane.outbox.models import OutboxMessage
+from control_plane.kits.extensions import db
+from control_plane.kits.outbox.models import OutboxMessage
 from tests.integration.api_helpers import bearer, new_session, register
 
 

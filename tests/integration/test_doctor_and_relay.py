@@ -10,8 +10,8 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import create_engine, select
 
 from contracts import BookingCreated, decode
-from control_plane.outbox.models import OutboxMessage
-from control_plane.outbox.relay import OutboxRelay
+from control_plane.kits.outbox.models import OutboxMessage
+from control_plane.kits.outbox.relay import OutboxRelay
 from tests.support.services import running_tansu
 
 
@@ -48,7 +48,7 @@ def test_relay_publishes_committed_rows_in_order_and_marks_them(
     tmp_path: Path, database_url: str, own_broker: str
 ) -> None:
     broker = own_broker
-    from control_plane.migrate import upgrade
+    from control_plane.kits.db.migrations import upgrade
 
     upgrade(database_url)
     engine = create_engine(database_url)

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from control_plane.extensions import db
+from control_plane.kits.extensions import db
 from tests.integration.api_helpers import bearer, register
 
 ALL_WEEK = [{"weekday": day, "start": "00:00", "end": "24:00"} for day in range(7)]

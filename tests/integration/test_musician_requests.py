@@ -24,12 +24,12 @@ from contracts import (
     RequestSent,
     decode,
 )
-from control_plane import housekeeping
-from control_plane.extensions import db
-from control_plane.musicians.calendar import engagements_for
-from control_plane.musicians.expiry import expire_requests
+from control_plane.calendars.queries.engagements import engagements_for
+from control_plane.kits.extensions import db
+from control_plane.kits.outbox.models import OutboxMessage
+from control_plane.musicians.jobs import expire_requests
 from control_plane.musicians.models import BookingRequest
-from control_plane.outbox.models import OutboxMessage
+from control_plane.schedule import ALL_JOBS
 from tests.integration.api_helpers import bearer, register
 
 ALL_WEEK = [{"weekday": day, "start": "08:00", "end": "24:00"} for day in range(7)]
@@ -448,7 +448,7 @@ def test_expiry_job_expires_unanswered_requests_once(app: Flask) -> None:
     deadline = created + timedelta(hours=settings.requests.expire_after_hours)
     assert datetime.fromisoformat(waiting["expires_at"]) == deadline
 
-    job = housekeeping._JOBS["expire_requests"]
+    job = ALL_JOBS["expire_requests"]
     assert job is expire_requests
     with app.app_context(), Session(db.engine) as session:
         assert job(session, deadline - timedelta(seconds=1), settings) == 0

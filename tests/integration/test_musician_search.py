@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from control_plane.extensions import db
-from control_plane.musicians import search
-from control_plane.musicians.geo import haversine_km
+from control_plane.kits.extensions import db
 from control_plane.musicians.models import rating_rank
+from control_plane.musicians.services import search
+from control_plane.musicians.services.geo import haversine_km
 from tests.integration.api_helpers import bearer, register
 from tests.integration.people import many_people
 

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from control_plane.accounts.throttle import LockoutPolicy
+from control_plane.kits.http.throttle import LockoutPolicy
 from tests.conftest import make_settings
 
 PASSWORD = "correct horse battery"
@@ -30,9 +30,9 @@ AppFactory = Callable[..., Flask]
 @pytest.fixture
 def limited_app(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[AppFactory]:
     """Apps with low limits whose counters live in the real Redis (storage_url empty)."""
-    from control_plane import create_app
-    from control_plane.extensions import db
-    from control_plane.migrate import upgrade
+    from control_plane.app import create_app
+    from control_plane.kits.db.migrations import upgrade
+    from control_plane.kits.extensions import db
 
     upgrade(database_url)
     made: list[Flask] = []
@@ -68,7 +68,7 @@ def _accounts(app: Flask, count: int) -> list[str]:
     """Accounts straight in the database with one precomputed hash: argon2 per registration
     would dominate these tests' time and is not what they are about."""
     from control_plane.accounts.models import User
-    from control_plane.extensions import db
+    from control_plane.kits.extensions import db
 
     emails = [f"rl-{uuid.uuid4().hex[:10]}@example.com" for _ in range(count)]
     with app.app_context():

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from control_plane.rooms.presence import Presence
-from control_plane.rooms.upkeep import sweep_absent_hosts
+from control_plane.rooms.jobs import sweep_absent_hosts
+from control_plane.rooms.services.presence import Presence
 from tests.conftest import make_settings
 from tests.integration.api_helpers import bearer
 from tests.integration.people import many_people
@@ -25,7 +25,7 @@ LEAD_MS = 120
 
 
 def _gateway_app(tmp_path: Path, database_url: str, redis_url: str) -> Flask:
-    from control_plane import create_app
+    from control_plane.app import create_app
 
     settings = room_settings(
         make_settings(tmp_path, database_url, redis_url),
@@ -39,7 +39,7 @@ def _gateway_app(tmp_path: Path, database_url: str, redis_url: str) -> Flask:
 
 
 def _shut(app: Flask) -> None:
-    from control_plane.extensions import db
+    from control_plane.kits.extensions import db
 
     ticker = app.extensions.get("downbeat.room_ticker")
     if ticker is not None:
@@ -53,7 +53,7 @@ def _shut(app: Flask) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[LiveServer]:
-    from control_plane.migrate import upgrade
+    from control_plane.kits.db.migrations import upgrade
 
     upgrade(database_url)
     app = _gateway_app(tmp_path, database_url, redis_url)
@@ -157,7 +157,7 @@ def test_play_is_scheduled_a_lead_ahead_and_ping_answers_with_server_time(server
     ws.send("not json at all")  # type: ignore[arg-type]
     assert ws.wait_for(lambda m: m["type"] == "error")["code"] == "bad-message"
     # After a Redis reconnect the hub tells every socket to resync: it gets the full snapshot.
-    from control_plane.gateway.hub import RESYNC
+    from control_plane.kits.realtime.hub import RESYNC
 
     ws.drain()
     ws.received.clear()
@@ -284,7 +284,7 @@ def test_the_queue_advances_on_its_own_at_the_end_of_a_track(server: LiveServer)
 def test_absent_hosts_are_swept_only_when_someone_else_is_present(server: LiveServer, redis_url: str) -> None:
     import redis
 
-    from control_plane.extensions import db
+    from control_plane.kits.extensions import db
 
     host, guest = many_people(server.app, 2)
     code = _room(server.app, host)

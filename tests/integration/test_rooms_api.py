@@ -4,8 +4,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from control_plane.extensions import db
-from control_plane.rooms.api import create_room_with_unique_code
+from control_plane.kits.extensions import db
+from control_plane.rooms.api.rooms import create_room_with_unique_code
 from control_plane.rooms.models import Room
 from tests.integration.api_helpers import bearer, register
 
@@ -77,7 +77,7 @@ def test_codes_that_keep_colliding_give_503_and_write_nothing(app: Flask) -> Non
     taken = client.post("/api/rooms", json={"name": "First"}, headers=bearer(host)).get_json()["code"]
     with app.app_context():
         from control_plane.accounts.models import User
-        from control_plane.problems import ApiProblem
+        from control_plane.kits.http.problems import ApiProblem
 
         user = db.session.get(User, host["user"]["id"])
         assert user is not None
@@ -89,7 +89,7 @@ def test_codes_that_keep_colliding_give_503_and_write_nothing(app: Flask) -> Non
 
 
 def test_snapshot_shape_leaving_host_hands_over_and_who_may_stream(app: Flask) -> None:
-    from control_plane.rooms.permissions import may_stream
+    from control_plane.rooms.services.permissions import may_stream
 
     client = app.test_client()
     host, first, second = register(client, name="Host"), register(client, name="First"), register(client, name="Second")

@@ -11,7 +11,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select, update
 
 from control_plane.catalog.models import Booking, CatalogSession
-from control_plane.extensions import db
+from control_plane.kits.extensions import db
 from control_plane.musicians.models import Project
 from tests.integration.api_helpers import bearer, new_session, register
 from tests.integration.people import many_people

@@ -18,8 +18,8 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from control_plane.extensions import db
-from control_plane.outbox.models import OutboxMessage
+from control_plane.kits.extensions import db
+from control_plane.kits.outbox.models import OutboxMessage
 from control_plane.rooms.models import Track
 from downbeat.signing import HEADER, sign
 from tests.conftest import make_settings
@@ -33,8 +33,8 @@ LIMIT = 300_000
 
 @pytest.fixture
 def tracks_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
-    from control_plane import create_app
-    from control_plane.migrate import upgrade
+    from control_plane.app import create_app
+    from control_plane.kits.db.migrations import upgrade
 
     upgrade(database_url)
     app = create_app(room_settings(make_settings(tmp_path, database_url), max_track_bytes=LIMIT), TESTING=True)
@@ -153,8 +153,8 @@ def test_audio_is_served_with_ranges_and_conditional_requests(tracks_app: Flask)
 def test_analysis_reports_must_be_signed_and_reach_the_rooms_queueing_the_track(
     tmp_path: Path, database_url: str, redis_url: str
 ) -> None:
-    from control_plane import create_app
-    from control_plane.migrate import upgrade
+    from control_plane.app import create_app
+    from control_plane.kits.db.migrations import upgrade
 
     upgrade(database_url)
     app = create_app(make_settings(tmp_path, database_url, redis_url), TESTING=True)
@@ -262,7 +262,7 @@ def test_uploaded_tracks_are_analysed_by_the_worker_and_the_queue_survives_a_res
 def test_an_analysis_that_never_reported_back_is_requested_again_then_given_up(tracks_app: Flask) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from control_plane.rooms.upkeep import MAX_ANALYSIS_ATTEMPTS, requeue_stalled_analysis
+    from control_plane.rooms.jobs import MAX_ANALYSIS_ATTEMPTS, requeue_stalled_analysis
 
     (person,) = many_people(tracks_app, 1)
     track_id = _upload(tracks_app, person, audio_bytes("WAV", seconds=1.0), "a.wav").get_json()["id"]

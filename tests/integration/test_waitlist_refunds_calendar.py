@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from contracts import decode
 from control_plane.catalog.models import Booking, CatalogSession
-from control_plane.extensions import db
-from control_plane.housekeeping import run_due_jobs
-from control_plane.outbox.models import OutboxMessage
+from control_plane.kits.extensions import db
+from control_plane.kits.jobs import run_due_jobs
+from control_plane.kits.outbox.models import OutboxMessage
+from control_plane.schedule import ALL_JOBS
 from tests.integration.api_helpers import bearer, new_session, register
 from tests.integration.people import many_people
 
@@ -187,11 +188,11 @@ def test_unpaid_holds_expire_and_the_waitlist_moves_up(app: Flask) -> None:
     queued = _book(client, waiting, listing["id"], waitlist=True).get_json()
     settings = app.extensions["downbeat.settings"]
     with app.app_context():
-        assert run_due_jobs(db.engine, datetime.now(UTC), settings)["release_expired_holds"] == 0
+        assert run_due_jobs(db.engine, datetime.now(UTC), settings, ALL_JOBS)["release_expired_holds"] == 0
         later = datetime.now(UTC) + timedelta(minutes=settings.bookings.payment_hold_minutes + 1)
-        assert run_due_jobs(db.engine, later, settings)["release_expired_holds"] == 1
+        assert run_due_jobs(db.engine, later, settings, ALL_JOBS)["release_expired_holds"] == 1
         # The promoted person's hold started just now: it is not released with the old one.
-        assert run_due_jobs(db.engine, datetime.now(UTC), settings)["release_expired_holds"] == 0
+        assert run_due_jobs(db.engine, datetime.now(UTC), settings, ALL_JOBS)["release_expired_holds"] == 0
     assert client.get(f"/api/bookings/{held['id']}", headers=bearer(slow)).get_json()["status"] == "cancelled"
     promoted = client.get(f"/api/bookings/{queued['id']}", headers=bearer(waiting)).get_json()
     assert promoted["status"] == "pending_payment" and promoted["payment"]["status"] == "pending"

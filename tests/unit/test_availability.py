@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from control_plane.musicians.availability import (
+from control_plane.musicians.services.availability import (
     Availability,
     DatedException,
     WeeklyWindow,
@@ -19,8 +19,8 @@ from control_plane.musicians.availability import (
     subtract,
     why_unavailable,
 )
-from control_plane.musicians.requests import RequestRefused, next_status
-from control_plane.musicians.week_index import WEEK_MINUTES, query_span, week_windows
+from control_plane.musicians.services.requests import RequestRefused, next_status
+from control_plane.musicians.services.week_index import WEEK_MINUTES, query_span, week_windows
 
 BERLIN_EVENINGS = Availability(
     "Europe/Berlin",

@@ -13,7 +13,7 @@ from wsproto import ConnectionType
 from wsproto.connection import Connection
 from wsproto.events import TextMessage
 
-from control_plane.gateway.fanout import DirectSocket, text_frame
+from control_plane.kits.realtime.fanout import DirectSocket, text_frame
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from control_plane.catalog.refunds import RefundPolicy, decide_refund
+from control_plane.catalog.services.refund_policy import RefundPolicy, decide_refund
 
 START = datetime(2031, 1, 10, 18, tzinfo=UTC)
 POLICY = RefundPolicy(full_hours=48, partial_hours=24, partial_percent=50)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from control_plane.request_gate import RequestGate, slot_released
+from control_plane.kits.http.request_gate import RequestGate, slot_released
 
 
 class _Recorder:

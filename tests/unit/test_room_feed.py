@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from control_plane.gateway.hub import RoomFeed, visual_stream
+from control_plane.kits.realtime.hub import RoomFeed, visual_stream
 
 
 def visual(stream: str, seq: int) -> str:

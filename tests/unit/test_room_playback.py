@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from control_plane.rooms import playback as pb
-from control_plane.rooms.messages import skip_needed
+from control_plane.rooms.services import playback as pb
+from control_plane.rooms.services.messages import skip_needed
 
 PAUSED = pb.PlaybackState(entry_id=1, position_ms=0.0, anchor_ms=1_000.0, playing=False)
 

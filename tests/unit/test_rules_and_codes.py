@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contracts import BookingCreated
-from control_plane.rooms.codes import ALPHABET, new_code, normalise_code
+from control_plane.rooms.schemas import ALPHABET, new_code, normalise_code
 from notification_service.rules import drafts_for
 
 

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask_jwt_extended import create_access_token, decode_token
 
-from control_plane.accounts.token_verifier import FastJWTManager, unverified_header, verify_hs256
+from control_plane.kits.jwt_verifier import FastJWTManager, unverified_header, verify_hs256
 
 SECRET = "s" * 40
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import control_plane.db_types
+import control_plane.kits.db.types
 
 
 revision = '0001'
@@ -27,8 +27,8 @@ def upgrade() -> None:
     sa.Column('topic', sa.String(length=128), nullable=False),
     sa.Column('key', sa.LargeBinary(), nullable=False),
     sa.Column('payload', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id'))
@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('roles', sa.JSON(), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
-    sa.Column('created_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
@@ -55,7 +55,7 @@ def upgrade() -> None:
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=False),
     sa.Column('response_body', sa.Text(), nullable=False),
-    sa.Column('created_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_idempotency_keys_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
     sa.UniqueConstraint('user_id', 'key', name='uq_idempotency_keys_user_key')
@@ -66,7 +66,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('host_id', sa.Integer(), nullable=False),
     sa.Column('allow_member_streams', sa.Boolean(), nullable=False),
-    sa.Column('created_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['host_id'], ['users.id'], name=op.f('fk_rooms_host_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rooms')),
     sa.UniqueConstraint('code', name=op.f('uq_rooms_code'))
@@ -80,8 +80,8 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('starts_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=False),
     sa.Column('seats_taken', sa.Integer(), nullable=False),
@@ -89,8 +89,8 @@ def upgrade() -> None:
     sa.Column('price_currency', sa.String(length=3), nullable=False),
     sa.Column('location', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('capacity >= 1', name=op.f('ck_sessions_capacity_positive')),
     sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_sessions_ends_after_start')),
     sa.CheckConstraint('seats_taken >= 0 AND seats_taken <= capacity', name=op.f('ck_sessions_seats_within_capacity')),
@@ -104,8 +104,8 @@ def upgrade() -> None:
     op.create_table('token_families',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_token_families_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_token_families'))
     )
@@ -119,7 +119,7 @@ def upgrade() -> None:
     sa.Column('seats', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
-    sa.Column('created_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('seats >= 1', name=op.f('ck_bookings_seats_positive')),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_bookings_session_id_sessions')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_bookings_user_id_users')),
@@ -133,7 +133,7 @@ def upgrade() -> None:
     op.create_table('revoked_tokens',
     sa.Column('jti', sa.String(length=36), nullable=False),
     sa.Column('family_id', sa.String(length=36), nullable=False),
-    sa.Column('expires_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['family_id'], ['token_families.id'], name=op.f('fk_revoked_tokens_family_id_token_families'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('jti', name=op.f('pk_revoked_tokens'))
     )
@@ -143,8 +143,8 @@ def upgrade() -> None:
     op.create_table('room_members',
     sa.Column('room_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('joined_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('left_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('joined_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('left_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['room_id'], ['rooms.id'], name=op.f('fk_room_members_room_id_rooms'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_room_members_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('room_id', 'user_id', name=op.f('pk_room_members'))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import control_plane.db_types
+import control_plane.kits.db.types
 
 
 revision = '0002'
@@ -29,8 +29,8 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('refunded_amount', sa.Integer(), nullable=False),
-    sa.Column('created_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'cancelled')", name=op.f('ck_payments_status_known')),
     sa.CheckConstraint('amount >= 0 AND refunded_amount >= 0 AND refunded_amount <= amount', name=op.f('ck_payments_amounts')),
     sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_payments_booking_id_bookings')),
@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('amount', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_refunds_payment_id_payments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
     sa.UniqueConstraint('provider_ref', name=op.f('uq_refunds_provider_ref'))
@@ -58,8 +58,8 @@ def upgrade() -> None:
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('amount', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('currency', sa.String(length=3), nullable=False, server_default='EUR'))
-        batch_op.add_column(sa.Column('updated_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False, server_default=sa.func.current_timestamp()))
-        batch_op.add_column(sa.Column('cancelled_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('updated_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False, server_default=sa.func.current_timestamp()))
+        batch_op.add_column(sa.Column('cancelled_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('cancel_reason', sa.Text(), nullable=False, server_default=''))
         batch_op.create_index('ix_bookings_waitlist', ['session_id', 'status', 'id'], unique=False)
         batch_op.create_check_constraint(
@@ -70,7 +70,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('refund_full_hours', sa.Integer(), nullable=False, server_default='48'))
         batch_op.add_column(sa.Column('refund_partial_hours', sa.Integer(), nullable=False, server_default='24'))
         batch_op.add_column(sa.Column('refund_partial_percent', sa.Integer(), nullable=False, server_default='50'))
-        batch_op.add_column(sa.Column('cancelled_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('cancelled_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('cancel_reason', sa.Text(), nullable=False, server_default=''))
 
     with op.batch_alter_table('users', schema=None) as batch_op:

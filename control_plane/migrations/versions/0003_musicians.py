@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import control_plane.db_types
+import control_plane.kits.db.types
 
 
 revision = '0003'
@@ -32,7 +32,7 @@ def upgrade() -> None:
     sa.Column('timezone', sa.String(length=64), nullable=True),
     sa.Column('weekly', sa.JSON(), nullable=False),
     sa.Column('exceptions', sa.JSON(), nullable=False),
-    sa.Column('updated_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_musician_availability_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_musician_availability'))
     )
@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('rate_currency', sa.String(length=3), nullable=False),
     sa.Column('rate_per', sa.String(length=8), nullable=False),
     sa.Column('links', sa.JSON(), nullable=False),
-    sa.Column('updated_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("rate_per IN ('hour', 'session')", name=op.f('ck_musician_profiles_rate_per_known')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_musician_profiles_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_musician_profiles'))
@@ -57,13 +57,13 @@ def upgrade() -> None:
     sa.Column('owner_id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('starts_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('location', sa.String(length=200), nullable=False),
     sa.Column('instruments_needed', sa.JSON(), nullable=False),
-    sa.Column('created_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_projects_ends_after_start')),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_projects_owner_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_projects'))
@@ -77,23 +77,23 @@ def upgrade() -> None:
     sa.Column('requester_id', sa.Integer(), nullable=False),
     sa.Column('musician_id', sa.Integer(), nullable=False),
     sa.Column('instrument', sa.String(length=60), nullable=False),
-    sa.Column('starts_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('offer_amount', sa.Integer(), nullable=False),
     sa.Column('offer_currency', sa.String(length=3), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('expires_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('proposed_by', sa.Integer(), nullable=True),
-    sa.Column('proposed_starts_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('proposed_ends_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('proposed_starts_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('proposed_ends_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('proposed_offer_amount', sa.Integer(), nullable=True),
     sa.Column('proposed_offer_currency', sa.String(length=3), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('cancelled_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('responded_at', control_plane.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('responded_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('pending', 'accepted', 'declined', 'cancelled', 'expired')", name=op.f('ck_booking_requests_status_known')),
     sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_booking_requests_ends_after_start')),
     sa.CheckConstraint('offer_amount >= 0', name=op.f('ck_booking_requests_offer_not_negative')),

@@ -26,7 +26,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-import control_plane.db_types
+import control_plane.kits.db.types
 
 revision = "0004"
 down_revision = "0003"
@@ -121,7 +121,7 @@ def upgrade() -> None:
         sa.Column("reviewer_id", sa.Integer(), nullable=False),
         sa.Column("stars", sa.Integer(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("created_at", control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("stars BETWEEN 1 AND 5", name=op.f("ck_musician_reviews_stars_in_range")),
         sa.ForeignKeyConstraint(
             ["musician_id"], ["users.id"], name=op.f("fk_musician_reviews_musician_id_users"), ondelete="CASCADE"

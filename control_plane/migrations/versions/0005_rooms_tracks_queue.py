@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import control_plane.db_types
+import control_plane.kits.db.types
 
 revision = "0005"
 down_revision = "0004"
@@ -52,13 +52,13 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=True),
         sa.Column("storage_key", sa.String(length=200), nullable=True),
         sa.Column("url", sa.Text(), nullable=True),
-        sa.Column("created_at", control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("analysis_status", sa.String(length=8), nullable=False),
         sa.Column("analysis_progress", sa.Float(), nullable=False),
         sa.Column("analysis", sa.JSON(), nullable=True),
         sa.Column("analysis_error", sa.Text(), nullable=True),
         sa.Column("analysis_attempts", sa.Integer(), nullable=False),
-        sa.Column("analysis_updated_at", control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("analysis_updated_at", control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("source IN ('upload', 'url')", name=op.f("ck_tracks_source_known")),
         sa.CheckConstraint(
             "analysis_status IN ('pending', 'running', 'done', 'failed')",
@@ -77,7 +77,7 @@ def upgrade() -> None:
         sa.Column("track_id", sa.Integer(), nullable=False),
         sa.Column("added_by", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("created_at", control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["added_by"], ["users.id"], name=op.f("fk_room_queue_entries_added_by_users")
         ),
@@ -98,7 +98,7 @@ def upgrade() -> None:
         sa.Column("room_id", sa.Integer(), nullable=False),
         sa.Column("entry_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", control_plane.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["entry_id"],
             ["room_queue_entries.id"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import control_plane.db_types
+import control_plane.kits.db.types
 
 revision = "0006"
 down_revision = "0005"
@@ -24,7 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("avatar_url", sa.String(length=2048), nullable=True))
     with op.batch_alter_table("revoked_tokens", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("used_at", control_plane.db_types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("used_at", control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

@@ -1,0 +1,43 @@
+"""Flask extensions, created unbound and bound in the app factory (no I/O at import)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from flask import current_app, has_app_context
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_sock import Sock
+from flask_sqlalchemy import SQLAlchemy
+
+from control_plane.kits.db.types import Base
+from control_plane.kits.jwt_verifier import FastJWTManager
+from downbeat.settings import Settings
+
+__all__ = ["app_extension", "current_settings", "db", "jwt", "limiter", "sock"]
+
+T = TypeVar("T")
+
+db = SQLAlchemy(model_class=Base)
+jwt = FastJWTManager()
+sock = Sock()
+# Limits are declared per view (control_plane.accounts.limits); storage is set per app.
+limiter = Limiter(key_func=get_remote_address)
+
+
+def current_settings() -> Settings:
+    """The settings of the app serving this request (set by the app factory)."""
+    settings: Settings = current_app.extensions["downbeat.settings"]
+    return settings
+
+
+def app_extension(key: str, kind: type[T]) -> T | None:
+    """What the app factory bound under ``key`` (None outside an app, or when absent).
+
+    Services reach app-wide adapters (the payment gateway, password hashing) through this, so
+    that they themselves stay free of Flask.
+    """
+    if not has_app_context():
+        return None
+    found = current_app.extensions.get(key)
+    return found if isinstance(found, kind) else None

@@ -1,0 +1,64 @@
+"""The socket protocol every WebSocket of the control plane shares (API.md): JSON text
+messages of at most 4 KiB, each an object with a string ``type``; refusals as
+``{"type": "error", "code", "detail"}`` followed by a close (1008).
+
+Sockets never trust the handshake cookies (cross-site WebSocket hijacking): the first message
+is ``{"type": "auth", "token", ...}``, checked by ``control_plane.accounts.auth``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from flask import current_app
+from simple_websocket import ConnectionClosed, Server
+
+from control_plane.kits.realtime.hub import RedisHub
+
+__all__ = ["AUTH_TIMEOUT_S", "MAX_CLIENT_MESSAGE", "SocketRefused", "hub", "parse", "refuse", "send", "server_time_ms"]
+
+AUTH_TIMEOUT_S = 10
+MAX_CLIENT_MESSAGE = 4096
+
+
+class SocketRefused(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+def server_time_ms() -> float:
+    return time.time() * 1000.0
+
+
+def send(ws: Server, message: dict[str, Any]) -> None:
+    ws.send(json.dumps(message))
+
+
+def parse(raw: object) -> dict[str, Any]:
+    """One client message, or SocketRefused saying what is wrong with it."""
+    if not isinstance(raw, str) or len(raw) > MAX_CLIENT_MESSAGE:
+        raise SocketRefused("bad-message", "messages are JSON text of at most 4 KiB")
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        raise SocketRefused("bad-message", "message is not valid JSON") from None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise SocketRefused("bad-message", "message must be an object with a string 'type'")
+    return message
+
+
+def refuse(ws: Server, exc: SocketRefused) -> None:
+    try:
+        send(ws, {"type": "error", "code": exc.code, "detail": exc.detail})
+        ws.close(reason=1008, message=exc.code)
+    except ConnectionClosed:
+        pass
+
+
+def hub() -> RedisHub:
+    """This process's Redis pub/sub hub (built in create_app)."""
+    found: RedisHub = current_app.extensions["downbeat.hub"]
+    return found

@@ -1,0 +1,179 @@
+"""/ws/notifications (API.md): the stored backlog after ``since``, then live notifications.
+
+The first message is ``{"type": "auth", "token", "since", "epoch"}``; see
+``control_plane.kits.realtime.protocol`` for what every socket shares.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from typing import Any
+
+from flask import Blueprint, current_app
+from flask_jwt_extended import decode_token
+from simple_websocket import ConnectionClosed, Server
+
+from control_plane.accounts.auth import authenticate_socket, token_is_revoked
+from control_plane.kits.extensions import db, sock
+from control_plane.kits.http.validation import MAX_ROW_ID
+from control_plane.kits.realtime.hub import RESYNC
+from control_plane.kits.realtime.protocol import SocketRefused, hub, parse, refuse, send, server_time_ms
+from control_plane.notifications.services import NotificationsClient, NotificationsUnavailable
+
+__all__ = ["bp", "notifications_socket"]
+
+# How often an open notifications socket checks that its login was not ended.
+REVOCATION_CHECK_S = 1.0
+
+
+def notifications_socket(ws: Server) -> None:
+    try:
+        user, auth = authenticate_socket(ws)
+        since = auth.get("since")
+        if since is not None and (
+            not isinstance(since, int) or isinstance(since, bool) or not 0 <= since <= MAX_ROW_ID
+        ):
+            raise SocketRefused("bad-since", "since must be a non-negative integer (a notification id) or null")
+        known_epoch = auth.get("epoch")
+        if known_epoch is not None and not isinstance(known_epoch, str):
+            raise SocketRefused("bad-epoch", "epoch must be a string or null")
+    except SocketRefused as exc:
+        refuse(ws, exc)
+        return
+    client: NotificationsClient = current_app.extensions["downbeat.notifications"]
+    channel = f"notify:{user.id}"
+    family = str(decode_token(auth["token"]).get("fam", ""))  # checked valid by _authenticate
+    # Subscribe before reading the backlog: anything stored meanwhile arrives live, and the
+    # id filter below drops what the backlog already delivered. No gap, no duplicate.
+    live = hub().subscribe(channel)
+    try:
+        feed = _Feed(ws, client, user.id, since or 0)
+        # Clients that send an "epoch" key (even null) speak the epoch protocol: they get the
+        # store's epoch first. Older clients keep the original stream of notifications only.
+        speaks_epoch = "epoch" in auth
+        epoch = feed.epoch()
+        if speaks_epoch:
+            send(ws, {"type": "epoch", "epoch": epoch})
+        if since and speaks_epoch and known_epoch is not None and known_epoch != epoch:
+            # The store was reset since this client last saw it: its ids mean nothing now.
+            send(ws, {"type": "reset", "epoch": epoch})
+            feed.reset()
+        feed.backlog()
+        next_check = time.monotonic() + REVOCATION_CHECK_S
+        while True:
+            try:
+                item = live.get(timeout=0.5)
+            except queue.Empty:
+                item = None
+            if item is RESYNC:
+                feed.backlog()
+            elif isinstance(item, bytes | str):
+                feed.live(json.loads(item))
+            _answer_client(ws)
+            if time.monotonic() >= next_check:
+                # Logout (or a reused refresh token) revokes the login: its socket ends too.
+                if _login_revoked(family):
+                    refuse(ws, SocketRefused("token-revoked", "this login was ended (logged out)"))
+                    return
+                next_check = time.monotonic() + REVOCATION_CHECK_S
+    except (ConnectionClosed, OSError):
+        pass
+    finally:
+        hub().unsubscribe(channel, live)
+
+
+def _login_revoked(family: str) -> bool:
+    """One primary-key read; the connection goes straight back to the pool (sockets live long)."""
+    try:
+        return token_is_revoked({"fam": family})
+    finally:
+        db.session.remove()
+
+
+class _Feed:
+    """What one socket has sent. Ids normally rise, so ``last`` filters; the exception is a
+    worker restart that re-pushes a stored row (``redelivered``) after newer rows from other
+    partitions went out: that row is sent unless this socket already sent it."""
+
+    SENT_LIMIT = 10_000
+
+    def __init__(self, ws: Server, client: NotificationsClient, user_id: int, since: int) -> None:
+        self._ws, self._client, self._user_id = ws, client, user_id
+        self.floor = self.last = since
+        self._sent: set[int] = set()
+        self._epoch: str | None = None
+
+    def _page(self) -> dict[str, Any]:
+        while True:
+            try:
+                return self._client.since(self._user_id, self.last)
+            except NotificationsUnavailable:
+                send(self._ws, {"type": "error", "code": "notifications-unavailable", "detail": "retrying"})
+                time.sleep(1.0)
+
+    def epoch(self) -> str:
+        if self._epoch is None:
+            self._epoch = str(self._page().get("epoch") or "")
+        return self._epoch
+
+    def reset(self) -> None:
+        self.floor = self.last = 0
+        self._sent.clear()
+
+    def backlog(self) -> None:
+        while True:
+            page = self._page()
+            epoch = str(page.get("epoch") or "")
+            if self._epoch is not None and epoch != self._epoch:
+                self._epoch = epoch  # reset while connected
+                send(self._ws, {"type": "reset", "epoch": epoch})
+                self.reset()
+                continue
+            for note in page["items"]:
+                self._emit(note)
+            if not page.get("has_more"):
+                return
+
+    def live(self, note: dict[str, Any]) -> None:
+        nid = note.get("id")
+        if not isinstance(nid, int):
+            return
+        if nid > self.last or (note.pop("redelivered", False) and nid > self.floor and nid not in self._sent):
+            self._emit(note)
+
+    def _emit(self, note: dict[str, Any]) -> None:
+        note.pop("redelivered", None)
+        send(self._ws, note)
+        nid = int(note["id"])
+        self.last = max(self.last, nid)
+        self._sent.add(nid)
+        if len(self._sent) > self.SENT_LIMIT:
+            # Forget the older half; ids at or below the floor count as sent.
+            self.floor = sorted(self._sent)[len(self._sent) // 2]
+            self._sent = {i for i in self._sent if i > self.floor}
+
+
+def _answer_client(ws: Server) -> None:
+    """Drain client messages without blocking; answer pings."""
+    while True:
+        raw = ws.receive(timeout=0)
+        if raw is None:
+            return
+        try:
+            message = parse(raw)
+        except SocketRefused as exc:
+            send(ws, {"type": "error", "code": exc.code, "detail": exc.detail})
+            continue
+        if message["type"] == "ping":
+            send(
+                ws,
+                {"type": "pong", "client_time_ms": message.get("client_time_ms"), "server_time_ms": server_time_ms()},
+            )
+        else:
+            send(ws, {"type": "error", "code": "unknown-type", "detail": f"unknown message type {message['type']!r}"})
+
+
+bp = Blueprint("notifications_sockets", __name__)
+sock.route("/ws/notifications", bp=bp)(notifications_socket)

@@ -1,0 +1,38 @@
+"""Who may do what in a room. The host may do everything; others as the host allows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session, scoped_session
+
+from control_plane.rooms.models import Room, RoomMember
+
+__all__ = ["active_member", "can_control", "can_queue", "can_stream", "may_stream"]
+
+
+def active_member(session: Session | scoped_session[Any], room: Room, user_id: int) -> RoomMember | None:
+    member = session.get(RoomMember, (room.id, user_id))
+    return member if member is not None and member.left_at is None else None
+
+
+def can_control(room: Room, user_id: int) -> bool:
+    return user_id == room.host_id or room.allow_control
+
+
+def can_queue(room: Room, user_id: int) -> bool:
+    return user_id == room.host_id or room.allow_queue
+
+
+def can_stream(room: Room, member: RoomMember | None, user_id: int) -> bool:
+    if user_id == room.host_id:
+        return True
+    return member is not None and member.left_at is None and (member.can_stream or room.allow_member_streams)
+
+
+def may_stream(room: Room, user_id: int) -> bool:
+    """For the live-audio signalling: the host always; a member the host allowed (per person
+    with ``allow_stream``, or everyone with the room's ``allow_member_streams``)."""
+    from control_plane.kits.extensions import db
+
+    return can_stream(room, db.session.get(RoomMember, (room.id, user_id)), user_id)

@@ -1,0 +1,305 @@
+"""One open /ws/rooms/<code> socket: presence, the room's fan-out, clock pings and commands.
+
+Two threads per socket. A forwarder passes everything published on Redis ``room:<code>``
+(state, queue, participants, track, visual) to this socket. The socket's own thread blocks
+on the next client message, so a ``ping`` is answered the moment it arrives: the pong
+carries ``server_receive_ms`` (taken on arrival) and ``server_time_ms`` (taken just before
+the send, under the send lock), which is what an NTP-style offset estimate needs. Sends
+from both threads go through one lock (wsproto is not thread-safe).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+import redis
+from flask import Blueprint, Flask, current_app
+from simple_websocket import ConnectionClosed, Server
+
+from control_plane.accounts.auth import authenticate_socket
+from control_plane.accounts.models import User
+from control_plane.kits.extensions import current_settings, db, sock
+from control_plane.kits.realtime.hub import RESYNC, RedisHub
+from control_plane.kits.realtime.protocol import SocketRefused, refuse, server_time_ms
+from control_plane.rooms.jobs import RoomTicker
+from control_plane.rooms.models import Room
+from control_plane.rooms.queries import room_by_code
+from control_plane.rooms.services import messages
+from control_plane.rooms.services import rooms as service
+from control_plane.rooms.services.presence import Presence, PresenceConnection
+
+__all__ = ["RoomConnection", "bp", "present_in", "room_presence", "room_snapshot", "room_socket", "server_time_ms"]
+
+log = logging.getLogger(__name__)
+MAX_CLIENT_MESSAGE = 4096
+
+_TICKER_LOCK = threading.Lock()
+
+
+# --- who is present, and the room as every client first sees it ---------------------------
+
+
+def room_presence() -> Presence:
+    """This app's view of who is in which room (Redis, shared by every gateway process)."""
+    found: Presence | None = current_app.extensions.get("downbeat.room_presence")
+    if found is None:
+        settings = current_settings()
+        found = Presence(current_app.extensions["downbeat.redis"], settings.rooms.presence_ttl_ms)
+        current_app.extensions["downbeat.room_presence"] = found
+    return found
+
+
+def present_in(code: str) -> dict[int, float]:
+    """Who is present; nobody when Redis is unreachable (presence is best effort, rooms are not)."""
+    try:
+        return room_presence().present(code)
+    except redis.RedisError:
+        log.warning("Redis unreachable: room %s shows nobody present", code)
+        return {}
+
+
+def room_snapshot(room: Room) -> dict[str, Any]:
+    return messages.room_snapshot(db.session, room, present_in(room.code))
+
+
+class RoomConnection:
+    def __init__(self, ws: Server, user: User, code: str) -> None:
+        self.ws, self.user, self.code = ws, user, code
+        self.settings = current_settings()
+        self.hub: RedisHub = current_app.extensions["downbeat.hub"]
+        self.redis: redis.Redis | None = current_app.extensions.get("downbeat.redis")
+        self._send_lock = threading.Lock()
+        self._closed = threading.Event()
+        self._presence: PresenceConnection | None = None
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def send_text(self, text: str) -> None:
+        with self._send_lock:
+            self.ws.send(text)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.send_text(json.dumps(message))
+
+    def error(self, code: str, detail: str, request: str | None = None) -> None:
+        body: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
+        if request:
+            body["request"] = request
+        self.send(body)
+
+    def pong(self, client_time: object, received_ms: float) -> None:
+        echoed = client_time if isinstance(client_time, int | float) and not isinstance(client_time, bool) else None
+        with self._send_lock:
+            # Taken as late as possible: nothing but the JSON formatting sits between the
+            # clock read and the bytes leaving for the socket.
+            now = server_time_ms()
+            self.ws.send(
+                f'{{"type":"pong","client_time_ms":{json.dumps(echoed)},'
+                f'"server_receive_ms":{received_ms!r},"server_time_ms":{now!r}}}'
+            )
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        channel = f"room:{self.code}"
+        live = self.hub.subscribe(channel, self.ws)  # before the snapshot; visual frames go direct
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        forwarder = threading.Thread(target=self._forward, args=(app, live), name=f"room-fwd-{self.code}", daemon=True)
+        try:
+            self._arrive()
+            self._send_snapshot()
+            forwarder.start()
+            self._listen()
+        except (ConnectionClosed, OSError):
+            pass
+        finally:
+            self._closed.set()
+            self.hub.unsubscribe(channel, live)
+            self._depart()
+            db.session.remove()
+
+    def _arrive(self) -> None:
+        with _TICKER_LOCK:  # two sockets arriving at once must not each build a ticker
+            ticker = current_app.extensions.get("downbeat.room_ticker")
+            if ticker is None:
+                ticker = RoomTicker(db.engine, current_app.extensions["downbeat.redis"], self.settings)
+                current_app.extensions["downbeat.room_ticker"] = ticker
+        ticker.ensure_started()
+        room = service.locked_room(db.session, self.code)
+        service.join(db.session, room, self.user.id)  # opening the room's link joins it
+        db.session.commit()
+        try:
+            self._presence, newly = room_presence().connect(self.code, self.user.id)
+        except redis.RedisError:
+            log.warning("Redis unreachable: %s is not shown present in %s", self.user.id, self.code)
+            newly = False
+        if newly:
+            self._publish_participants()
+        db.session.remove()
+
+    def _depart(self) -> None:
+        if self._presence is None:
+            return
+        try:
+            last = room_presence().disconnect(self._presence)
+        except redis.RedisError:
+            return  # the entry expires on its own
+        if last:
+            try:
+                self._publish_participants(queue_too=True)
+            except Exception:
+                log.exception("could not announce that %s left %s", self.user.id, self.code)
+
+    def _publish_participants(self, queue_too: bool = False) -> None:
+        room = db.session.scalar(db.select(Room).where(Room.code == self.code))
+        if room is None:
+            return
+        present = present_in(self.code)
+        out = [messages.participants_message(db.session, room, present)]
+        if queue_too:
+            out.append(messages.queue_message(db.session, room, present))  # skip_needed changed
+        db.session.rollback()
+        messages.publish(self.redis, self.code, out)
+
+    def _send_snapshot(self) -> None:
+        room = db.session.scalar(db.select(Room).where(Room.code == self.code))
+        if room is None:
+            raise ConnectionClosed(1008, "room-not-found")
+        present = present_in(self.code)
+        out = [
+            messages.participants_message(db.session, room, present),
+            messages.queue_message(db.session, room, present),
+            messages.state_message(db.session, room),
+        ]
+        db.session.rollback()
+        db.session.remove()
+        for message in out:
+            self.send(message)
+
+    def _forward(self, app: Flask, live: queue.Queue[object]) -> None:
+        with app.app_context():  # a resync reads the database
+            try:
+                self._forward_until_closed(live)
+            finally:
+                db.session.remove()
+
+    def _forward_until_closed(self, live: queue.Queue[object]) -> None:
+        while not self._closed.is_set():
+            try:
+                item = live.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                if item is RESYNC:
+                    self._send_snapshot()  # Redis came back: we may have missed changes
+                elif isinstance(item, bytes | str):
+                    self.send_text(item.decode() if isinstance(item, bytes) else item)
+            except (ConnectionClosed, OSError):
+                return
+            except Exception:
+                log.exception("room forwarder for %s failed on one message", self.code)
+
+    def _listen(self) -> None:
+        beat_s = self.settings.rooms.presence_heartbeat_ms / 1000.0
+        next_beat = time.monotonic() + beat_s
+        while True:
+            raw = self.ws.receive(timeout=max(0.0, next_beat - time.monotonic()))
+            received = server_time_ms()
+            if raw is not None:
+                self._answer(raw, received)
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + beat_s
+                self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        if self._presence is None:
+            try:
+                self._presence, newly = room_presence().connect(self.code, self.user.id)
+            except redis.RedisError:
+                return
+            if newly:
+                self._publish_participants(queue_too=True)
+            return
+        try:
+            still_here = room_presence().heartbeat(self._presence)
+        except redis.RedisError:
+            log.debug("presence heartbeat failed for %s", self.code)
+            return
+        if not still_here:
+            # Left the room (POST /leave) or stalled past the TTL: this socket is over; a
+            # client that still wants the room reconnects, which joins it again.
+            self._presence = None
+            self.error("left", "you are no longer in this room; reconnect to join again")
+            self.ws.close(reason=1000, message="left")
+            raise ConnectionClosed(1000, "left")
+
+    # --- client messages -------------------------------------------------------------------
+
+    def _answer(self, raw: object, received_ms: float) -> None:
+        message = _parse(raw)
+        if message is None:
+            self.error("bad-message", "messages are JSON objects with a string 'type', at most 4 KiB")
+            return
+        kind = message["type"]
+        if kind == "ping":
+            self.pong(message.get("client_time_ms"), received_ms)
+            return
+        try:
+            outcome = service.handle_command(
+                db.session,
+                self.code,
+                self.user.id,
+                message,
+                present_in(self.code),
+                self.settings.rooms.lead_ms,
+                server_time_ms(),
+            )
+            db.session.commit()
+        except service.CommandRefused as exc:
+            db.session.rollback()
+            self.error(exc.code, exc.detail, kind)
+            return
+        except Exception:
+            db.session.rollback()
+            log.exception("room command %s failed in %s", kind, self.code)
+            self.error("internal-error", "that did not work; nothing changed", kind)
+            return
+        finally:
+            db.session.remove()  # sockets live long: hand the connection back at once
+        messages.publish(self.redis, self.code, outcome.messages)
+
+
+def _parse(raw: object) -> dict[str, Any] | None:
+    if not isinstance(raw, str) or len(raw) > MAX_CLIENT_MESSAGE:
+        return None
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return None
+    return message
+
+
+def room_socket(ws: Server, code: str) -> None:
+    """Presence, the room's live messages, clock pings and commands."""
+    try:
+        user, _auth = authenticate_socket(ws)
+        room = room_by_code(db.session, code)
+        if room is None:
+            raise SocketRefused("room-not-found", f"no room has the code {code!r}")
+        room_code = room.code
+        db.session.remove()
+    except SocketRefused as exc:
+        refuse(ws, exc)
+        return
+    RoomConnection(ws, user, room_code).run()
+
+
+bp = Blueprint("rooms_sockets", __name__)
+sock.route("/ws/rooms/<code>", bp=bp)(room_socket)

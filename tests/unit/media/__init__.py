@@ -1,0 +1,1 @@
+"""Tests of the media process's sans-IO parts."""
