@@ -5,7 +5,7 @@ from __future__ import annotations
 from control_plane.accounts.models import RevokedToken, TokenFamily, User
 from control_plane.catalog.models import Booking, CatalogSession
 from control_plane.kits.db.types import Base
-from control_plane.kits.http.idempotency import IdempotencyRecord
+from control_plane.kits.idempotency import IdempotencyRecord
 from control_plane.kits.outbox.models import OutboxMessage
 from control_plane.musicians.models import (
     BookingRequest,

@@ -11,9 +11,14 @@ spread and hot again scheduled at ``BENCH_RATE`` (open loop):
 - ``contention``: one session with far fewer seats than buyers (refusals, oversell check).
 
 Every phase checks zero oversell: 201 answers == ``seats_taken`` == confirmed bookings ==
-outbox rows. ``BENCH_LABEL`` names the run (JSON ``bookings_postgres_<label>.json``) and every
-other label found in the results folder is printed beside it, so a run of an older tree
-(``BENCH_TREE=/path/to/checkout``) and of this one compare side by side.
+outbox rows. ``BENCH_LABEL`` names the run (JSON ``bookings_postgres_<label>.json``).
+
+Old and new in the same run: ``BENCH_BASELINE=/path/to/another/checkout`` serves the same
+phases from that tree too, alternating baseline and this tree ``BENCH_ROUNDS`` times (2 by
+default) against the same database, and prints the ratio this/baseline of every phase's
+bookings/s, p95 and server CPU per request, with the machine's load average. Make the
+baseline with ``git worktree add /tmp/baseline <commit>``; it needs no install, since the
+server runs ``python -m downbeat`` from that folder.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import pytest
 
 from downbeat.settings import load_settings
 from tests.benchmarks.http_load import Request, closed_loop, open_loop
-from tests.benchmarks.report import RESULTS, report
+from tests.benchmarks.report import report
 from tests.support.services import free_port, postgres_available, postgres_database, running_redis, wait_port
 
 pytestmark = pytest.mark.benchmark
@@ -44,7 +49,8 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 THREADS = int(os.environ.get("BENCH_THREADS", "0")) or load_settings("test", environ={}).control_plane.threads
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 LABEL = os.environ.get("BENCH_LABEL", "current")
-TREE = os.environ.get("BENCH_TREE", "")  # another checkout to serve from (the "before" run)
+BASELINE = os.environ.get("BENCH_BASELINE", "")  # another checkout, served in the same run
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 # A diagnostic, not a recommendation: "off" shows how much of a phase is the WAL flush.
 SYNCHRONOUS_COMMIT = os.environ.get("BENCH_SYNCHRONOUS_COMMIT", "on")
 SPREAD_SESSIONS = 50
@@ -52,6 +58,7 @@ SPREAD_SESSIONS = 50
 RATE = float(os.environ.get("BENCH_RATE", "300"))
 COLUMNS = [
     "label",
+    "round",
     "phase",
     "load",
     "sessions",
@@ -120,7 +127,7 @@ def _expected(status: int, body: bytes) -> None:
     assert status in (201, 409), (status, body[:300])
 
 
-def _server(database_url: str, redis_url: str, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+def _server(database_url: str, redis_url: str, tmp_path: Path, port: int, tree: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DOWNBEAT_ENV": "test",
@@ -135,7 +142,7 @@ def _server(database_url: str, redis_url: str, tmp_path: Path, port: int) -> sub
     return subprocess.Popen(
         [sys.executable, "-m", "downbeat", "control-plane"],
         env=env,
-        cwd=TREE or None,
+        cwd=tree or None,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -207,7 +214,6 @@ def _phase(
     taken = sum(_seats_taken(database_url, session_id) for session_id in session_ids)
     assert confirmed == min(seats * sessions, buyers) == taken  # zero oversell, zero undersell
     return [
-        LABEL,
         name,
         "closed" if rate is None else f"open {rate:g}/s",
         sessions,
@@ -232,36 +238,68 @@ def test_bench_bookings_per_second_postgres(tmp_path: Path) -> None:
         pytest.skip("PostgreSQL is not reachable")
     from control_plane.kits.db.migrations import upgrade
 
+    trees = [("baseline", BASELINE), (LABEL, "")] if BASELINE else [(LABEL, "")]
+    rows: list[list[Any]] = []
+    loads: list[float] = []
     with postgres_database() as database_url, running_redis(tmp_path) as redis_url:
         upgrade(database_url)
         _set_synchronous_commit(database_url, SYNCHRONOUS_COMMIT)
-        port = free_port()
-        server = _server(database_url, redis_url, tmp_path, port)
-        try:
-            wait_port(port, 60)
-            pid = server.pid
-            _phase(port, database_url, pid, "warm-up", 1, 400, 400)  # imports, pools, prepared statements
-            per_session = REQUESTS // SPREAD_SESSIONS
-            rows = [
-                _phase(port, database_url, pid, "spread", SPREAD_SESSIONS, per_session, REQUESTS),
-                _phase(port, database_url, pid, "hot", 1, REQUESTS, REQUESTS),
-                _phase(port, database_url, pid, "contention", 1, 200, REQUESTS),
-                _phase(port, database_url, pid, "spread", SPREAD_SESSIONS, per_session, REQUESTS, RATE),
-                _phase(port, database_url, pid, "hot", 1, REQUESTS, REQUESTS, RATE),
-            ]
-        finally:
-            server.terminate()
-            server.wait(30)
-    others = _other_runs()
+        for round_no in range(ROUNDS if BASELINE else 1):
+            for label, tree in trees:
+                rows += [[label, round_no + 1, *row] for row in _run_tree(tree, database_url, redis_url, tmp_path)]
+                loads.append(os.getloadavg()[0])
+    table = list(rows)
+    if BASELINE:
+        table += _ratios(rows, LABEL)
+    baseline_note = f"Baseline tree: {BASELINE}; 'ratio' rows are this tree / baseline, mean of the rounds."
     report(
         f"bookings_postgres_{LABEL}",
         COLUMNS,
-        others + rows,
+        table,
         f"{CLIENTS} concurrent clients, gunicorn {WORKERS} workers x {THREADS} threads, one Idempotency-Key "
         f"per request, PostgreSQL (synchronous_commit={SYNCHRONOUS_COMMIT}), server and clients on the same "
-        "2-core machine (shared: figures vary with whatever else runs; the CPU columns much less). "
-        "Rows of other labels come from their own earlier runs.",
+        f"2-core machine; 1-minute load average after each tree's phases: {', '.join(f'{x:.2f}' for x in loads)}. "
+        + (baseline_note if BASELINE else ""),
     )
+
+
+def _run_tree(tree: str, database_url: str, redis_url: str, tmp_path: Path) -> list[list[Any]]:
+    port = free_port()
+    server = _server(database_url, redis_url, tmp_path, port, tree)
+    try:
+        wait_port(port, 60)
+        pid = server.pid
+        _phase(port, database_url, pid, "warm-up", 1, 400, 400)  # imports, pools, prepared statements
+        per_session = REQUESTS // SPREAD_SESSIONS
+        return [
+            _phase(port, database_url, pid, "spread", SPREAD_SESSIONS, per_session, REQUESTS),
+            _phase(port, database_url, pid, "hot", 1, REQUESTS, REQUESTS),
+            _phase(port, database_url, pid, "contention", 1, 200, REQUESTS),
+            _phase(port, database_url, pid, "spread", SPREAD_SESSIONS, per_session, REQUESTS, RATE),
+            _phase(port, database_url, pid, "hot", 1, REQUESTS, REQUESTS, RATE),
+        ]
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+RATIO_COLUMNS = ("bookings/s", "p95 ms", "server cpu ms/req")
+
+
+def _ratios(rows: list[list[Any]], label: str) -> list[list[Any]]:
+    """One row per phase: this tree's mean over rounds / the baseline's, for the columns that
+    tell speed (bookings/s: above 1 is faster; p95 and CPU: below 1 is better)."""
+    out: list[list[Any]] = []
+    keys = sorted({(row[2], row[3]) for row in rows}, key=lambda key: [(r[2], r[3]) for r in rows].index(key))
+    for phase, load in keys:
+        ratio: list[Any] = ["ratio", "-", phase, load] + ["" for _ in COLUMNS[4:]]
+        for column in RATIO_COLUMNS:
+            index = COLUMNS.index(column)
+            mine = [r[index] for r in rows if r[0] == label and (r[2], r[3]) == (phase, load)]
+            base = [r[index] for r in rows if r[0] == "baseline" and (r[2], r[3]) == (phase, load)]
+            ratio[index] = (sum(mine) / len(mine)) / (sum(base) / len(base)) if mine and base else ""
+        out.append(ratio)
+    return out
 
 
 def _set_synchronous_commit(database_url: str, value: str) -> None:
@@ -273,20 +311,6 @@ def _set_synchronous_commit(database_url: str, value: str) -> None:
         name = conn.execute(text("SELECT current_database()")).scalar_one()
         conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = {value}'))
     engine.dispose()
-
-
-def _other_runs() -> list[list[Any]]:
-    """Rows of earlier runs under other labels, for the side-by-side table."""
-    rows: list[list[Any]] = []
-    for path in sorted(RESULTS.glob("bookings_postgres_*.json")):
-        label = path.stem.removeprefix("bookings_postgres_")
-        if label == LABEL:
-            continue
-        payload = json.loads(path.read_text())
-        if payload.get("columns") == COLUMNS:
-            # A file also holds the rows it printed beside its own: take only its own.
-            rows.extend(row for row in payload["rows"] if row[0] == label)
-    return rows
 
 
 def _create_session(base: str, token: str, capacity: int) -> int:

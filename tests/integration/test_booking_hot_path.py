@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select, text
 from contracts import BookingCreated, decode
 from control_plane.catalog.models import Booking
 from control_plane.kits.extensions import db
-from control_plane.kits.http.idempotency import IdempotencyRecord
+from control_plane.kits.idempotency import IdempotencyRecord
 from control_plane.kits.outbox.models import OutboxMessage
 from tests.integration.api_helpers import bearer, new_session, register
 

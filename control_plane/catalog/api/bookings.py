@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import get_jwt, jwt_required
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from control_plane.accounts.auth import current_user, require_live_token
+from control_plane.accounts.auth import current_user, require_live_token, revoked_token_problem
+from control_plane.catalog.api.problems import refused_problem as catalog_problem
 from control_plane.catalog.models import Booking, CatalogSession
 from control_plane.catalog.queries import booking_json as _booking_json
-from control_plane.catalog.services.bookings import BookingRefused, BookSeat, book_seat, cancel_booking
-from control_plane.catalog.services.hot_path import book_free_seat_postgres
+from control_plane.catalog.schemas import BookingBody, BookingQuery, CancelBody
+from control_plane.catalog.services.bookings import BookSeat, cancel_booking
+from control_plane.catalog.services.refusals import CatalogRefused
+from control_plane.catalog.services.seat_store import OrmSeatStore, PostgresSeatStore, TokenNotLive
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import db
-from control_plane.kits.http.idempotency import idempotent, keyed_request
+from control_plane.kits.http.idempotency import answer_response, keyed_request, refused_problem
 from control_plane.kits.http.openapi import api_route
-from control_plane.kits.http.pagination import MAX_CURSOR, after, encode
+from control_plane.kits.http.pagination import after, encode
 from control_plane.kits.http.problems import ApiProblem
-from control_plane.kits.http.validation import MAX_ROW_ID, TEXT, parse_body, parse_query
+from control_plane.kits.http.validation import parse_body, parse_query
+from control_plane.kits.idempotency import IdempotencyRefused
 from control_plane.payments.services.factory import current_gateway
 
 __all__ = ["booking_json", "bp"]
@@ -31,33 +34,6 @@ def booking_json(booking: Booking) -> dict[str, Any]:
 
 
 bp = Blueprint("bookings", __name__, url_prefix="/api")
-
-
-class BookingBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    # Strict: "13" is not a session id; the contract's numbers are JSON numbers.
-    session_id: int = Field(ge=1, le=MAX_ROW_ID, strict=True)
-    seats: int = Field(default=1, ge=1, le=20, strict=True)
-    notes: str = Field(default="", max_length=2000, pattern=TEXT)
-    waitlist: bool = Field(default=False, strict=True)
-
-
-class BookingQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    upcoming: bool | None = None
-    when: Literal["upcoming", "past", "all"] = "all"
-    limit: int = Field(default=100, ge=1, le=500)
-    cursor: str | None = Field(default=None, max_length=MAX_CURSOR)
-
-
-class CancelBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(default="", max_length=500, pattern=TEXT)
-
-
-def _refused(refused: BookingRefused) -> ApiProblem:
-    db.session.rollback()
-    return ApiProblem(refused.status, refused.code, refused.detail)
 
 
 @api_route(
@@ -81,21 +57,22 @@ def create_booking() -> Response:
     user_id = int(claims["sub"])
     data = parse_body(BookingBody)
     command = BookSeat(data.session_id, data.seats, data.notes, data.waitlist)
-    if not command.waitlist and db.engine.dialect.name == "postgresql":
-        answer = book_free_seat_postgres(db.engine, claims, command, keyed_request())
-        if answer is not None:
-            return answer
-    require_live_token(claims)
-
-    def create() -> tuple[dict[str, Any], int]:
-        try:
-            booking = book_seat(db.session, current_user(), command, current_gateway())
-        except BookingRefused as refused:
-            raise _refused(refused) from None
-        db.session.flush()
-        return booking_json(booking), 201
-
-    return idempotent(user_id, create)
+    keyed = keyed_request()
+    try:
+        answer = None
+        if db.engine.dialect.name == "postgresql":
+            answer = PostgresSeatStore(db.engine, str(claims.get("fam") or "")).book(user_id, command, keyed)
+        if answer is None:
+            require_live_token(claims)
+            answer = OrmSeatStore(db.session, current_gateway()).book(user_id, command, keyed)
+    except TokenNotLive:
+        raise revoked_token_problem() from None
+    except CatalogRefused as refused:
+        raise catalog_problem(refused) from None
+    except IdempotencyRefused as refused:
+        db.session.rollback()
+        raise refused_problem(refused) from None
+    return answer_response(answer)
 
 
 @api_route(bp, "/bookings", "GET", "The caller's bookings", query=BookingQuery)
@@ -145,7 +122,7 @@ def cancel(booking_id: int) -> Response:
     data = parse_body(CancelBody)
     try:
         booking = cancel_booking(db.session, current_user(), booking_id, data.reason, current_gateway())
-    except BookingRefused as refused:
-        raise _refused(refused) from None
+    except CatalogRefused as refused:
+        raise catalog_problem(refused) from None
     db.session.commit()
     return jsonify(booking_json(booking))

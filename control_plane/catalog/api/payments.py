@@ -11,8 +11,10 @@ from flask import Blueprint, Response, jsonify, request
 from flask_jwt_extended import jwt_required
 
 from control_plane.accounts.auth import current_user
+from control_plane.catalog.api.problems import refused_problem
 from control_plane.catalog.queries import payment_of
-from control_plane.catalog.services.bookings import BookingRefused, confirm_payment
+from control_plane.catalog.services.bookings import confirm_payment
+from control_plane.catalog.services.refusals import CatalogRefused
 from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem
@@ -51,9 +53,8 @@ def webhook() -> Response:
         return jsonify({"received": True, "handled": False})
     try:
         confirm_payment(db.session, str(data["ref"]), int(data["amount"]), str(data["currency"]), gateway)
-    except BookingRefused as refused:
-        db.session.rollback()
-        raise ApiProblem(refused.status, refused.code, refused.detail) from None
+    except CatalogRefused as refused:
+        raise refused_problem(refused) from None
     except (KeyError, TypeError, ValueError):
         raise ApiProblem(400, "invalid-webhook", "Webhook data lacks ref, amount or currency") from None
     db.session.commit()

@@ -1,9 +1,9 @@
 """Seat bookings, the waitlist and cancellations: the rules, apart from HTTP.
 
-The capacity guard is a conditional UPDATE (``seats_taken + n <= capacity``), so the database
-decides under any concurrency, the way pretix guards its quotas; a CHECK constraint backs it
-up. Every status change of a booking is a conditional UPDATE on its current status, so two
-racing changes (a cancellation and a promotion, a payment and an expiry) cannot both win.
+The capacity guard (``capacity.take_seats``) is a conditional UPDATE, so the database decides
+under any concurrency. Every status change of a booking is a conditional UPDATE on its current
+status, so two racing changes (a cancellation and a promotion, a payment and an expiry) cannot
+both win.
 One live booking (or waitlist place) per person per session is a partial unique index.
 Each function stages rows and their outbox events; the caller commits once.
 """
@@ -16,7 +16,6 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from contracts import (
@@ -32,8 +31,10 @@ from contracts import (
 from control_plane.accounts.models import User
 from control_plane.catalog.models import Booking, CatalogSession
 from control_plane.catalog.queries import waitlist_position
+from control_plane.catalog.services.capacity import release_seats, take_seats
 from control_plane.catalog.services.refund_policy import RefundPolicy, decide_refund
-from control_plane.kits.db.types import utcnow
+from control_plane.catalog.services.refusals import CatalogRefused
+from control_plane.kits.db.types import DB, utcnow
 from control_plane.kits.outbox.writer import add_event
 from control_plane.payments.models import Payment, Refund
 from control_plane.payments.services.gateway import PaymentGateway
@@ -42,7 +43,7 @@ __all__ = [
     "ACTIVE",
     "HOLDING",
     "BookSeat",
-    "BookingRefused",
+    "CatalogRefused",
     "book_seat",
     "cancel_booking",
     "cancel_session",
@@ -54,15 +55,8 @@ __all__ = [
     "release_expired_hold",
 ]
 
-DB = Session | scoped_session[Any]
 HOLDING = ("confirmed", "pending_payment")  # statuses that hold seats
 ACTIVE = (*HOLDING, "waitlisted")
-
-
-class BookingRefused(Exception):
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
 
 
 class ListingState(Protocol):
@@ -98,35 +92,6 @@ def _event_fields(booking: Booking, listing: CatalogSession, user: User) -> dict
     }
 
 
-def _take_seats(db: DB, session_id: int, seats: int) -> int | None:
-    """The capacity guard; returns the new ``seats_taken``, or None when the seats are not there.
-
-    On PostgreSQL this takes the session row's lock until commit, so callers run it as
-    their last statement but one: the lock is held for a commit, not for a whole request.
-    """
-    taken = db.execute(
-        update(CatalogSession)
-        .where(
-            CatalogSession.id == session_id,
-            CatalogSession.status == "published",
-            CatalogSession.seats_taken + seats <= CatalogSession.capacity,
-        )
-        .values(seats_taken=CatalogSession.seats_taken + seats)
-        .returning(CatalogSession.seats_taken)
-        .execution_options(synchronize_session=False)
-    ).first()
-    return None if taken is None else int(taken[0])
-
-
-def _release_seats(db: DB, session_id: int, seats: int) -> None:
-    db.execute(
-        update(CatalogSession)
-        .where(CatalogSession.id == session_id)
-        .values(seats_taken=CatalogSession.seats_taken - seats)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def _move(db: DB, booking_id: int, from_status: str, to_status: str, **values: Any) -> bool:
     """Change a booking's status only if it still has ``from_status`` (the race guard)."""
     moved = db.execute(
@@ -159,15 +124,15 @@ def refuse_unless_bookable(
 ) -> ListingState:
     """The checks before any write, in the order clients see them (shared by both paths)."""
     if listing is None or (listing.status == "draft" and listing.owner_id != user_id):
-        raise BookingRefused(404, "session-not-found", f"Session {session_id} does not exist")
+        raise CatalogRefused(404, "session-not-found", f"Session {session_id} does not exist")
     if listing.status != "published":
-        raise BookingRefused(
+        raise CatalogRefused(
             409, "session-not-bookable", f"Session {session_id} is {listing.status}, not open for booking"
         )
     if listing.starts_at <= now:
-        raise BookingRefused(409, "session-started", "This session has already started")
+        raise CatalogRefused(409, "session-started", "This session has already started")
     if seats > listing.capacity:
-        raise BookingRefused(
+        raise CatalogRefused(
             409,
             "too-many-seats",
             (
@@ -178,16 +143,16 @@ def refuse_unless_bookable(
     return listing
 
 
-def refuse_already_booked() -> BookingRefused:
-    return BookingRefused(409, "already-booked", "You already hold a booking or waitlist place for this session")
+def refuse_already_booked() -> CatalogRefused:
+    return CatalogRefused(409, "already-booked", "You already hold a booking or waitlist place for this session")
 
 
-def refuse_full(session_id: int, seats: int) -> BookingRefused:
+def refuse_full(session_id: int, seats: int) -> CatalogRefused:
     if seats == 1:
         detail = f"Session {session_id} is full; join the waitlist to get the next free seat"
     else:
         detail = f"Session {session_id} has fewer than {seats} seats left; book fewer or join the waitlist"
-    return BookingRefused(409, "session-full", detail)
+    return CatalogRefused(409, "session-full", detail)
 
 
 def book_seat(db: DB, user: User, command: BookSeat, gateway: PaymentGateway) -> Booking:
@@ -216,14 +181,14 @@ def book_seat(db: DB, user: User, command: BookSeat, gateway: PaymentGateway) ->
         db.flush()  # the unique index answers "already booked" before any seat is touched
     except IntegrityError:
         db.rollback()
-        raise BookingRefused(409, "already-booked", "You already hold a booking for this session") from None
+        raise CatalogRefused(409, "already-booked", "You already hold a booking for this session") from None
     status: Literal["confirmed", "pending_payment", "waitlisted"] = holding
-    seats_taken = _take_seats(db, listing.id, command.seats)
+    seats_taken = take_seats(db, listing.id, command.seats)
     if seats_taken is not None:
         set_committed_value(listing, "seats_taken", seats_taken)
     elif db.scalar(select(CatalogSession.status).where(CatalogSession.id == listing.id)) != "published":
         db.rollback()  # cancelled while we waited for its row: not bookable, not "full"
-        raise BookingRefused(409, "session-not-bookable", f"Session {command.session_id} is no longer open for booking")
+        raise CatalogRefused(409, "session-not-bookable", f"Session {command.session_id} is no longer open for booking")
     elif command.waitlist:
         status = "waitlisted"
         booking.status = status
@@ -261,7 +226,7 @@ def promote_waitlist(db: DB, session_id: int, gateway: PaymentGateway) -> list[B
         )
         if candidate is None:
             return promoted
-        if _take_seats(db, session_id, candidate.seats) is None:
+        if take_seats(db, session_id, candidate.seats) is None:
             # Someone asking for more seats than are free waits; later, smaller requests may fit.
             skipped.add(candidate.id)
             continue
@@ -269,7 +234,7 @@ def promote_waitlist(db: DB, session_id: int, gateway: PaymentGateway) -> list[B
         assert listing is not None
         status: Literal["confirmed", "pending_payment"] = "pending_payment" if candidate.amount > 0 else "confirmed"
         if not _move(db, candidate.id, "waitlisted", status):
-            _release_seats(db, session_id, candidate.seats)  # someone else moved it first
+            release_seats(db, session_id, candidate.seats)  # someone else moved it first
             skipped.add(candidate.id)
             continue
         db.refresh(candidate)
@@ -318,7 +283,7 @@ def _refund(db: DB, booking: Booking, listing: CatalogSession, gateway: PaymentG
 def cancel_booking(db: DB, user: User, booking_id: int, reason: str, gateway: PaymentGateway) -> Booking:
     booking = db.get(Booking, booking_id)
     if booking is None or booking.user_id != user.id:
-        raise BookingRefused(404, "booking-not-found", f"Booking {booking_id} is not yours or does not exist")
+        raise CatalogRefused(404, "booking-not-found", f"Booking {booking_id} is not yours or does not exist")
     return _cancel(db, booking, reason, gateway, by="attendee")
 
 
@@ -326,7 +291,7 @@ def release_expired_hold(db: DB, booking: Booking, gateway: PaymentGateway) -> b
     """An unpaid hold ran out: the seat goes back and the waitlist moves up."""
     try:
         _cancel(db, booking, "payment not completed in time", gateway, by="system")
-    except BookingRefused:
+    except CatalogRefused:
         return False
     return True
 
@@ -334,12 +299,12 @@ def release_expired_hold(db: DB, booking: Booking, gateway: PaymentGateway) -> b
 def _cancel(db: DB, booking: Booking, reason: str, gateway: PaymentGateway, *, by: str) -> Booking:
     previous = booking.status
     if previous not in ACTIVE:
-        raise BookingRefused(409, "invalid-transition", f"Booking {booking.id} is already {previous}")
+        raise CatalogRefused(409, "invalid-transition", f"Booking {booking.id} is already {previous}")
     if not _move(db, booking.id, previous, "cancelled", cancelled_at=utcnow(), cancel_reason=reason[:500]):
-        raise BookingRefused(409, "invalid-transition", f"Booking {booking.id} changed meanwhile; reload and retry")
+        raise CatalogRefused(409, "invalid-transition", f"Booking {booking.id} changed meanwhile; reload and retry")
     listing = booking.session
     if previous in HOLDING:
-        _release_seats(db, listing.id, booking.seats)
+        release_seats(db, listing.id, booking.seats)
     db.refresh(booking)
     _refund(db, booking, listing, gateway, by_owner=False)
     add_event(
@@ -360,9 +325,9 @@ def cancel_session(db: DB, owner: User, session_id: int, reason: str, gateway: P
     """The owner cancels the whole session: every booking is cancelled and refunded in full."""
     listing = db.get(CatalogSession, session_id)
     if listing is None:
-        raise BookingRefused(404, "session-not-found", f"Session {session_id} does not exist")
+        raise CatalogRefused(404, "session-not-found", f"Session {session_id} does not exist")
     if listing.owner_id != owner.id:
-        raise BookingRefused(403, "not-owner", "Only the session's owner may cancel it")
+        raise CatalogRefused(403, "not-owner", "Only the session's owner may cancel it")
     cancelled = db.execute(
         update(CatalogSession)
         .where(CatalogSession.id == session_id, CatalogSession.status == "published")
@@ -370,7 +335,7 @@ def cancel_session(db: DB, owner: User, session_id: int, reason: str, gateway: P
         .execution_options(synchronize_session=False)
     )
     if cancelled.rowcount != 1:  # type: ignore[attr-defined]
-        raise BookingRefused(409, "invalid-transition", f"Session {session_id} is {listing.status}, not published")
+        raise CatalogRefused(409, "invalid-transition", f"Session {session_id} is {listing.status}, not published")
     bookings = list(db.scalars(select(Booking).where(Booking.session_id == session_id, Booking.status.in_(ACTIVE))))
     db.execute(
         update(Booking)
@@ -402,7 +367,7 @@ def confirm_payment(db: DB, provider_ref: str, amount: int, currency: str, gatew
     if payment is None or payment.status == "succeeded":
         return payment
     if amount != payment.amount or currency != payment.currency:
-        raise BookingRefused(422, "amount-mismatch", "The provider reported a different amount")
+        raise CatalogRefused(422, "amount-mismatch", "The provider reported a different amount")
     # Claim the payment with a conditional update: of two webhooks arriving together only one
     # confirms; the other sees it already succeeded and changes nothing.
     claimed = db.execute(
