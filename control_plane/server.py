@@ -11,6 +11,7 @@ from typing import Any
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
 
+from control_plane.app import create_app
 from downbeat.settings import Settings
 
 __all__ = ["serve"]
@@ -46,8 +47,6 @@ def _problem_from_the_server(sock: Any, status_int: int, reason: str, mesg: str)
 
 
 def serve(settings: Settings) -> None:
-    from control_plane.app import create_app
-
     app = create_app(settings)
     # Everything loaded so far (modules, the app, SQLAlchemy's metadata) lives as long as the
     # process: out of the collector's sight, a full collection scans only what requests made,

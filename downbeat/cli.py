@@ -1,4 +1,9 @@
-"""The `downbeat` command: `up` runs the whole stack; one subcommand per process; tooling."""
+"""The `downbeat` command: `up` runs the whole stack; one subcommand per process; tooling.
+
+The only module that knows every process. Each subcommand imports its process when it runs,
+on purpose: `downbeat relay` must not load numba and aiortc, nor `downbeat worker` Flask, and
+a process never imports another (import-linter checks that, docs/ARCHITECTURE.md).
+"""
 
 from __future__ import annotations
 

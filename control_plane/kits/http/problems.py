@@ -9,6 +9,8 @@ from flask import Flask, Response, json, request
 from sqlalchemy.exc import DataError, StatementError
 from werkzeug.exceptions import HTTPException
 
+from control_plane.kits.extensions import db
+
 __all__ = ["ApiProblem", "problem_response", "register_problem_handlers"]
 
 log = logging.getLogger(__name__)
@@ -76,8 +78,6 @@ def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(OverflowError)
     def _out_of_range(exc: Exception) -> Any:
         # A number or date beyond what the database (or datetime) can hold: the client's input.
-        from control_plane.kits.extensions import db
-
         db.session.rollback()
         if not _wants_problem():
             return Response("Not Found", status=404)

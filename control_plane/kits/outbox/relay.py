@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.outbox.models import OutboxMessage
+from downbeat.kafka import make_producer
 from downbeat.sqlite import configure_sqlite
 
 __all__ = ["OutboxRelay", "Publisher"]
@@ -36,8 +37,6 @@ class Publisher(Protocol):
 
 class KafkaPublisher:
     def __init__(self, bootstrap: str) -> None:
-        from downbeat.kafka import make_producer
-
         self._producer = make_producer(bootstrap, client_id="downbeat-relay", acks="all")
 
     def publish(self, messages: Sequence[tuple[str, bytes, bytes]]) -> None:
