@@ -1,0 +1,3 @@
+"""The realtime kit: the Redis hub, the direct fan-out to sockets and the socket protocol."""
+
+__all__: list[str] = []

@@ -1,0 +1,4 @@
+"""The payment provider port (``gateway.PaymentGateway``), its simulated adapter, and the
+adapter built from settings (``factory``)."""
+
+__all__: list[str] = []
