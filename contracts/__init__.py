@@ -1,4 +1,11 @@
-"""Every message that crosses a process boundary, its topic, and the one codec.
+"""Every message that crosses a process boundary or goes to a browser, and each constant of
+those messages, defined once.
+
+- events (Kafka): their types, topics and the one codec (re-exported here);
+- ``contracts.files``: the stream worker's signed analysis report and its answer;
+- ``contracts.live``: audio hops, visual parameters, the media process's offer and answer;
+- ``contracts.sockets``: what the control plane's sockets send browsers, and the room snapshot;
+- ``contracts.notifications``: notification kinds and channels.
 
 Producers and consumers import only this package; it imports nothing from the repo.
 """

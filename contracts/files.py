@@ -1,15 +1,28 @@
-"""Uploaded files: a track arrived and waits for its one offline analysis. Keyed by track id,
-so everything about one file stays in order."""
+"""Uploaded files: a track arrived and waits for its one offline analysis (an event keyed by
+track id, so everything about one file stays in order); and the analysis report the stream
+worker sends back to the control plane over its signed internal callback
+(``POST /internal/tracks/{id}/analysis``, signed for :data:`ANALYSIS_PURPOSE`), with the
+answer it gets."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Final, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.base import EventBase
 
-__all__ = ["TRACK_CONTENT_TYPES", "TrackUploaded"]
+__all__ = [
+    "ANALYSIS_PURPOSE",
+    "MAX_ANALYSIS_POINTS",
+    "MAX_BEATS",
+    "TRACK_CONTENT_TYPES",
+    "AnalysisAnswer",
+    "AnalysisReport",
+    "AnalysisResult",
+    "AnalysisStatus",
+    "TrackUploaded",
+]
 
 TRACK_CONTENT_TYPES = ("audio/mpeg", "audio/ogg", "audio/wav", "audio/flac")
 
@@ -32,3 +45,52 @@ class TrackUploaded(EventBase):
     size_bytes: int = Field(ge=1)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     attempt: int = Field(default=1, ge=1, le=100)
+
+
+# What a signature on the analysis callback is good for (downbeat.signing): nothing else.
+ANALYSIS_PURPOSE: Final = "track-analysis"
+AnalysisStatus = Literal["pending", "running", "done", "failed"]
+MAX_BEATS = 100_000  # three hours (the worker's limit) at well over 300 bpm
+MAX_ANALYSIS_POINTS = 10_000  # a waveform or energy curve; the worker sends at most a few thousand
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class AnalysisResult(_Strict):
+    """A finished analysis: what the control plane keeps and every client gets in a track's
+    ``analysis``. Times in seconds; ``waveform`` is 0..1 peaks across the whole track;
+    ``energy`` is sampled ``energy_hz`` times per second."""
+
+    bpm: float | None = None
+    key: str | None = Field(default=None, max_length=40)
+    meter: int | None = Field(default=None, ge=1)
+    loudness_lufs: float | None = None
+    beats: list[float] = Field(default_factory=list, max_length=MAX_BEATS)
+    downbeats: list[float] = Field(default_factory=list, max_length=MAX_BEATS)
+    waveform: list[float] = Field(default_factory=list, max_length=MAX_ANALYSIS_POINTS)
+    energy: list[float] = Field(default_factory=list, max_length=MAX_ANALYSIS_POINTS)
+    energy_hz: float | None = None
+    duration_s: float | None = Field(default=None, ge=0)
+
+
+class AnalysisReport(_Strict):
+    """Progress (``running``), the result (``done``) or the reason (``failed``) of one analysis."""
+
+    status: Literal["running", "done", "failed"]
+    progress: float = Field(default=0.0, ge=0.0, le=1.0)
+    event_id: str = Field(default="", max_length=64)  # the TrackUploaded that asked for it
+    result: AnalysisResult | None = None
+    error: str | None = Field(default=None, max_length=2000)
+
+    def to_bytes(self) -> bytes:
+        """The body that is signed and sent (compact JSON)."""
+        return self.model_dump_json().encode()
+
+
+class AnalysisAnswer(_Strict):
+    """The control plane's answer: go on (``proceed``), or stop (the track is gone or done)."""
+
+    proceed: bool
+    status: AnalysisStatus

@@ -1,4 +1,5 @@
-"""Live audio and the visual parameters computed from it.
+"""Live audio and the visual parameters computed from it; and the WebRTC offer the control
+plane hands the media process (``POST /internal/offer``) with the answer it gets back.
 
 Audio hops travel on ``audio.frames`` in a small binary format (JSON + base64 would cost a third
 more bytes and a decode per hop at 60 hops/s per stream); stream lifecycle events and visual
@@ -26,6 +27,7 @@ decoder refuses to parse one (before looking inside), so a bad producer cannot h
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 from dataclasses import dataclass
@@ -36,15 +38,19 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.base import EventBase, RoomCode
+from contracts.sockets import VISUAL
 
 __all__ = [
     "AUDIO_HOP_HEADER",
     "AUDIO_HOP_MAGIC",
     "MAX_AUDIO_HOP_BYTES",
     "MAX_HOP_SAMPLES",
+    "MAX_SDP_BYTES",
     "AudioHop",
     "AudioHopError",
     "BandEnergy",
+    "MediaAnswer",
+    "MediaOffer",
     "StreamEnded",
     "StreamStarted",
     "VisualParams",
@@ -64,6 +70,7 @@ F32 = npt.NDArray[np.float32]
 _ENCODINGS: dict[str, int] = {"f32": 0, "i16": 1}
 _ROOM = re.compile(rb"^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$")
 _STREAM = re.compile(rb"^[0-9A-Za-z_-]{1,64}$")
+MAX_SDP_BYTES = 64 * 1024  # a browser's audio offer is ~5 KB; refuse anything absurd
 
 
 class AudioHopError(ValueError):
@@ -233,4 +240,30 @@ class VisualParams(EventBase):
     def to_frame(self) -> dict[str, object]:
         """The browser-facing ``visual`` message of ../shared/API.md."""
         body = self.model_dump(mode="json", exclude={"event_id", "occurred_at", "version", "type", "room_code"})
-        return {"type": "visual", **body}
+        return {"type": VISUAL, **body}
+
+    def frame_json(self) -> str:
+        """That message as the text every socket of the room gets: compact, ``type`` first, so
+        gateways recognise it by ``contracts.sockets.VISUAL_FRAME_PREFIX`` without parsing it."""
+        return json.dumps(self.to_frame(), separators=(",", ":"))
+
+
+class MediaOffer(BaseModel):
+    """A browser's SDP audio offer, passed on by the control plane once it checked that the
+    caller may stream into the room; the stream id is the control plane's choice."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    sdp: str = Field(min_length=10, max_length=MAX_SDP_BYTES)
+    type: Literal["offer"]
+    room_code: RoomCode
+    stream_id: str = Field(pattern=r"^[0-9a-f]{8,64}$")
+    user_id: int | None = None
+
+
+class MediaAnswer(BaseModel):
+    """The media process's SDP answer; the browser gets it as it is."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    sdp: str = Field(min_length=1)
+    type: Literal["answer"]
+    stream_id: str

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from pydantic import ValidationError
 
+from contracts.live import MAX_SDP_BYTES, MediaAnswer, MediaOffer
 from contracts.topics import AUDIO_FRAMES
 from downbeat.health import readiness
 from downbeat.kafka import broker_reachable
@@ -21,10 +22,15 @@ from media.outbound import OutboundQueue, Outgoing, run_sender
 __all__ = ["create_web_app", "run"]
 
 log = logging.getLogger(__name__)
-ROOM_CODE = re.compile(r"^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$")
-STREAM_ID = re.compile(r"^[0-9a-f]{8,64}$")
-MAX_SDP = 64 * 1024
 HOPS_QUEUED_PER_STREAM = 30
+# The problem an offer gets for its first bad field (contracts.live.MediaOffer).
+_OFFER_PROBLEMS = {
+    "sdp": ("invalid-offer", "an SDP offer is required"),
+    "type": ("invalid-offer", "an SDP offer is required"),
+    "room_code": ("invalid-room", "room_code is not a room code"),
+    "stream_id": ("invalid-stream", "stream_id must be hex"),
+    "user_id": ("invalid-user", "user_id must be an integer"),
+}
 
 
 def _problem(status: int, code: str, detail: str) -> web.Response:
@@ -33,6 +39,16 @@ def _problem(status: int, code: str, detail: str) -> web.Response:
         status=status,
         content_type="application/problem+json",
     )
+
+
+def _offer_problem(exc: ValidationError) -> web.Response:
+    first = exc.errors()[0]
+    if first["type"] == "json_invalid":
+        return _problem(400, "invalid-json", "body must be JSON")
+    if not first["loc"]:
+        return _problem(400, "invalid-json", "body must be a JSON object")
+    code, detail = _OFFER_PROBLEMS.get(str(first["loc"][0]), ("invalid-offer", f"unknown field {first['loc'][0]}"))
+    return _problem(422, code, detail)
 
 
 def _stats(state: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +71,7 @@ async def producer_stop(producer: AIOKafkaProducer) -> None:
 
 
 def create_web_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_SDP * 2)
+    app = web.Application(client_max_size=MAX_SDP_BYTES * 2)
     state: dict[str, Any] = {}
 
     async def on_startup(app: web.Application) -> None:
@@ -89,21 +105,10 @@ def create_web_app(settings: Settings) -> web.Application:
 
     async def offer(request: web.Request) -> web.Response:
         try:
-            body = await request.json()
-        except ValueError:
-            return _problem(400, "invalid-json", "body must be JSON")
-        if not isinstance(body, dict):
-            return _problem(400, "invalid-json", "body must be a JSON object")
-        sdp, room, stream_id = body.get("sdp"), body.get("room_code"), body.get("stream_id")
-        if body.get("type") != "offer" or not isinstance(sdp, str) or not 10 <= len(sdp) <= MAX_SDP:
-            return _problem(422, "invalid-offer", "an SDP offer is required")
-        if not isinstance(room, str) or not ROOM_CODE.match(room):
-            return _problem(422, "invalid-room", "room_code is not a room code")
-        if not isinstance(stream_id, str) or not STREAM_ID.match(stream_id):
-            return _problem(422, "invalid-stream", "stream_id must be hex")
-        user_id = body.get("user_id")
-        if user_id is not None and not isinstance(user_id, int):
-            return _problem(422, "invalid-user", "user_id must be an integer")
+            body = MediaOffer.model_validate_json(await request.read())
+        except ValidationError as exc:
+            return _offer_problem(exc)
+        sdp, room, stream_id, user_id = body.sdp, body.room_code, body.stream_id, body.user_id
         try:
             answer = await state["ingest"].accept_offer(sdp, room, stream_id, user_id)
         except StreamLimitReached as exc:
@@ -112,7 +117,10 @@ def create_web_app(settings: Settings) -> web.Application:
             log.warning("refused an offer for room %s: %s", room, exc)
             return _problem(422, "invalid-offer", "the SDP offer could not be used (it must offer an audio track)")
         log.info("stream %s live in room %s", stream_id, room)
-        return web.json_response({"sdp": answer, "type": "answer", "stream_id": stream_id})
+        return web.Response(
+            text=MediaAnswer(sdp=answer, type="answer", stream_id=stream_id).model_dump_json(),
+            content_type="application/json",
+        )
 
     checks = {"broker": lambda: broker_reachable(settings.kafka.servers)}
 

@@ -130,7 +130,7 @@ def create_faust_app(settings: Settings) -> faust.App:
         items, has_more = await loop.run_in_executor(None, functools.partial(store.since, uid, since, max(limit, 1)))
         return web.json(
             {
-                "items": [n.to_message() for n in items],
+                "items": [n.to_message().to_dict() for n in items],
                 "has_more": has_more,
                 "epoch": await loop.run_in_executor(None, store.epoch),
                 "unread": await loop.run_in_executor(None, store.unread_count, uid),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 
 import redis
@@ -73,11 +72,10 @@ class NotificationHandler:
         return len(recorded)
 
     def push(self, note: Notification, *, redelivered: bool = False) -> None:
-        message = note.to_message()
-        if redelivered:
-            message["redelivered"] = True  # lets gateways send an id below their high mark once
+        # ``redelivered`` lets gateways send an id below their high mark once.
+        message = note.to_message(redelivered=redelivered)
         try:
-            self._redis.publish(f"notify:{note.user_id}", json.dumps(message))
+            self._redis.publish(f"notify:{note.user_id}", message.to_json())
             self.counters.add("notifications_pushed")
         except redis.RedisError:
             # The row is stored; the client gets it from the store when its socket resyncs.

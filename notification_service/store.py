@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from contracts.sockets import NotificationMessage
 from downbeat.sqlite import configure_sqlite
 from notification_service.kinds import DEFAULT_CHANNEL, KINDS, wants_email, wants_in_app
 from notification_service.schema import metadata, notifications, outgoing_mail, preferences, recipients, store_meta
@@ -57,19 +58,19 @@ class Notification:
     read: bool
     epoch: str = ""
 
-    def to_message(self) -> dict[str, Any]:
-        """The ``notification`` message of ../shared/API.md."""
-        return {
-            "type": "notification",
-            "id": self.id,
-            "epoch": self.epoch,
-            "kind": self.kind,
-            "title": self.title,
-            "body": self.body,
-            "data": self.data,
-            "created_at": self.created_at.isoformat(),
-            "read": self.read,
-        }
+    def to_message(self, *, redelivered: bool = False) -> NotificationMessage:
+        """The ``notification`` message of ../shared/API.md (``redelivered``: pushed again)."""
+        return NotificationMessage(
+            id=self.id,
+            epoch=self.epoch,
+            kind=self.kind,
+            title=self.title,
+            body=self.body,
+            data=self.data,
+            created_at=self.created_at.isoformat(),
+            read=self.read,
+            redelivered=True if redelivered else None,
+        )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ and room code, and the consumer group spreads partitions over the workers.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -92,7 +91,7 @@ def create_faust_app(settings: Settings) -> faust.App:
         for params in visuals:
             if params.capture_ms is not None:
                 fanout_lag.add(now_ms - params.capture_ms)
-            pipe.publish(f"room:{params.room_code}", _frame_json(params))
+            pipe.publish(f"room:{params.room_code}", params.frame_json())
         try:
             await pipe.execute()
         except aioredis.RedisError:
@@ -136,7 +135,7 @@ def create_faust_app(settings: Settings) -> faust.App:
                 continue
             pipe = redis_client.pipeline(transaction=False)
             for params in fresh:
-                pipe.set(f"visual:last:{params.room_code}", _frame_json(params), px=SNAPSHOT_TTL_MS)
+                pipe.set(f"visual:last:{params.room_code}", params.frame_json(), px=SNAPSHOT_TTL_MS)
             try:
                 await pipe.execute()
             except aioredis.RedisError:
@@ -161,8 +160,3 @@ def create_faust_app(settings: Settings) -> faust.App:
         return web.json(body, status=status)
 
     return app
-
-
-def _frame_json(params: VisualParams) -> str:
-    # Encoded once per frame and room; every socket of the room sends these same bytes.
-    return json.dumps(params.to_frame(), separators=(",", ":"))

@@ -13,7 +13,6 @@ for a track that is already analysed, so a redelivered or re-sent event does not
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
@@ -27,12 +26,12 @@ import numpy.typing as npt
 import requests
 
 from contracts import DecodeError, TrackUploaded, decode
+from contracts.files import ANALYSIS_PURPOSE, AnalysisAnswer, AnalysisReport, AnalysisResult
 from contracts.topics import FILES_EVENTS
 from downbeat.settings import Settings
 from downbeat.signing import HEADER, sign
 
 __all__ = [
-    "ANALYSIS_PURPOSE",
     "ANALYSIS_SAMPLE_RATE",
     "AnalysisReporter",
     "analyse_file",
@@ -41,7 +40,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-ANALYSIS_PURPOSE = "track-analysis"  # must match control_plane/rooms/api/tracks.py
 ANALYSIS_SAMPLE_RATE = 44100
 WAVEFORM_POINTS = 400
 MAX_ENERGY_POINTS = 2000
@@ -74,7 +72,7 @@ def decode_mono(path: Path, rate: int = ANALYSIS_SAMPLE_RATE) -> npt.NDArray[np.
     return np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
 
 
-def analyse_file(path: Path) -> dict[str, Any]:
+def analyse_file(path: Path) -> AnalysisResult:
     """Decode and analyse one file; the result is what the control plane stores and clients get."""
     from analysis_kernels import analyze_track
 
@@ -91,18 +89,18 @@ def analyse_file(path: Path) -> dict[str, Any]:
         factor = math.ceil(energy.size / MAX_ENERGY_POINTS)
         energy = _bucket_mean(energy, math.ceil(energy.size / factor))
         energy_hz = energy_hz / factor
-    return {
-        "bpm": result.bpm,
-        "key": result.key,
-        "meter": result.meter,
-        "loudness_lufs": None if result.loudness_lufs is None else round(result.loudness_lufs, 2),
-        "beats": [round(b, 4) for b in result.beats],
-        "downbeats": [round(b, 4) for b in result.downbeats],
-        "waveform": [round(float(v), 3) for v in waveform],
-        "energy": [round(float(v), 5) for v in energy],
-        "energy_hz": energy_hz,
-        "duration_s": result.duration_s,
-    }
+    return AnalysisResult(
+        bpm=result.bpm,
+        key=result.key,
+        meter=result.meter,
+        loudness_lufs=None if result.loudness_lufs is None else round(result.loudness_lufs, 2),
+        beats=[round(b, 4) for b in result.beats],
+        downbeats=[round(b, 4) for b in result.downbeats],
+        waveform=[round(float(v), 3) for v in waveform],
+        energy=[round(float(v), 5) for v in energy],
+        energy_hz=energy_hz,
+        duration_s=result.duration_s,
+    )
 
 
 def _bucket_max(values: npt.NDArray[np.float64], points: int) -> npt.NDArray[np.float64]:
@@ -127,9 +125,9 @@ class AnalysisReporter:
         self._secret = settings.secret_key
         self._attempts = attempts
 
-    def report(self, track_id: int, body: dict[str, Any]) -> bool:
+    def report(self, track_id: int, report: AnalysisReport) -> bool:
         """Send one report; True when the control plane wants the analysis to go on."""
-        raw = json.dumps(body).encode()
+        raw = report.to_bytes()
         delay = 0.5
         for attempt in range(self._attempts):
             try:
@@ -143,7 +141,7 @@ class AnalysisReporter:
                     return False  # the track is gone
                 if response.status_code < 500:
                     response.raise_for_status()
-                    return bool(response.json().get("proceed", False))
+                    return AnalysisAnswer.model_validate_json(response.content).proceed
             except requests.RequestException as exc:
                 if attempt == self._attempts - 1:
                     raise
@@ -164,23 +162,24 @@ def resolve_track_path(settings: Settings, storage_key: str) -> Path:
 async def analyse_uploaded_track(event: TrackUploaded, settings: Settings, reporter: AnalysisReporter) -> str:
     """One event, start to end; returns what happened (for logs and tests)."""
     loop = asyncio.get_running_loop()
-    base = {"event_id": str(event.event_id)}
+    event_id = str(event.event_id)
 
-    async def report(body: dict[str, Any]) -> bool:
-        return await loop.run_in_executor(None, reporter.report, event.track_id, {**base, **body})
+    async def report(body: AnalysisReport) -> bool:
+        return await loop.run_in_executor(None, reporter.report, event.track_id, body)
 
-    if not await report({"status": "running", "progress": 0.05}):
+    if not await report(AnalysisReport(status="running", progress=0.05, event_id=event_id)):
         return "skipped"
     try:
         path = resolve_track_path(settings, event.storage_key)
         samples_task = loop.run_in_executor(None, analyse_file, path)
-        await report({"status": "running", "progress": 0.2})
+        await report(AnalysisReport(status="running", progress=0.2, event_id=event_id))
         result = await samples_task
     except Exception as exc:
         log.warning("analysis of track %s failed: %s", event.track_id, exc)
-        await report({"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]})
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        await report(AnalysisReport(status="failed", error=error, event_id=event_id))
         return "failed"
-    await report({"status": "done", "progress": 1.0, "result": result})
+    await report(AnalysisReport(status="done", progress=1.0, result=result, event_id=event_id))
     return "done"
 
 

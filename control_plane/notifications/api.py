@@ -3,39 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from flask import Blueprint, Response, current_app, jsonify
 from flask_jwt_extended import get_jwt_identity, jwt_required
-from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.notifications import CHANNELS
 from control_plane.accounts.auth import current_user
 from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem
-from control_plane.kits.http.validation import MAX_ROW_ID, parse_body, parse_query
+from control_plane.kits.http.validation import parse_body, parse_query
 from control_plane.notifications import sockets
+from control_plane.notifications.schemas import PreferencesBody, SinceQuery
 from control_plane.notifications.services import NotificationsClient, NotificationsUnavailable, PreferencesRejected
 
 __all__ = ["BLUEPRINTS", "bp"]
 
 bp = Blueprint("notifications", __name__, url_prefix="/api")
 T = TypeVar("T")
-
-
-class SinceQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    since: int = Field(default=0, ge=0, le=MAX_ROW_ID)
-    limit: int = Field(default=100, ge=1, le=500)
-    # The pagination cursor of API.md; it is the last id seen, so it means the same as `since`.
-    cursor: int | None = Field(default=None, ge=0, le=MAX_ROW_ID)
-
-
-class PreferencesBody(BaseModel):
-    """Channels per notification kind; kinds left out keep their current channel."""
-
-    model_config = ConfigDict(extra="forbid")
-    preferences: dict[str, Literal["in_app", "email", "both", "none"]] = Field(max_length=100)
 
 
 def _client() -> NotificationsClient:
@@ -114,7 +100,7 @@ def mark_all_read() -> Response:
     bp,
     "/notifications/preferences",
     "GET",
-    "Channel per notification kind: in_app, email, both or none",
+    f"Channel per notification kind: {', '.join(CHANNELS[:-1])} or {CHANNELS[-1]}",
     responses={200: "OK", 503: "Notification service down"},
 )
 @jwt_required()

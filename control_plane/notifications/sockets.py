@@ -1,20 +1,33 @@
 """/ws/notifications (API.md): the stored backlog after ``since``, then live notifications.
 
 The first message is ``{"type": "auth", "token", "since", "epoch"}``; see
-``control_plane.kits.realtime.protocol`` for what every socket shares.
+``control_plane.kits.realtime.protocol`` for what every socket shares, and
+``contracts.sockets`` for every message sent here (notifications are built by the
+notification service and relayed).
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import queue
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, current_app
 from flask_jwt_extended import decode_token
+from pydantic import ValidationError
 from simple_websocket import ConnectionClosed, Server
 
+from contracts.sockets import (
+    PING,
+    EpochMessage,
+    ErrorMessage,
+    NotificationMessage,
+    PongMessage,
+    ResetMessage,
+    echoed_time,
+)
 from control_plane.accounts.auth import authenticate_socket, token_is_revoked
 from control_plane.kits.extensions import db, sock
 from control_plane.kits.http.validation import MAX_ROW_ID
@@ -24,6 +37,8 @@ from control_plane.notifications.services import NotificationsClient, Notificati
 
 __all__ = ["bp", "notifications_socket"]
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 # How often an open notifications socket checks that its login was not ended.
 REVOCATION_CHECK_S = 1.0
 
@@ -55,10 +70,10 @@ def notifications_socket(ws: Server) -> None:
         speaks_epoch = "epoch" in auth
         epoch = feed.epoch()
         if speaks_epoch:
-            send(ws, {"type": "epoch", "epoch": epoch})
+            send(ws, EpochMessage(epoch=epoch))
         if since and speaks_epoch and known_epoch is not None and known_epoch != epoch:
             # The store was reset since this client last saw it: its ids mean nothing now.
-            send(ws, {"type": "reset", "epoch": epoch})
+            send(ws, ResetMessage(epoch=epoch))
             feed.reset()
         feed.backlog()
         next_check = time.monotonic() + REVOCATION_CHECK_S
@@ -70,7 +85,7 @@ def notifications_socket(ws: Server) -> None:
             if item is RESYNC:
                 feed.backlog()
             elif isinstance(item, bytes | str):
-                feed.live(json.loads(item))
+                feed.live(item)
             _answer_client(ws)
             if time.monotonic() >= next_check:
                 # Logout (or a reused refresh token) revokes the login: its socket ends too.
@@ -110,7 +125,7 @@ class _Feed:
             try:
                 return self._client.since(self._user_id, self.last)
             except NotificationsUnavailable:
-                send(self._ws, {"type": "error", "code": "notifications-unavailable", "detail": "retrying"})
+                send(self._ws, ErrorMessage(code="notifications-unavailable", detail="retrying"))
                 time.sleep(1.0)
 
     def epoch(self) -> str:
@@ -128,31 +143,42 @@ class _Feed:
             epoch = str(page.get("epoch") or "")
             if self._epoch is not None and epoch != self._epoch:
                 self._epoch = epoch  # reset while connected
-                send(self._ws, {"type": "reset", "epoch": epoch})
+                send(self._ws, ResetMessage(epoch=epoch))
                 self.reset()
                 continue
-            for note in page["items"]:
-                self._emit(note)
+            for item in page["items"]:
+                note = _notification(item, NotificationMessage.model_validate)
+                if note is not None:
+                    self._emit(note)
             if not page.get("has_more"):
                 return
 
-    def live(self, note: dict[str, Any]) -> None:
-        nid = note.get("id")
-        if not isinstance(nid, int):
+    def live(self, raw: bytes | str) -> None:
+        note = _notification(raw, NotificationMessage.model_validate_json)
+        if note is None:
             return
-        if nid > self.last or (note.pop("redelivered", False) and nid > self.floor and nid not in self._sent):
+        nid = note.id
+        if nid > self.last or (note.redelivered and nid > self.floor and nid not in self._sent):
             self._emit(note)
 
-    def _emit(self, note: dict[str, Any]) -> None:
-        note.pop("redelivered", None)
-        send(self._ws, note)
-        nid = int(note["id"])
+    def _emit(self, note: NotificationMessage) -> None:
+        self._ws.send(note.for_browser())
+        nid = note.id
         self.last = max(self.last, nid)
         self._sent.add(nid)
         if len(self._sent) > self.SENT_LIMIT:
             # Forget the older half; ids at or below the floor count as sent.
             self.floor = sorted(self._sent)[len(self._sent) // 2]
             self._sent = {i for i in self._sent if i > self.floor}
+
+
+def _notification(raw: T, parse: Callable[[T], NotificationMessage]) -> NotificationMessage | None:
+    """A notification as the notification service sends it (contracts.sockets), else None."""
+    try:
+        return parse(raw)
+    except ValidationError:
+        log.warning("skipping a notification that does not match contracts.sockets.NotificationMessage")
+        return None
 
 
 def _answer_client(ws: Server) -> None:
@@ -164,15 +190,15 @@ def _answer_client(ws: Server) -> None:
         try:
             message = parse(raw)
         except SocketRefused as exc:
-            send(ws, {"type": "error", "code": exc.code, "detail": exc.detail})
+            send(ws, exc.message())
             continue
-        if message["type"] == "ping":
+        if message["type"] == PING:
             send(
                 ws,
-                {"type": "pong", "client_time_ms": message.get("client_time_ms"), "server_time_ms": server_time_ms()},
+                PongMessage(client_time_ms=echoed_time(message.get("client_time_ms")), server_time_ms=server_time_ms()),
             )
         else:
-            send(ws, {"type": "error", "code": "unknown-type", "detail": f"unknown message type {message['type']!r}"})
+            send(ws, ErrorMessage(code="unknown-type", detail=f"unknown message type {message['type']!r}"))
 
 
 bp = Blueprint("notifications_sockets", __name__)

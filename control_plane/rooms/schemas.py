@@ -4,8 +4,23 @@ look-alikes: no 0/O, 1/I/L) and request bodies."""
 from __future__ import annotations
 
 import secrets
+from typing import Annotated, Literal
 
-__all__ = ["ALPHABET", "CODE_LENGTH", "new_code", "normalise_code"]
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+
+from contracts.live import MAX_SDP_BYTES
+from control_plane.kits.http.validation import ONE_LINE
+
+__all__ = [
+    "ALPHABET",
+    "CODE_LENGTH",
+    "CreateRoom",
+    "StreamOffer",
+    "TrackList",
+    "TrackUrl",
+    "new_code",
+    "normalise_code",
+]
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 6
@@ -21,3 +36,37 @@ def normalise_code(raw: str) -> str | None:
     if len(code) != CODE_LENGTH or any(ch not in ALPHABET for ch in code):
         return None
     return code
+
+
+# --- rooms -----------------------------------------------------------------------------------
+
+
+class CreateRoom(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=ONE_LINE)]
+    allow_member_streams: bool = False
+    allow_queue: bool = False
+    allow_control: bool = False
+
+
+class StreamOffer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sdp: str = Field(min_length=10, max_length=MAX_SDP_BYTES)
+    type: Literal["offer"]
+
+
+# --- tracks ----------------------------------------------------------------------------------
+
+
+class TrackUrl(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: HttpUrl = Field(description="http or https only")
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=ONE_LINE)] = ""
+    artist: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=ONE_LINE)] = ""
+    duration_ms: float | None = Field(default=None, gt=0, le=24 * 3600 * 1000)
+
+
+class TrackList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: int | None = Field(default=None, ge=0)

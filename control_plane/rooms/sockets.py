@@ -21,11 +21,12 @@ import redis
 from flask import Blueprint, Flask, current_app
 from simple_websocket import ConnectionClosed, Server
 
+from contracts.sockets import PING, ErrorMessage, RoomMessage, SocketMessage, echoed_time, pong_text
 from control_plane.accounts.auth import authenticate_socket
 from control_plane.accounts.models import User
 from control_plane.kits.extensions import current_settings, db, sock
 from control_plane.kits.realtime.hub import RESYNC, RedisHub
-from control_plane.kits.realtime.protocol import SocketRefused, refuse, server_time_ms
+from control_plane.kits.realtime.protocol import MAX_CLIENT_MESSAGE, SocketRefused, refuse, server_time_ms
 from control_plane.rooms.jobs import RoomTicker
 from control_plane.rooms.models import Room
 from control_plane.rooms.queries import room_by_code
@@ -36,7 +37,6 @@ from control_plane.rooms.services.presence import Presence, PresenceConnection
 __all__ = ["RoomConnection", "bp", "present_in", "room_presence", "room_snapshot", "room_socket", "server_time_ms"]
 
 log = logging.getLogger(__name__)
-MAX_CLIENT_MESSAGE = 4096
 
 _TICKER_LOCK = threading.Lock()
 
@@ -64,7 +64,8 @@ def present_in(code: str) -> dict[int, float]:
 
 
 def room_snapshot(room: Room) -> dict[str, Any]:
-    return messages.room_snapshot(db.session, room, present_in(room.code))
+    """The room as JSON values (``contracts.sockets.RoomSnapshot``), for an HTTP answer or a page."""
+    return messages.room_snapshot(db.session, room, present_in(room.code)).to_dict()
 
 
 class RoomConnection:
@@ -83,25 +84,18 @@ class RoomConnection:
         with self._send_lock:
             self.ws.send(text)
 
-    def send(self, message: dict[str, Any]) -> None:
-        self.send_text(json.dumps(message))
+    def send(self, message: SocketMessage) -> None:
+        self.send_text(message.to_json())
 
     def error(self, code: str, detail: str, request: str | None = None) -> None:
-        body: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
-        if request:
-            body["request"] = request
-        self.send(body)
+        self.send(ErrorMessage(code=code, detail=detail, request=request or None))
 
     def pong(self, client_time: object, received_ms: float) -> None:
-        echoed = client_time if isinstance(client_time, int | float) and not isinstance(client_time, bool) else None
+        echoed = echoed_time(client_time)
         with self._send_lock:
-            # Taken as late as possible: nothing but the JSON formatting sits between the
+            # Taken as late as possible: nothing but the text formatting sits between the
             # clock read and the bytes leaving for the socket.
-            now = server_time_ms()
-            self.ws.send(
-                f'{{"type":"pong","client_time_ms":{json.dumps(echoed)},'
-                f'"server_receive_ms":{received_ms!r},"server_time_ms":{now!r}}}'
-            )
+            self.ws.send(pong_text(echoed, received_ms, server_time_ms()))
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -160,7 +154,7 @@ class RoomConnection:
         if room is None:
             return
         present = present_in(self.code)
-        out = [messages.participants_message(db.session, room, present)]
+        out: list[RoomMessage] = [messages.participants_message(db.session, room, present)]
         if queue_too:
             out.append(messages.queue_message(db.session, room, present))  # skip_needed changed
         db.session.rollback()
@@ -246,7 +240,7 @@ class RoomConnection:
             self.error("bad-message", "messages are JSON objects with a string 'type', at most 4 KiB")
             return
         kind = message["type"]
-        if kind == "ping":
+        if kind == PING:
             self.pong(message.get("client_time_ms"), received_ms)
             return
         try:

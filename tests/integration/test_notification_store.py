@@ -49,8 +49,8 @@ def test_recording_is_idempotent_and_carries_the_epoch(store: InboxStore) -> Non
     assert first[0].new and not again[0].new
     assert first[0].notification == again[0].notification
     message = first[0].notification.to_message()  # type: ignore[union-attr]
-    assert message["epoch"] == store.epoch() and len(message["epoch"]) == 32
-    assert store.unread_count(OWNER) == 1 and store.last_id(OWNER) == message["id"]
+    assert message.epoch == store.epoch() and len(message.epoch) == 32
+    assert store.unread_count(OWNER) == 1 and store.last_id(OWNER) == message.id
     assert store.mark_all_read(OWNER) == 1 and store.unread_count(OWNER) == 0
 
 

@@ -18,6 +18,7 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
+from contracts.files import ANALYSIS_PURPOSE
 from control_plane.kits.extensions import db
 from control_plane.kits.outbox.models import OutboxMessage
 from control_plane.rooms.models import Track
@@ -172,7 +173,7 @@ def test_analysis_reports_must_be_signed_and_reach_the_rooms_queueing_the_track(
             raw = json.dumps(body).encode()
             headers = {"Content-Type": "application/json"}
             if signature == "sign":
-                headers[HEADER] = sign(secret, "track-analysis", raw)
+                headers[HEADER] = sign(secret, ANALYSIS_PURPOSE, raw)
             elif signature:
                 headers[HEADER] = signature
             return requests.post(f"{server.base}/internal/tracks/{track['id']}/analysis", data=raw, headers=headers)

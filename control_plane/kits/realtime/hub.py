@@ -29,6 +29,7 @@ from typing import Any
 
 import redis
 
+from contracts.sockets import VISUAL_FRAME_PREFIX
 from control_plane.kits.realtime.fanout import DirectSocket, text_frame
 
 __all__ = ["RESYNC", "RedisHub", "RoomFeed", "visual_stream"]
@@ -37,13 +38,12 @@ log = logging.getLogger(__name__)
 RESYNC = object()
 PATTERNS = ("notify:*", "room:*")
 QUEUE_LIMIT = 2048  # a socket this far behind is too slow; it drops frames, not the process
-VISUAL_PREFIX = '{"type":"visual"'
 STREAM_KEY = '"stream_id":"'
 
 
 def visual_stream(text: str) -> str | None:
     """The stream id of a ``visual`` frame (as the workers encode it), else None. Cheap: no JSON parse."""
-    if not text.startswith(VISUAL_PREFIX):
+    if not text.startswith(VISUAL_FRAME_PREFIX):
         return None
     start = text.find(STREAM_KEY)
     if start < 0:

@@ -1,6 +1,7 @@
 """The socket protocol every WebSocket of the control plane shares (API.md): JSON text
 messages of at most 4 KiB, each an object with a string ``type``; refusals as
-``{"type": "error", "code", "detail"}`` followed by a close (1008).
+``{"type": "error", "code", "detail"}`` followed by a close (1008). What the server sends is
+defined in ``contracts.sockets``.
 
 Sockets never trust the handshake cookies (cross-site WebSocket hijacking): the first message
 is ``{"type": "auth", "token", ...}``, checked by ``control_plane.accounts.auth``.
@@ -15,6 +16,7 @@ from typing import Any
 from flask import current_app
 from simple_websocket import ConnectionClosed, Server
 
+from contracts.sockets import ErrorMessage, SocketMessage
 from control_plane.kits.realtime.hub import RedisHub
 
 __all__ = ["AUTH_TIMEOUT_S", "MAX_CLIENT_MESSAGE", "SocketRefused", "hub", "parse", "refuse", "send", "server_time_ms"]
@@ -28,13 +30,16 @@ class SocketRefused(Exception):
         super().__init__(detail)
         self.code, self.detail = code, detail
 
+    def message(self) -> ErrorMessage:
+        return ErrorMessage(code=self.code, detail=self.detail)
+
 
 def server_time_ms() -> float:
     return time.time() * 1000.0
 
 
-def send(ws: Server, message: dict[str, Any]) -> None:
-    ws.send(json.dumps(message))
+def send(ws: Server, message: SocketMessage) -> None:
+    ws.send(message.to_json())
 
 
 def parse(raw: object) -> dict[str, Any]:
@@ -52,7 +57,7 @@ def parse(raw: object) -> dict[str, Any]:
 
 def refuse(ws: Server, exc: SocketRefused) -> None:
     try:
-        send(ws, {"type": "error", "code": exc.code, "detail": exc.detail})
+        send(ws, exc.message())
         ws.close(reason=1008, message=exc.code)
     except ConnectionClosed:
         pass

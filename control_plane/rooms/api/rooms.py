@@ -6,53 +6,34 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Literal
 
 import redis
 import requests
 from flask import Blueprint, Response, current_app, jsonify
 from flask_jwt_extended import jwt_required
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from contracts.live import MediaAnswer, MediaOffer
+from contracts.sockets import RoomMessage
 from control_plane.accounts.auth import current_user
 from control_plane.accounts.models import User
 from control_plane.kits.extensions import current_settings, db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem
-from control_plane.kits.http.validation import ONE_LINE, parse_body
+from control_plane.kits.http.validation import parse_body
 from control_plane.rooms.models import Room, RoomMember
 from control_plane.rooms.queries import room_by_code
-from control_plane.rooms.schemas import new_code
+from control_plane.rooms.schemas import CreateRoom, StreamOffer, new_code
 from control_plane.rooms.services import messages
 from control_plane.rooms.services import rooms as service
 from control_plane.rooms.sockets import present_in, room_presence, room_snapshot
 
-__all__ = [
-    "MAX_SDP_BYTES",
-    "bp",
-    "create_room_with_unique_code",
-    "find_room",
-]
+__all__ = ["bp", "create_room_with_unique_code", "find_room"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("rooms", __name__, url_prefix="/api")
 CODE_ATTEMPTS = 8
-MAX_SDP_BYTES = 64 * 1024  # a browser's audio offer is ~5 KB; refuse anything absurd
-
-
-class CreateRoom(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=ONE_LINE)]
-    allow_member_streams: bool = False
-    allow_queue: bool = False
-    allow_control: bool = False
-
-
-class StreamOffer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    sdp: str = Field(min_length=10, max_length=MAX_SDP_BYTES)
-    type: Literal["offer"]
 
 
 def find_room(raw_code: str) -> Room:
@@ -158,7 +139,10 @@ def leave_room(code: str) -> Response:
     present = present_in(room.code)
     present.pop(user.id, None)
     changed = service.leave(db.session, room, user.id, present)
-    out = [messages.participants_message(db.session, room, present), messages.queue_message(db.session, room, present)]
+    out: list[RoomMessage] = [
+        messages.participants_message(db.session, room, present),
+        messages.queue_message(db.session, room, present),
+    ]
     db.session.commit()
     if changed:
         with contextlib.suppress(redis.RedisError):
@@ -195,10 +179,12 @@ def stream_offer(code: str) -> Response:
     stream_id = uuid.uuid4().hex[:16]
     room_code, user_id = room.code, user.id
     db.session.commit()  # release SQLite's lock before waiting on the media service (ICE, DTLS)
+    offer = MediaOffer(sdp=data.sdp, type="offer", room_code=room_code, stream_id=stream_id, user_id=user_id)
     try:
         answer = requests.post(
             f"{settings.media_url}/internal/offer",
-            json={"sdp": data.sdp, "type": "offer", "room_code": room_code, "stream_id": stream_id, "user_id": user_id},
+            data=offer.model_dump_json(),
+            headers={"Content-Type": "application/json"},
             timeout=15,
         )
     except requests.RequestException:
@@ -209,5 +195,10 @@ def stream_offer(code: str) -> Response:
         raise ApiProblem(
             status, body.get("code", "media-refused"), body.get("detail", "The media service refused the offer")
         )
-    payload = answer.json()
-    return jsonify({"sdp": payload["sdp"], "type": "answer", "stream_id": stream_id})
+    try:
+        payload = MediaAnswer.model_validate_json(answer.content)
+    except ValidationError:
+        raise ApiProblem(
+            503, "media-unavailable", "The media service gave an answer that is not an SDP answer"
+        ) from None
+    return jsonify(payload.model_dump())

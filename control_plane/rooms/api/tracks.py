@@ -10,24 +10,25 @@ import mimetypes
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Annotated, Any, Literal
+from typing import IO
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_jwt_extended import jwt_required
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 from sqlalchemy import select
 from werkzeug.exceptions import RequestedRangeNotSatisfiable, RequestEntityTooLarge
 from werkzeug.wsgi import wrap_file
 
 from contracts import TrackUploaded
+from contracts.files import ANALYSIS_PURPOSE, AnalysisAnswer, AnalysisReport
 from control_plane.accounts.auth import current_user
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import current_settings, db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem, problem_response
-from control_plane.kits.http.validation import ONE_LINE, parse_body, parse_query
+from control_plane.kits.http.validation import parse_body, parse_query
 from control_plane.kits.outbox.writer import add_event
 from control_plane.rooms.models import QueueEntry, Room, Track
+from control_plane.rooms.schemas import TrackList, TrackUrl
 from control_plane.rooms.services.messages import publish, track_message
 from control_plane.rooms.services.tracks import (
     EXTENSIONS,
@@ -41,37 +42,15 @@ from control_plane.rooms.services.tracks import (
 from downbeat.settings import Settings
 from downbeat.signing import HEADER, SignatureInvalid, verify
 
-__all__ = ["ANALYSIS_PURPOSE", "bp", "internal_bp"]
+__all__ = ["bp", "internal_bp"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("tracks", __name__, url_prefix="/api")
 internal_bp = Blueprint("tracks_internal", __name__, url_prefix="/internal")
-ANALYSIS_PURPOSE = "track-analysis"
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file
 URL_NOT_ANALYSED = "Direct URL tracks are not analysed: the server does not download them"
-
-
-class TrackUrl(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: HttpUrl = Field(description="http or https only")
-    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=ONE_LINE)] = ""
-    artist: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=ONE_LINE)] = ""
-    duration_ms: float | None = Field(default=None, gt=0, le=24 * 3600 * 1000)
-
-
-class TrackList(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: int | None = Field(default=None, ge=0)
-
-
-class AnalysisReport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: Literal["running", "done", "failed"]
-    progress: float = Field(default=0.0, ge=0.0, le=1.0)
-    event_id: str = Field(default="", max_length=64)
-    result: dict[str, Any] | None = None
-    error: str | None = Field(default=None, max_length=2000)
+# What a track keeps of a finished analysis (its duration is the track's own, from its file).
+_STORED = {"bpm", "key", "meter", "loudness_lufs", "beats", "downbeats", "waveform", "energy", "energy_hz"}
 
 
 def _settings() -> Settings:
@@ -306,11 +285,11 @@ def analysis_report(track_id: int) -> tuple[Response, int]:
         raise ApiProblem(404, "track-not-found", f"No track has the id {track_id}")
     if track.analysis_status == "done":
         db.session.rollback()
-        return jsonify({"proceed": False, "status": "done"}), 200
+        return jsonify(AnalysisAnswer(proceed=False, status="done").model_dump()), 200
     if report.status == "done":
         if report.result is None:
             raise ApiProblem(422, "result-missing", "a finished analysis carries its result")
-        track.analysis = _clean_result(report.result)
+        track.analysis = report.result.model_dump(include=_STORED)
         track.analysis_status, track.analysis_progress, track.analysis_error = "done", 1.0, None
     elif report.status == "failed":
         track.analysis_status, track.analysis_error = "failed", (report.error or "analysis failed")[:2000]
@@ -323,20 +302,4 @@ def analysis_report(track_id: int) -> tuple[Response, int]:
     client = current_app.extensions.get("downbeat.redis")
     for code in rooms:
         publish(client, code, [message])
-    return jsonify({"proceed": True, "status": track.analysis_status}), 200
-
-
-_RESULT_KEYS = ("bpm", "key", "meter", "loudness_lufs", "beats", "downbeats", "waveform", "energy", "energy_hz")
-
-
-def _clean_result(result: dict[str, Any]) -> dict[str, Any]:
-    """Keep only the fields clients know; lists must be lists of numbers."""
-    clean: dict[str, Any] = {}
-    for name in _RESULT_KEYS:
-        value = result.get(name)
-        if name in ("beats", "downbeats", "waveform", "energy") and (
-            not isinstance(value, list) or not all(isinstance(v, int | float) for v in value)
-        ):
-            value = []
-        clean[name] = value
-    return clean
+    return jsonify(AnalysisAnswer(proceed=True, status=report.status).model_dump()), 200

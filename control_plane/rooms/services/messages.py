@@ -1,14 +1,14 @@
-"""The room's socket messages (`participants`, `queue`, `state`, `track`) and their fan-out.
+"""The room's socket messages (`participants`, `queue`, `state`, `track`; their shapes are
+``contracts.sockets``) and their fan-out.
 
 Every message is built from committed rows and published on Redis ``room:<code>``, so each
 gateway process pushes it to its own sockets. Messages carry the room ``version`` they were
 read at; a client keeps the newest (two processes may publish in the opposite order of
-their commits).
+their commits). A message is encoded once, whatever the number of sockets.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -17,6 +17,17 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, scoped_session
 
+from contracts.sockets import (
+    Participant,
+    ParticipantsMessage,
+    Playback,
+    QueueItem,
+    QueueMessage,
+    RoomMessage,
+    RoomSnapshot,
+    StateMessage,
+    TrackMessage,
+)
 from control_plane.rooms.models import QueueEntry, Room, RoomMember, SkipVote, Track
 from control_plane.rooms.services.permissions import can_control, can_queue, can_stream
 from control_plane.rooms.services.playback import PlaybackState
@@ -30,6 +41,7 @@ __all__ = [
     "room_snapshot",
     "skip_needed",
     "state_message",
+    "track_message",
 ]
 
 log = logging.getLogger(__name__)
@@ -50,33 +62,32 @@ def members_of(session: AnySession, room: Room) -> list[RoomMember]:
     return list(session.scalars(stmt.order_by(RoomMember.joined_at, RoomMember.user_id)))
 
 
-def participants_message(session: AnySession, room: Room, present: dict[int, float]) -> dict[str, Any]:
+def participants_message(session: AnySession, room: Room, present: dict[int, float]) -> ParticipantsMessage:
     items = []
     for member in members_of(session, room):
         uid = member.user_id
         items.append(
-            {
-                "user_id": uid,
-                "id": uid,
-                "name": member.user.name,
-                "role": "host" if uid == room.host_id else "listener",
-                "is_host": uid == room.host_id,
-                "present": uid in present,
-                "present_since_ms": present.get(uid),
-                "can_control": can_control(room, uid),
-                "can_queue": can_queue(room, uid),
-                "can_stream": can_stream(room, member, uid),
-            }
+            Participant(
+                user_id=uid,
+                id=uid,
+                name=member.user.name,
+                role="host" if uid == room.host_id else "listener",
+                is_host=uid == room.host_id,
+                present=uid in present,
+                present_since_ms=present.get(uid),
+                can_control=can_control(room, uid),
+                can_queue=can_queue(room, uid),
+                can_stream=can_stream(room, member, uid),
+            )
         )
-    return {
-        "type": "participants",
-        "version": room.version,
-        "host_id": room.host_id,
-        "items": items,
-        "allow_queue": room.allow_queue,
-        "allow_control": room.allow_control,
-        "allow_member_streams": room.allow_member_streams,
-    }
+    return ParticipantsMessage(
+        version=room.version,
+        host_id=room.host_id,
+        items=items,
+        allow_queue=room.allow_queue,
+        allow_control=room.allow_control,
+        allow_member_streams=room.allow_member_streams,
+    )
 
 
 def queue_entries(session: AnySession, room: Room) -> list[QueueEntry]:
@@ -96,63 +107,67 @@ def skip_votes(session: AnySession, room: Room, present: dict[int, float]) -> in
     return int(session.scalar(stmt) or 0)
 
 
-def queue_message(session: AnySession, room: Room, present: dict[int, float]) -> dict[str, Any]:
-    return {
-        "type": "queue",
-        "version": room.version,
-        "items": [
-            {"entry_id": e.id, "track": track_json(e.track), "added_by": e.added_by}
+def queue_message(session: AnySession, room: Room, present: dict[int, float]) -> QueueMessage:
+    return QueueMessage(
+        version=room.version,
+        items=[
+            QueueItem(entry_id=e.id, track=track_json(e.track), added_by=e.added_by)
             for e in queue_entries(session, room)
         ],
-        "current_entry_id": room.current_entry_id,
-        "skip_votes": skip_votes(session, room, present),
-        "skip_needed": skip_needed(len(present)),
-    }
+        current_entry_id=room.current_entry_id,
+        skip_votes=skip_votes(session, room, present),
+        skip_needed=skip_needed(len(present)),
+    )
 
 
-def state_message(session: AnySession, room: Room) -> dict[str, Any]:
+def state_message(session: AnySession, room: Room) -> StateMessage:
     track = None
     if room.current_entry_id is not None:
         entry = session.get(QueueEntry, room.current_entry_id)
         track = track_json(entry.track) if entry is not None else None
-    return {
-        "type": "state",
-        "version": room.version,
-        "track": track,
-        "entry_id": room.current_entry_id,
-        "position_ms": room.position_ms,
-        "server_time_ms": room.anchor_ms,
-        "playing": room.playing,
-        "rate": room.rate,
-    }
+    return StateMessage(
+        version=room.version,
+        track=track,
+        entry_id=room.current_entry_id,
+        position_ms=room.position_ms,
+        server_time_ms=room.anchor_ms,
+        playing=room.playing,
+        rate=room.rate,
+    )
 
 
-def room_snapshot(session: AnySession, room: Room, present: dict[int, float]) -> dict[str, Any]:
+def room_snapshot(session: AnySession, room: Room, present: dict[int, float]) -> RoomSnapshot:
     """GET /api/rooms/{code}, join and leave answers: everything a page needs to start."""
     participants = participants_message(session, room, present)
     state = state_message(session, room)
-    return {
-        "code": room.code,
-        "name": room.name,
-        "host_id": room.host_id,
-        "host_name": room.host.name,
-        "allow_member_streams": room.allow_member_streams,
-        "allow_queue": room.allow_queue,
-        "allow_control": room.allow_control,
-        "created_at": room.created_at.isoformat(),
-        "version": room.version,
-        "participants": participants["items"],
-        "queue": queue_message(session, room, present),
-        "state": state,
-        "playback": {k: state[k] for k in ("track", "position_ms", "server_time_ms", "playing", "rate")},
-    }
+    return RoomSnapshot(
+        code=room.code,
+        name=room.name,
+        host_id=room.host_id,
+        host_name=room.host.name,
+        allow_member_streams=room.allow_member_streams,
+        allow_queue=room.allow_queue,
+        allow_control=room.allow_control,
+        created_at=room.created_at.isoformat(),
+        version=room.version,
+        participants=participants.items,
+        queue=queue_message(session, room, present),
+        state=state,
+        playback=Playback(
+            track=state.track,
+            position_ms=state.position_ms,
+            server_time_ms=state.server_time_ms,
+            playing=state.playing,
+            rate=state.rate,
+        ),
+    )
 
 
-def track_message(track: Track) -> dict[str, Any]:
-    return {"type": "track", "track": track_json(track)}
+def track_message(track: Track) -> TrackMessage:
+    return TrackMessage(track=track_json(track))
 
 
-def publish(client: redis.Redis | None, code: str, messages: Iterable[dict[str, Any]]) -> None:
+def publish(client: redis.Redis | None, code: str, messages: Iterable[RoomMessage]) -> None:
     """After commit only: every gateway process forwards these to its sockets in the room.
     Losing one (Redis down) costs freshness, not truth: clients get a full snapshot on reconnect."""
     if client is None:
@@ -160,7 +175,7 @@ def publish(client: redis.Redis | None, code: str, messages: Iterable[dict[str, 
     try:
         pipe = client.pipeline(transaction=False)
         for message in messages:
-            pipe.publish(f"room:{code}", json.dumps(message))
+            pipe.publish(f"room:{code}", message.to_json())
         pipe.execute()
     except redis.RedisError:
         log.warning("could not publish to room %s; its sockets miss this change", code)

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
+from contracts.sockets import RoomMessage
 from control_plane.kits.db.types import utcnow
 from control_plane.rooms.models import QueueEntry, Room, RoomMember, SkipVote, Track
 from control_plane.rooms.schemas import normalise_code
@@ -66,7 +67,7 @@ class Outcome:
     state: bool = False
     queue: bool = False
     participants: bool = False
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[RoomMessage] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -87,8 +88,8 @@ def locked_room(session: AnySession, code: str) -> Room:
     return room
 
 
-def messages_for(session: AnySession, room: Room, outcome: Outcome, present: dict[int, float]) -> list[dict[str, Any]]:
-    messages = []
+def messages_for(session: AnySession, room: Room, outcome: Outcome, present: dict[int, float]) -> list[RoomMessage]:
+    messages: list[RoomMessage] = []
     if outcome.participants:
         messages.append(participants_message(session, room, present))
     if outcome.queue:
