@@ -9,9 +9,15 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from control_plane.accounts.models import User
+from control_plane.app import create_app
 from control_plane.catalog.models import CatalogSession
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import db
+from control_plane.musicians.models import MusicianAvailability, MusicianProfile
+from control_plane.musicians.schemas import AvailabilityBody
+from control_plane.musicians.services.profiles import ProfileFields, save_profile
+from control_plane.musicians.services.saved_availability import save_availability
+from control_plane.rooms.api.rooms import create_room_with_unique_code
 from control_plane.rooms.models import Room, RoomMember
 from downbeat.settings import Settings
 
@@ -70,9 +76,6 @@ def _paid_retreat(owner: User) -> None:
 
 def _musician_profile(musician: User) -> None:
     """So the search page finds someone on a fresh stack."""
-    from control_plane.musicians.models import MusicianProfile
-    from control_plane.musicians.services.profiles import ProfileFields, save_profile
-
     if db.session.get(MusicianProfile, musician.id) is not None:
         return
     fields = ProfileFields(
@@ -94,19 +97,14 @@ def _musician_profile(musician: User) -> None:
 def _musician_availability(musician: User) -> None:
     """Every day 09:00 to 23:00 in Berlin, so the producer's first request on a fresh stack can
     be accepted (without availability every request is refused, by the rules of issue 3)."""
-    from control_plane.musicians.api.requests import AvailabilityBody, save_availability
-    from control_plane.musicians.models import MusicianAvailability
-
     if db.session.get(MusicianAvailability, musician.id) is not None:
         return
     every_day = [{"weekday": day, "start": "09:00", "end": "23:00"} for day in range(7)]
-    save_availability(musician, AvailabilityBody.model_validate({"timezone": "Europe/Berlin", "weekly": every_day}))
+    command = AvailabilityBody.model_validate({"timezone": "Europe/Berlin", "weekly": every_day})
+    save_availability(db.session, musician, command)
 
 
 def seed_demo(settings: Settings) -> Demo:
-    from control_plane.app import create_app
-    from control_plane.rooms.api.rooms import create_room_with_unique_code
-
     app = create_app(settings)
     with app.app_context():
         hasher = PasswordHasher()

@@ -1,21 +1,16 @@
-"""/api/auth/* and /api/me: parse, call the account rules, shape the answer."""
+"""/api/auth/* and /api/me: parse, call the account use cases, shape the answer."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify
 from flask_jwt_extended import create_access_token, get_jwt, jwt_required, unset_jwt_cookies
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from control_plane.accounts.auth import (
     consume_refresh_token,
     current_user,
     issue_tokens,
-    revoke_family,
-    revoke_other_families,
     set_auth_cookies,
     viewer_context,
 )
@@ -40,19 +35,16 @@ from control_plane.accounts.schemas import (
     UpdateMe,
     UserOut,
     normalise_email,
-    password_problems,
 )
-from control_plane.accounts.services.passwords import (
-    HASHING_KEY,
-    PasswordHashing,
-    hash_password,
-    needs_rehash,
-    verify_password,
-)
+from control_plane.accounts.services import credentials
+from control_plane.accounts.services.accounts import register_account, update_account
+from control_plane.accounts.services.logins import revoke_family
+from control_plane.accounts.services.passwords import HASHING_KEY, PasswordHashing
+from control_plane.accounts.services.refusals import AccountsRefused, WrongPassword
 from control_plane.kits.extensions import current_settings, db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem
-from control_plane.kits.http.validation import field_problem, parse_body
+from control_plane.kits.http.validation import parse_body
 from downbeat.settings import Settings
 
 __all__ = ["BLUEPRINTS", "bp"]
@@ -60,11 +52,10 @@ __all__ = ["BLUEPRINTS", "bp"]
 bp = Blueprint("accounts", __name__, url_prefix="/api")
 
 _LIMITED = {429: "Too many attempts (Retry-After says when to try again)"}
-_EMAIL_TAKEN = "An account with this email already exists"
 
 
-def _email_taken() -> ApiProblem:
-    return ApiProblem(409, "email-taken", _EMAIL_TAKEN, errors={"email": ["is already registered: log in instead"]})
+def _problem(refused: AccountsRefused) -> ApiProblem:
+    return ApiProblem(refused.status, refused.code, refused.detail, title=refused.title, errors=refused.errors)
 
 
 def _settings() -> Settings:
@@ -96,22 +87,10 @@ def _session_answer(user: User, tokens: dict[str, str], status: int) -> Response
 @limit_register
 def register() -> Response:
     data = parse_body(Register)
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == data.email)) is not None:
-        raise _email_taken()
-    user = User(
-        email=data.email,
-        password_hash=hash_password(data.password),
-        name=data.name,
-        roles=data.roles,
-        timezone=data.timezone,
-        avatar_url=data.avatar_url,
-    )
-    db.session.add(user)
     try:
-        db.session.flush()
-    except IntegrityError:  # the same email registered concurrently
-        db.session.rollback()
-        raise _email_taken() from None
+        user = register_account(db.session, data)
+    except AccountsRefused as refused:
+        raise _problem(refused) from None
     tokens = issue_tokens(user)
     db.session.commit()
     return _session_answer(user, tokens, 201)
@@ -138,13 +117,12 @@ def login() -> Response:
     wait = throttle.retry_after(email, address)
     if wait:
         return too_many(wait, f"Too many failed logins; try again in {wait} s", "login-locked")
-    user = db.session.scalar(select(User).where(User.email == email))
-    if not verify_password(user.password_hash if user else None, data.password) or user is None:
+    try:
+        user = credentials.log_in(db.session, email, data.password)
+    except WrongPassword as refused:
         throttle.failed(email, address)
-        raise ApiProblem(401, "invalid-credentials", "Wrong email or password")
+        raise _problem(refused) from None
     throttle.succeeded(email)
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(data.password)
     tokens = issue_tokens(user)
     db.session.commit()
     return _session_answer(user, tokens, 200)
@@ -178,7 +156,7 @@ def refresh() -> Response:
 )
 @jwt_required(verify_type=False)  # an access or a refresh token: logging out must not need a refresh first
 def logout() -> Response:
-    revoke_family(get_jwt()["fam"])
+    revoke_family(db.session, get_jwt()["fam"])
     db.session.commit()
     response = Response(status=204)
     unset_jwt_cookies(response)
@@ -221,10 +199,7 @@ def me() -> Response:
 @jwt_required()
 def update_me() -> Response:
     data = parse_body(UpdateMe)
-    user = current_user()
-    changes: dict[str, Any] = data.model_dump(include=data.model_fields_set)
-    for key, value in changes.items():
-        setattr(user, key, value)
+    user = update_account(db.session, current_user(), data)
     db.session.commit()
     return jsonify(user.to_json())
 
@@ -242,15 +217,13 @@ def update_me() -> Response:
 def change_password() -> Response:
     data = parse_body(ChangePassword)
     user = current_user()
-    if not verify_password(user.password_hash, data.current_password):
+    try:
+        credentials.change_password(db.session, user, data, keep_login=get_jwt()["fam"])
+    except WrongPassword as refused:
         login_throttle().failed(user.email, client_address())
-        raise ApiProblem(403, "invalid-credentials", "The current password is wrong")
-    problems = password_problems(data.new_password, user.email)
-    if problems:
-        raise field_problem({"new_password": problems})
-    user.password_hash = hash_password(data.new_password)
-    # A changed password must shut out whoever knew the old one: end every other login.
-    revoke_other_families(user.id, keep=get_jwt()["fam"])
+        raise _problem(refused) from None
+    except AccountsRefused as refused:
+        raise _problem(refused) from None
     db.session.commit()
     return Response(status=204)
 

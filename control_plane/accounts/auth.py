@@ -30,7 +30,9 @@ from simple_websocket import Server
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from control_plane.accounts.models import ROLES, RevokedToken, TokenFamily, User
+from control_plane.accounts.models import RevokedToken, TokenFamily, User
+from control_plane.accounts.schemas import ROLES
+from control_plane.accounts.services.logins import revoke_family
 from control_plane.kits.db.raw_sql import postgres_connection
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import db, jwt
@@ -50,8 +52,6 @@ __all__ = [
     "register_jwt_callbacks",
     "require_live_token",
     "require_roles",
-    "revoke_family",
-    "revoke_other_families",
     "revoked_token_problem",
     "roles_phrase",
     "set_auth_cookies",
@@ -82,21 +82,6 @@ def set_auth_cookies(response: Response, tokens: dict[str, str]) -> Response:
     return response
 
 
-def revoke_family(family_id: str) -> None:
-    family = db.session.get(TokenFamily, family_id)
-    if family is not None and family.revoked_at is None:
-        family.revoked_at = utcnow()
-
-
-def revoke_other_families(user_id: int, keep: str) -> None:
-    """End every login of the user but the family ``keep`` (staged; the caller commits)."""
-    others = select(TokenFamily).where(
-        TokenFamily.user_id == user_id, TokenFamily.id != keep, TokenFamily.revoked_at.is_(None)
-    )
-    for family in db.session.scalars(others):
-        family.revoked_at = utcnow()
-
-
 def consume_refresh_token(grace_s: int) -> str:
     """Mark the presented refresh token used and return its family for the new pair.
 
@@ -111,7 +96,7 @@ def consume_refresh_token(grace_s: int) -> str:
     used_at = _first_use(jti, family_id, datetime.fromtimestamp(claims["exp"], UTC), now)
     if used_at is None or now - used_at <= timedelta(seconds=grace_s):
         return family_id
-    revoke_family(family_id)
+    revoke_family(db.session, family_id)
     db.session.commit()
     raise ApiProblem(401, "refresh-token-reused", "This refresh token was already used; please log in again")
 

@@ -10,9 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from control_plane.kits.db.types import UTCDateTime, utcnow
 from control_plane.kits.extensions import db
 
-__all__ = ["ROLES", "RevokedToken", "TokenFamily", "User"]
-
-ROLES = ("user", "creator", "facilitator", "musician", "producer", "band_manager")
+__all__ = ["RevokedToken", "TokenFamily", "User"]
 
 
 class User(db.Model):  # type: ignore[name-defined,misc]

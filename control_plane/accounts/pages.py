@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import request
 
-from control_plane.accounts.models import ROLES
+from control_plane.accounts.schemas import ROLES
 from control_plane.kits.http.pages import page, page_blueprint, safe_next
 
 __all__ = ["bp"]

@@ -1,4 +1,5 @@
-"""Request and response shapes of /api/auth/* and /api/me (they also feed /api/openapi.json)."""
+"""Request and response shapes of /api/auth/* and /api/me (they also feed /api/openapi.json),
+and what they check: the roles a person may declare, the password policy, one spelling per email."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from control_plane.accounts.models import ROLES
 from control_plane.kits.http.validation import ONE_LINE, ZoneName
 
 __all__ = [
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
+    "ROLES",
     "AuthAnswer",
     "ChangePassword",
     "InvalidEmail",
@@ -36,6 +37,10 @@ __all__ = [
     "normalise_email",
     "password_problems",
 ]
+
+# What a person may declare to be at registration (several at once); ``User.roles`` holds
+# them, and role checks (``accounts.auth``) refuse a name not listed here.
+ROLES = ("user", "creator", "facilitator", "musician", "producer", "band_manager")
 
 # --- the password policy ---------------------------------------------------------------
 # NIST SP 800-63B: a minimum length, no composition rules, and a refusal of passwords that

@@ -2,38 +2,30 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import jwt_required
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
 from control_plane.accounts.auth import current_user
 from control_plane.accounts.models import User
-from control_plane.calendars.queries.feed import items_for
+from control_plane.calendars.queries.feed import feed_owner, items_for
 from control_plane.calendars.queries.items import booking_item
+from control_plane.calendars.schemas import WeekQuery
+from control_plane.calendars.services.feed_link import revoke_feed_token, rotate_feed_token
 from control_plane.calendars.services.ics import ics_filename, render_calendar
 from control_plane.catalog.models import Booking
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import current_settings, db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem
-from control_plane.kits.http.validation import Moment, field_problem, parse_query
+from control_plane.kits.http.validation import field_problem, parse_query
 
 __all__ = ["BLUEPRINTS", "bp", "feed_bp"]
 
 bp = Blueprint("calendar", __name__, url_prefix="/api")
 feed_bp = Blueprint("calendar_feed", __name__)
-
-
-class WeekQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    start: Moment | None = None
-    # The next local midnight a week on; pass it across a daylight-saving change (7 x 24 h is then wrong).
-    end: Moment | None = None
 
 
 def _feed_url(user: User) -> str | None:
@@ -53,7 +45,7 @@ def feed_url() -> Response:
 @jwt_required()
 def rotate() -> Response:
     user = current_user()
-    user.calendar_token = secrets.token_urlsafe(32)
+    rotate_feed_token(db.session, user)
     db.session.commit()
     return jsonify({"feed_url": _feed_url(user)})
 
@@ -61,8 +53,7 @@ def rotate() -> Response:
 @api_route(bp, "/calendar", "DELETE", "Revoke the private feed URL", responses={204: "Revoked"})
 @jwt_required()
 def revoke() -> Response:
-    user = current_user()
-    user.calendar_token = None
+    revoke_feed_token(db.session, current_user())
     db.session.commit()
     return Response(status=204)
 
@@ -106,7 +97,7 @@ def week() -> Response:
 @feed_bp.get("/calendar/<token>.ics")
 def feed(token: str) -> Response:
     """Public by design: the unguessable token is the credential (as in Google Calendar)."""
-    user = db.session.scalar(select(User).where(User.calendar_token == token)) if len(token) >= 32 else None
+    user = feed_owner(db.session, token)
     if user is None:
         raise ApiProblem(404, "calendar-not-found", "This calendar link was revoked or never existed")
     since = utcnow() - timedelta(days=90)

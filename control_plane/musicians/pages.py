@@ -14,12 +14,12 @@ from control_plane.accounts.auth import login_required, viewer
 from control_plane.kits.extensions import db
 from control_plane.kits.http.pages import page, page_blueprint
 from control_plane.musicians.models import MusicianProfile, Project
+from control_plane.musicians.services.projects import REQUESTER_ROLES
 
 __all__ = ["bp"]
 
 bp = page_blueprint("musicians_pages", __name__)
 
-REQUESTER_ROLES = ("producer", "band_manager")
 SEARCH_FIELDS = (
     "q",
     "instrument",

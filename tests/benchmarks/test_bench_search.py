@@ -342,8 +342,9 @@ def _in_process(database_url: str, rng: random.Random, mix: Callable[[random.Ran
     """The reference: the same use case without HTTP (parse, SQL, shaping)."""
     from control_plane.app import create_app
     from control_plane.kits.extensions import db
-    from control_plane.musicians.api.search import SearchQuery, _filters
+    from control_plane.musicians.schemas import SearchQuery
     from control_plane.musicians.services.search import search_musicians
+    from control_plane.musicians.services.search_filters import search_filters
 
     settings = load_settings("test", environ={})
     app = create_app(replace(settings, database=replace(settings.database, url=database_url)))
@@ -352,7 +353,7 @@ def _in_process(database_url: str, rng: random.Random, mix: Callable[[random.Ran
         for n in range(WARMUP + REQUESTS):
             params = {**mix(rng), "limit": "20"}
             started = time.perf_counter()
-            search_musicians(db.session, _filters(SearchQuery.model_validate(dict(parse_qsl(urlencode(params))))))
+            search_musicians(db.session, search_filters(SearchQuery.model_validate(dict(parse_qsl(urlencode(params))))))
             db.session.rollback()
             if n >= WARMUP:
                 latencies.append((time.perf_counter() - started) * 1000)

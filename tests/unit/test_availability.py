@@ -8,14 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from control_plane.musicians.schemas import format_hhmm, parse_hhmm
 from control_plane.musicians.services.availability import (
     Availability,
     DatedException,
     WeeklyWindow,
-    format_hhmm,
     free_slots,
     open_intervals,
-    parse_hhmm,
     subtract,
     why_unavailable,
 )

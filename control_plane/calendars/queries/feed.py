@@ -1,4 +1,5 @@
-"""What a person's calendar holds: confirmed bookings, the sessions they host, accepted engagements."""
+"""What a person's calendar holds (confirmed bookings, the sessions they host, accepted
+engagements), and whose calendar a private feed link opens."""
 
 from __future__ import annotations
 
@@ -8,10 +9,22 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, scoped_session
 
+from control_plane.accounts.models import User
+from control_plane.calendars.queries.engagements import engagements_for
 from control_plane.calendars.queries.items import CalendarItem, booking_item, hosting_item
 from control_plane.catalog.models import Booking, CatalogSession
 
-__all__ = ["items_for"]
+__all__ = ["MIN_TOKEN_LENGTH", "feed_owner", "items_for"]
+
+# Every feed token is longer (services/feed_link.py): a shorter one cannot match, so it costs no query.
+MIN_TOKEN_LENGTH = 32
+
+
+def feed_owner(db: Session | scoped_session[Any], token: str) -> User | None:
+    """Whose feed the secret ``token`` opens; None for a revoked or made-up one."""
+    if len(token) < MIN_TOKEN_LENGTH:
+        return None
+    return db.scalar(select(User).where(User.calendar_token == token))
 
 
 def items_for(
@@ -41,10 +54,6 @@ def _within(stmt: Select[Any], start: datetime | None, end: datetime | None) -> 
 def _engagements(
     db: Session | scoped_session[Any], user_id: int, start: datetime | None, end: datetime | None
 ) -> list[CalendarItem]:
-    try:
-        from control_plane.calendars.queries.engagements import engagements_for
-    except ImportError:  # the musicians area is optional for the calendar
-        return []
     return [
         item
         for item in engagements_for(db, user_id)

@@ -1,14 +1,11 @@
-"""/api/musicians/me, /api/musicians/{id} and reviews: parse, call the rules, shape the answer.
+"""/api/musicians/me, /api/musicians/{id} and reviews: parse, call the use cases, shape the answer.
 
 Routes join the blueprint of ``musicians.api.common`` (one blueprint for the area)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
 from flask import Response, jsonify
 from flask_jwt_extended import jwt_required
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -17,86 +14,16 @@ from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem
-from control_plane.kits.http.validation import ONE_LINE, TEXT, parse_body, parse_query
-from control_plane.musicians.api.common import _dedupe, _require_role, bp
-from control_plane.musicians.api.requests import Label, Money
+from control_plane.kits.http.validation import parse_body, parse_query
+from control_plane.musicians.api.common import bp, refusal_problem, require_role
 from control_plane.musicians.models import MusicianProfile, MusicianReview
-from control_plane.musicians.services import requests as rules
-from control_plane.musicians.services.profiles import ProfileFields, portfolio_kind, portfolio_links, save_profile
+from control_plane.musicians.queries import profile_json, profile_of
+from control_plane.musicians.schemas import ProfileBody, ReviewBody, ReviewQuery
+from control_plane.musicians.services.profiles import ProfileFields, save_profile
+from control_plane.musicians.services.refusals import MusiciansRefused
 from control_plane.musicians.services.reviews import review_engagement
 
-__all__ = ["profile_json"]
-
-
-def _portfolio_link(url: str) -> str:
-    portfolio_kind(url)  # ValueError says what is wrong; pydantic names the item (links.2)
-    return url
-
-
-PortfolioLink = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), AfterValidator(_portfolio_link)
-]
-
-
-class Location(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    city: str = Field(default="", max_length=120, pattern=ONE_LINE)
-    lat: float | None = Field(default=None, ge=-90, le=90, description="WGS84 degrees; give lat and lon together")
-    lon: float | None = Field(default=None, ge=-180, le=180)
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> Location:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("give lat and lon together, or neither")
-        return self
-
-
-class Rate(Money):
-    per: Literal["hour", "session"] = "session"
-
-
-class ProfileBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    instruments: list[Label] = Field(default_factory=list, max_length=20)
-    genres: list[Label] = Field(default_factory=list, max_length=20)
-    bio: str = Field(default="", max_length=5000, pattern=TEXT)
-    location: Location = Field(default_factory=Location)
-    rate: Rate | None = Field(default=None, description="amount in minor units (2500 = 25.00 EUR)")
-    links: list[PortfolioLink] = Field(
-        default_factory=list, max_length=10, description="Spotify, SoundCloud or Bandcamp pages (https)"
-    )
-    photo_url: str | None = Field(default=None, max_length=500, description="https URL of a picture")
-
-    _unique = field_validator("instruments", "genres")(_dedupe)
-
-    @field_validator("links")
-    @classmethod
-    def _same_link_once(cls, links: list[str]) -> list[str]:
-        return list(dict.fromkeys(links))
-
-    @field_validator("photo_url")
-    @classmethod
-    def _photo(cls, url: str | None) -> str | None:
-        if url is None or url.strip() == "":
-            return None
-        url = url.strip()
-        if not url.startswith("https://") or any(ch.isspace() for ch in url) or len(url) <= len("https://"):
-            raise ValueError("must be an https:// URL of a picture")
-        return url
-
-
-def profile_json(profile: MusicianProfile) -> dict[str, Any]:
-    body = profile.to_json()
-    body["portfolio"] = portfolio_links(profile.links)
-    return body
-
-
-def _profile(user_id: int) -> MusicianProfile | None:
-    return db.session.scalars(
-        select(MusicianProfile)
-        .where(MusicianProfile.user_id == user_id)
-        .options(selectinload(MusicianProfile.instruments), selectinload(MusicianProfile.user))
-    ).first()
+__all__: list[str] = []  # nothing to import: the routes join ``common.bp`` when this module loads
 
 
 @api_route(
@@ -110,7 +37,7 @@ def _profile(user_id: int) -> MusicianProfile | None:
 @jwt_required()
 def put_profile() -> Response:
     user = current_user()
-    _require_role(user, "musician", what="have a musician profile")
+    require_role(user, "musician", what="have a musician profile")
     data = parse_body(ProfileBody)
     fields = ProfileFields(
         instruments=data.instruments,
@@ -133,7 +60,7 @@ def put_profile() -> Response:
 @api_route(bp, "/musicians/me", "GET", "The caller's musician profile", responses={200: "OK", 404: "No profile yet"})
 @jwt_required()
 def get_profile() -> Response:
-    profile = _profile(current_user().id)
+    profile = profile_of(db.session, current_user().id)
     if profile is None:
         raise ApiProblem(404, "profile-not-found", "You have no musician profile yet; PUT /api/musicians/me")
     return jsonify(profile_json(profile))
@@ -148,25 +75,13 @@ def get_profile() -> Response:
     auth=False,
 )
 def get_public_profile(musician_id: int) -> Response:
-    profile = _profile(musician_id)
+    profile = profile_of(db.session, musician_id)
     if profile is None:
         raise ApiProblem(404, "musician-not-found", f"Musician {musician_id} has no profile")
     return jsonify(profile_json(profile))
 
 
 # --- reviews -----------------------------------------------------------------------------
-
-
-class ReviewBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    stars: int = Field(ge=1, le=5)
-    text: str = Field(default="", max_length=2000, pattern=TEXT)
-
-
-class ReviewQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: int | None = Field(default=None, ge=1, description="id of the last review seen")
 
 
 @api_route(
@@ -189,9 +104,9 @@ def review(request_id: int) -> tuple[Response, int]:
     data = parse_body(ReviewBody)
     try:
         created = review_engagement(db.session, user, request_id, data.stars, data.text.strip(), utcnow())
-    except rules.RequestRefused as refused:
+    except MusiciansRefused as refused:
         db.session.rollback()
-        raise ApiProblem(refused.status, refused.code, refused.detail, errors=refused.errors) from None
+        raise refusal_problem(refused) from None
     db.session.commit()
     return jsonify(created.to_json()), 201
 

@@ -31,43 +31,25 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+# The "HH:MM" format is what clients send and what is stored; its one definition is the schemas'.
+from control_plane.musicians.schemas import DAY_MINUTES, format_hhmm, parse_hhmm
+
 __all__ = [
-    "DAY_MINUTES",
     "WEEKDAYS",
     "Availability",
     "DatedException",
     "Interval",
     "Unavailable",
     "WeeklyWindow",
-    "format_hhmm",
     "free_slots",
     "open_intervals",
-    "parse_hhmm",
     "subtract",
     "why_unavailable",
 ]
 
 Interval = tuple[datetime, datetime]  # aware, [start, end)
 
-DAY_MINUTES = 24 * 60
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def parse_hhmm(value: str, *, allow_end_of_day: bool = False) -> int:
-    """``"09:30"`` -> 570 minutes after midnight; ``"24:00"`` only as an end."""
-    hours, sep, minutes = value.partition(":")
-    # ASCII digits only: str.isdigit() also takes Arabic-Indic digits and "²".
-    digits = (hours + minutes).isascii() and hours.isdigit() and minutes.isdigit()
-    if not (sep and len(hours) == 2 and len(minutes) == 2 and digits):
-        raise ValueError('time must look like "HH:MM"')
-    total = int(hours) * 60 + int(minutes)
-    if int(minutes) >= 60 or total > DAY_MINUTES or (total == DAY_MINUTES and not allow_end_of_day):
-        raise ValueError("time must be between 00:00 and 23:59 (24:00 only as an end)")
-    return total
-
-
-def format_hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,10 @@
-"""Musician profiles: portfolio link rules and saving a profile, apart from HTTP.
-
-Portfolio links must point at the three places musicians keep their work: Spotify
-(``open.spotify.com``), SoundCloud (``soundcloud.com``, its ``m.``/``on.`` hosts) and Bandcamp
-(``bandcamp.com`` and every ``<artist>.bandcamp.com``), over https, without credentials or
-ports, and with a path (the front page of a service is nobody's portfolio).
-"""
+"""Musician profiles: saving one, apart from HTTP. What a portfolio link must look like is
+input checking (``musicians.schemas``); how a profile reads is ``musicians.queries``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, scoped_session
@@ -26,58 +20,9 @@ from control_plane.musicians.models import (
     rating_rank,
 )
 
-__all__ = ["PORTFOLIO_HOSTS", "ProfileFields", "portfolio_kind", "portfolio_links", "save_profile", "search_words"]
+__all__ = ["ProfileFields", "save_profile", "search_words"]
 
 DbSession = Session | scoped_session[Any]
-PortfolioKind = Literal["spotify", "soundcloud", "bandcamp"]
-PORTFOLIO_HOSTS = "open.spotify.com, soundcloud.com or <artist>.bandcamp.com"
-_EXACT_HOSTS: dict[str, PortfolioKind] = {
-    "open.spotify.com": "spotify",
-    "play.spotify.com": "spotify",
-    "soundcloud.com": "soundcloud",
-    "www.soundcloud.com": "soundcloud",
-    "m.soundcloud.com": "soundcloud",
-    "on.soundcloud.com": "soundcloud",
-    "bandcamp.com": "bandcamp",
-    "www.bandcamp.com": "bandcamp",
-}
-
-
-def portfolio_kind(url: str) -> PortfolioKind:
-    """Which service ``url`` belongs to; ``ValueError`` with a message a person can act on."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ValueError("is not a valid URL") from None
-    if parts.scheme != "https":
-        raise ValueError("must start with https://")
-    host = (parts.hostname or "").rstrip(".").casefold()
-    if parts.username or parts.password or port is not None:
-        raise ValueError("must not carry a user name, password or port")
-    kind = _EXACT_HOSTS.get(host)
-    if kind is None and host.endswith(".bandcamp.com") and _is_label(host.removesuffix(".bandcamp.com")):
-        kind = "bandcamp"
-    if kind is None:
-        raise ValueError(f"must be a Spotify, SoundCloud or Bandcamp link ({PORTFOLIO_HOSTS}), not {host or 'this'}")
-    if kind != "bandcamp" and parts.path.strip("/") == "":
-        raise ValueError(f"must point at your page on {host}, not its front page")
-    return kind
-
-
-def _is_label(name: str) -> bool:
-    return 0 < len(name) <= 63 and all(ch.isalnum() or ch == "-" for ch in name) and "." not in name
-
-
-def portfolio_links(links: list[str]) -> list[dict[str, str]]:
-    """Stored links with their service, for pages that show an icon per service."""
-    shaped = []
-    for url in links:
-        try:
-            shaped.append({"kind": portfolio_kind(url), "url": url})
-        except ValueError:
-            continue  # saved before links were checked; shown nowhere rather than wrongly
-    return shaped
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,10 @@ from contracts.base import Money
 from contracts.requests import RequestEvent
 from control_plane.accounts.models import User
 from control_plane.kits.outbox.writer import add_event
-from control_plane.musicians.models import BookingRequest, MusicianAvailability, Project
-from control_plane.musicians.services.availability import Availability, why_unavailable
+from control_plane.musicians.models import BookingRequest, Project
+from control_plane.musicians.services.availability import why_unavailable
+from control_plane.musicians.services.refusals import MusiciansRefused
+from control_plane.musicians.services.saved_availability import musician_availability
 
 __all__ = [
     "Action",
@@ -61,7 +63,6 @@ __all__ = [
     "cancel_request",
     "decline_request",
     "expire_request",
-    "musician_availability",
     "next_status",
     "propose_reschedule",
     "send_request",
@@ -77,14 +78,8 @@ DEADLOCK = "40P01"
 SERIALIZATION_FAILURE = "40001"
 
 
-class RequestRefused(Exception):
-    """A refused command: the HTTP layer answers with this status and problem code."""
-
-    def __init__(
-        self, status: int, code: str, detail: str, *, errors: dict[str, list[str]] | None = None, **extra: Any
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail, self.errors, self.extra = status, code, detail, errors, extra
+class RequestRefused(MusiciansRefused):
+    """A refused command on a booking request (or its review)."""
 
 
 class RetryConflict(Exception):
@@ -322,13 +317,6 @@ def expire_request(db: DbSession, request: BookingRequest, now: datetime) -> Non
 
 
 # --- availability and overlap ------------------------------------------------------------
-
-
-def musician_availability(db: DbSession, musician: User) -> Availability | None:
-    row = db.get(MusicianAvailability, musician.id)
-    if row is None:
-        return None
-    return Availability.from_json(row.timezone or musician.timezone, row.weekly, row.exceptions)
 
 
 def _ensure_bookable(

@@ -46,9 +46,9 @@ from control_plane.musicians.models import (
     MusicianProfile,
     MusicianWeekWindow,
 )
+from control_plane.musicians.queries import portfolio_links
 from control_plane.musicians.services.availability import Availability, why_unavailable
 from control_plane.musicians.services.geo import EARTH_RADIUS_KM, bounding_box
-from control_plane.musicians.services.profiles import portfolio_links
 from control_plane.musicians.services.week_index import query_span
 
 __all__ = [

@@ -19,7 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from control_plane.musicians.services.availability import DAY_MINUTES, Availability
+from control_plane.musicians.schemas import DAY_MINUTES
+from control_plane.musicians.services.availability import Availability
 
 __all__ = ["WEEK_MINUTES", "query_span", "week_windows", "zone_offsets"]
 
