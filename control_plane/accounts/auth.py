@@ -92,9 +92,13 @@ def consume_refresh_token(grace_s: int) -> str:
     """
     claims = get_jwt()
     jti, family_id = str(claims["jti"]), str(claims.get("fam", ""))
-    now = utcnow()
-    used_at = _first_use(jti, family_id, datetime.fromtimestamp(claims["exp"], UTC), now)
-    if used_at is None or now - used_at <= timedelta(seconds=grace_s):
+    used_at = _first_use(jti, family_id, datetime.fromtimestamp(claims["exp"], UTC), utcnow())
+    if used_at is None:
+        return family_id
+    # Timed from when this request learnt of the first use, not from when it started: a request
+    # that began a moment before its twin, then lost the race, must not count as "earlier" than
+    # the use it lost to (with no grace window, both tabs were then let through).
+    if utcnow() - used_at < timedelta(seconds=grace_s):
         return family_id
     revoke_family(db.session, family_id)
     db.session.commit()

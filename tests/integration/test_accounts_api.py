@@ -397,3 +397,50 @@ def test_expired_rotations_are_purged_by_housekeeping(app: Flask) -> None:
         later = datetime.now(UTC) + timedelta(days=settings.auth.refresh_token_days + 1)
         assert purge_expired_rotations(session, later, settings) == 1
         assert session.query(RevokedToken).count() == 0
+
+
+def test_a_refresh_that_started_before_its_twin_but_lost_the_race_is_a_reuse(
+    tmp_path: Path, database_url: str, monkeypatch: Any
+) -> None:
+    """The order the race above can take under load, made deterministic: request B reads the
+    clock (t0), request A records the token's first use (t1 > t0), B then finds it. Without a
+    grace window B is a reuse; timing B from its start (t0 - t1 < 0) once let it through."""
+    from datetime import UTC, datetime
+
+    from control_plane.accounts import auth
+    from control_plane.accounts.models import RevokedToken
+    from control_plane.app import create_app
+    from control_plane.kits.db.migrations import upgrade
+    from control_plane.kits.extensions import db
+
+    upgrade(database_url)
+    settings = make_settings(tmp_path, database_url)
+    strict = create_app(replace(settings, auth=replace(settings.auth, refresh_reuse_grace_s=0)), TESTING=True)
+    try:
+        person = register(strict.test_client())
+        first_use = datetime.now(UTC)
+        with strict.app_context():
+            db.session.add(
+                RevokedToken(
+                    jti=_claims(person["refresh_token"])["jti"],
+                    family_id=_family(person["refresh_token"]),
+                    expires_at=first_use + timedelta(days=1),
+                    used_at=first_use,
+                )
+            )
+            db.session.commit()
+        clock = iter([first_use - timedelta(milliseconds=5)])  # B's first reading: before A's use
+        monkeypatch.setattr(auth, "utcnow", lambda: next(clock, first_use + timedelta(milliseconds=5)))
+        answer = _refresh(strict.test_client(use_cookies=False), person["refresh_token"])
+        assert answer.status_code == 401 and answer.get_json()["code"] == "refresh-token-reused"
+    finally:
+        with strict.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _claims(token: str) -> dict[str, Any]:
+    import jwt as pyjwt
+
+    claims: dict[str, Any] = pyjwt.decode(token, options={"verify_signature": False})
+    return claims
