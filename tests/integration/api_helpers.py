@@ -5,9 +5,27 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from control_plane.kits.extensions import db
 
 _counter = itertools.count()
+
+# Valid request bodies the input-rule tests vary one field of.
+SESSION = {
+    "title": "Jam",
+    "starts_at": "2031-05-01T18:00:00+00:00",
+    "ends_at": "2031-05-01T20:00:00+00:00",
+    "capacity": 2,
+}
+PROJECT = {
+    "title": "Tour",
+    "starts_at": "2031-05-05T09:00:00+00:00",
+    "ends_at": "2031-05-06T23:00:00+00:00",
+    "location": "Hansa Studio",
+}
 
 
 def register(client: FlaskClient, roles: list[str] | None = None, name: str = "Tester") -> dict[str, Any]:
@@ -40,3 +58,17 @@ def new_session(client: FlaskClient, owner: dict[str, Any], **fields: Any) -> di
     assert response.status_code == 201, response.get_json()
     result: dict[str, Any] = response.get_json()
     return result
+
+
+def problem(answer: Any, status: int) -> dict[str, Any]:
+    """The problem+json body of an answer that must have this status."""
+    assert answer.status_code == status, (answer.status_code, answer.get_data(as_text=True))
+    assert answer.mimetype == "application/problem+json"
+    body = answer.get_json()
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    return dict(body)
+
+
+def count_rows(app: Flask, model: Any) -> int:
+    with app.app_context():
+        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from contracts import ALL_EVENT_TYPES, StreamEnded, StreamStarted, TrackUploaded, VisualParams
+from contracts import ALL_EVENT_TYPES, BookingCreated, StreamEnded, StreamStarted, TrackUploaded, VisualParams
 from notification_service.rules import drafts_for
 from tests.contracts.test_codec import EXAMPLES
 
@@ -64,8 +66,6 @@ def test_money_and_policy_read_as_sentences() -> None:
 
 
 def test_a_free_session_cancelled_promises_no_refund() -> None:
-    from datetime import UTC, datetime
-
     from contracts import Money, SessionCancelled
 
     def body(price: Money | None) -> str:
@@ -79,3 +79,31 @@ def test_a_free_session_cancelled_promises_no_refund() -> None:
     assert body(Money(amount=0, currency="EUR")) == "The organiser cancelled Jam: Teacher is ill."
     assert body(Money(amount=1500, currency="EUR")).endswith("Teacher is ill. Any payment is refunded in full.")
     assert body(None).endswith("Any payment is refunded in full.")  # older events: maybe paid
+
+
+def _booking(**overrides: object) -> BookingCreated:
+    fields: dict[str, object] = dict(
+        booking_id=1,
+        session_id=2,
+        session_title="Drums",
+        owner_id=10,
+        attendee_id=20,
+        attendee_name="Ana",
+        seats=2,
+        status="confirmed",
+        starts_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    fields.update(overrides)
+    return BookingCreated(**fields)  # type: ignore[arg-type]
+
+
+def test_owner_and_attendee_hear_about_a_booking() -> None:
+    drafts = drafts_for(_booking())
+    assert [(d.user_id, d.kind) for d in drafts] == [(10, "booking.created"), (20, "booking.confirmed")]
+    assert "Ana booked 2 seats in Drums" in drafts[0].body
+    assert drafts[0].data["session_id"] == 2
+
+
+def test_pending_payment_is_said_as_such() -> None:
+    drafts = drafts_for(_booking(status="pending_payment"))
+    assert drafts[1].kind == "booking.pending_payment"

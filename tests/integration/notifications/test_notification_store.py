@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from contracts import BookingCancelled, BookingCreated
 from downbeat.mailsink import MailSink, read_mails
-from notification_service.mail import MailQueue, MailSender, SmtpMailSender
+from notification_service.mail import MailQueue, MailSender, QueuedMail, SmtpMailSender, compose
 from notification_service.reminders import ReminderBook, reminder_draft
 from notification_service.store import Draft, InboxStore
 from tests.support.services import free_port
@@ -181,3 +181,15 @@ def test_a_crash_after_the_server_accepted_resends_the_identical_message(
     assert len(stored) == 1  # same Message-ID both times: the sink keeps it once
     parsed = email.message_from_bytes(stored[0].read_bytes(), policy=email.policy.default)
     assert parsed["X-Downbeat-Count"] == "2"
+
+
+def test_mail_subjects_are_single_lines() -> None:
+    message = compose(
+        "a@b.c",
+        "d@e.f",
+        [QueuedMail("booking.created", "New booking: Jam\nNight\u2028x", "b")],
+        "attempt1",
+        "http://x",
+        datetime.now(UTC),
+    )
+    assert message["Subject"] == "New booking: Jam Night x"

@@ -28,9 +28,9 @@ from control_plane.calendars.queries.engagements import engagements_for
 from control_plane.kits.extensions import db
 from control_plane.kits.outbox.models import OutboxMessage
 from control_plane.musicians.jobs import expire_requests
-from control_plane.musicians.models import BookingRequest
+from control_plane.musicians.models import BookingRequest, Project
 from control_plane.schedule import ALL_JOBS
-from tests.integration.api_helpers import bearer, register
+from tests.integration.api_helpers import PROJECT, SESSION, bearer, count_rows, problem, register
 
 ALL_WEEK = [{"weekday": day, "start": "08:00", "end": "24:00"} for day in range(7)]
 
@@ -196,6 +196,17 @@ def test_availability_round_trip_and_validation(app: Flask) -> None:
     assert client.put("/api/musicians/me/availability", json=body, headers=bearer(user)).status_code == 403
 
 
+def test_availability_times_take_ascii_digits_only(app: Flask) -> None:
+    client: FlaskClient = app.test_client()
+    musician = register(client, roles=["musician"])
+    answer = client.put(
+        "/api/musicians/me/availability",
+        json={"weekly": [{"weekday": 1, "start": "\u0661\u0660:\u0660\u0660", "end": "12:00"}]},
+        headers=bearer(musician),
+    )
+    assert "weekly.0.start" in problem(answer, 422)["errors"]
+
+
 # --- projects and the request lifecycle --------------------------------------------------
 
 
@@ -358,6 +369,75 @@ def test_request_validation_names_fields_and_changes_nothing(app: Flask) -> None
     missing = _send(client, producer, {"id": 999999}, mia)
     assert missing.status_code == 404 and missing.get_json()["code"] == "project-not-found"
     assert _request_count(app) == 0 and _events(app) == []
+
+
+def test_project_and_request_text_is_one_line_and_free_text_has_no_control_characters(app: Flask) -> None:
+    client = app.test_client()
+    producer = register(client, roles=["producer"])
+    host = register(client, roles=["facilitator"])
+    for field, value in (
+        ("title", "Tour\x00\x01"),
+        ("title", "a\nb"),
+        ("location", "Loc\x07"),
+        ("location", "a\u2028b"),
+    ):
+        errors = problem(client.post("/api/projects", json={**PROJECT, field: value}, headers=bearer(producer)), 422)
+        assert errors["errors"] == {field: ["must be a single line of text"]}
+    errors = problem(
+        client.post("/api/projects", json={**PROJECT, "description": "bad\x0bbyte"}, headers=bearer(producer)), 422
+    )
+    assert errors["errors"] == {"description": ["must not contain control characters"]}
+    assert count_rows(app, Project) == 0
+
+    project = client.post(
+        "/api/projects", json={**PROJECT, "description": "Line one\nLine two\tok"}, headers=bearer(producer)
+    )
+    assert project.status_code == 201
+    musician = register(client, roles=["musician"])
+    request = client.post(
+        f"/api/projects/{project.get_json()['id']}/requests",
+        headers=bearer(producer),
+        json={
+            "musician_id": musician["user"]["id"],
+            "instrument": "Bass\x00",
+            "starts_at": "2031-05-05T18:00:00+00:00",
+            "ends_at": "2031-05-05T21:00:00+00:00",
+            "offer": {"amount": 100, "currency": "EUR"},
+        },
+    )
+    assert problem(request, 422)["errors"] == {"instrument": ["must be a single line of text"]}
+
+    # A bidirectional override makes a title read differently from what it says.
+    spoof = client.post("/api/sessions", json={**SESSION, "title": "Jam \u202egpj.exe"}, headers=bearer(host))
+    assert problem(spoof, 422)["errors"] == {"title": ["must be a single line of text"]}
+    notes = client.post("/api/sessions", json={**SESSION, "description": "nul\x00"}, headers=bearer(host))
+    assert problem(notes, 422)["errors"] == {"description": ["must not contain control characters"]}
+
+
+def test_the_same_request_twice_is_refused_but_alternative_slots_are_not(app: Flask) -> None:
+    client = app.test_client()
+    producer = register(client, roles=["producer"])
+    musician = register(client, roles=["musician"], name="Mia Drums")
+    every_day = [{"weekday": day, "start": "08:00", "end": "24:00"} for day in range(7)]
+    assert (
+        client.put("/api/musicians/me/availability", json={"weekly": every_day}, headers=bearer(musician)).status_code
+        == 200
+    )
+    project = client.post("/api/projects", json=PROJECT, headers=bearer(producer)).get_json()
+    body = {
+        "musician_id": musician["user"]["id"],
+        "instrument": "Drums",
+        "starts_at": "2031-05-05T18:00:00+00:00",
+        "ends_at": "2031-05-05T21:00:00+00:00",
+        "offer": {"amount": 100, "currency": "EUR"},
+    }
+    path = f"/api/projects/{project['id']}/requests"
+    first = client.post(path, json=body, headers=bearer(producer))
+    assert first.status_code == 201
+    again = problem(client.post(path, json={**body, "instrument": "drums"}, headers=bearer(producer)), 409)
+    assert again["code"] == "already-requested" and again["request_id"] == first.get_json()["id"]
+    other_slot = client.post(path, json={**body, "starts_at": "2031-05-05T19:00:00+00:00"}, headers=bearer(producer))
+    assert other_slot.status_code == 201  # an alternative the musician may take instead
 
 
 # --- availability and overlap ------------------------------------------------------------

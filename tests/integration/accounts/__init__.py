@@ -1,0 +1,1 @@
+"""Accounts through the HTTP API: registration, tokens, logins, abuse limits."""

@@ -1,0 +1,1 @@
+"""Calendars through the HTTP API: the .ics download, the feed, the week view."""

@@ -1,0 +1,1 @@
+"""The control plane's kits end to end: the HTTP edge, OpenAPI, the outbox relay, doctor."""

@@ -1,0 +1,1 @@
+"""Musicians through the HTTP API: profiles, search, availability, projects and requests."""

@@ -1,0 +1,1 @@
+"""The notification service's store, reminders and mail."""

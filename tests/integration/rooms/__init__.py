@@ -1,0 +1,1 @@
+"""Listening rooms: the rooms API, the room socket, tracks, the live ingest."""

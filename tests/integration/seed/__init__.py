@@ -1,0 +1,1 @@
+"""The demo data the stack is seeded with."""

@@ -1,0 +1,1 @@
+"""Unit tests of the control plane, by area and kit."""

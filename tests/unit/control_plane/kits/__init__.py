@@ -1,0 +1,1 @@
+"""Unit tests of the control plane's kits: request gate, token verifier, realtime fan-out."""

@@ -1,0 +1,1 @@
+"""Unit tests of the musicians area: availability, requests, the week index."""

@@ -1,0 +1,1 @@
+"""Unit tests of the rooms area: playback clock, skip votes, room codes."""

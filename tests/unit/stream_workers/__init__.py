@@ -1,0 +1,1 @@
+"""Unit tests of the stream worker's live engine."""
