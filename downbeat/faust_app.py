@@ -17,7 +17,7 @@ FETCH_MAX_WAIT_MS = 20
 
 
 def _install_short_fetch_wait() -> None:
-    from faust.transport.drivers import aiokafka as faust_aiokafka
+    from faust.transport.drivers import aiokafka as faust_aiokafka  # faust loads only in the faust processes
 
     thread_class = faust_aiokafka.AIOKafkaConsumerThread
     if getattr(thread_class, "_downbeat_short_fetch", False):
@@ -59,7 +59,7 @@ def base_faust_settings(settings: Settings, *, web_host: str, web_port: int) -> 
 
 def run_faust_worker(app: Any, log_level: str = "WARNING") -> None:
     """Run a faust app in the foreground until SIGTERM/SIGINT."""
-    from faust.worker import Worker
+    from faust.worker import Worker  # faust loads only in the faust processes
 
     sys.argv = sys.argv[:1]  # faust's worker parses argv; ours was already parsed
     worker = Worker(app, loglevel=log_level.lower(), quiet=True, redirect_stdouts=False)

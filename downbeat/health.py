@@ -42,7 +42,7 @@ def redis_ok(url: str) -> Check:
 
 
 def sql_ok(engine: Any) -> Check:
-    from sqlalchemy import text
+    from sqlalchemy import text  # only processes with a database call this; media and worker never load it
 
     def check() -> bool:
         with engine.connect() as conn:

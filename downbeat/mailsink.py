@@ -82,7 +82,7 @@ def read_mails(folder: Path, limit: int = 200) -> list[StoredMail]:
 
 def run_mailsink(host: str, port: int, folder: Path) -> None:
     """Serve until SIGTERM or SIGINT."""
-    from aiosmtpd.controller import Controller
+    from aiosmtpd.controller import Controller  # only the mail sink process needs the SMTP server
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

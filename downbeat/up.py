@@ -104,6 +104,7 @@ def run_up(settings: Settings, *, seed: bool = True, workers: int = 1, install: 
         if settings.redis.embedded and not _wait_tcp(settings.redis.embedded_port, 15):
             return _fail("the private redis-server did not start; see its log lines above")
 
+        # `up` knows every process, but loads the control plane only once its services are up.
         from control_plane.kits.db.migrations import upgrade
         from downbeat.kafka import create_topics, wait_for_broker
 

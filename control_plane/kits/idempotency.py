@@ -4,7 +4,8 @@ A repeat with the same key and request returns the first answer and does nothing
 same key with another request is refused (422). The key's row is written in the same
 transaction as the effect, so a crash can never leave one without the other.
 
-``key_row`` is the one definition of that row and ``CLAIM`` the one statement that claims it:
+``key_row`` is the one definition of that row and ``claim_statement`` the one statement that
+claims it:
 
 - The portable path (``run_once``) *claims* the key first, with ``INSERT ... ON CONFLICT DO
   NOTHING``: one round trip that both looks the key up and, when two requests carry the same
@@ -41,6 +42,8 @@ from control_plane.kits.extensions import db
 __all__ = [
     "KEY_COLUMNS",
     "MAX_KEY_LENGTH",
+    "STORED_ANSWER",
+    "UNIQUE_KEY",
     "Answer",
     "IdempotencyRecord",
     "IdempotencyRefused",
@@ -163,13 +166,17 @@ def unknown_user() -> IdempotencyRefused:
     return IdempotencyRefused(401, "unknown-user", "The account behind this token no longer exists")
 
 
+# Parameters ``user_id`` and ``key``; the one read of a stored answer (a hot path sends it
+# compiled, see ``STORED_ANSWER`` in the seat store's statements).
+STORED_ANSWER = select(
+    IdempotencyRecord.request_hash, IdempotencyRecord.status_code, IdempotencyRecord.response_body
+).where(IdempotencyRecord.user_id == bindparam("user_id"), IdempotencyRecord.key == bindparam("key"))
+UNIQUE_KEY = next(c.name for c in IdempotencyRecord.__table__.constraints if isinstance(c, UniqueConstraint))
+
+
 def stored_answer(session: DB, user_id: int, key: str) -> StoredAnswer | None:
-    record = session.scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
-    )
-    if record is None:
-        return None
-    return StoredAnswer(record.request_hash, record.status_code, record.response_body)
+    found = session.execute(STORED_ANSWER, {"user_id": user_id, "key": key}).first()
+    return None if found is None else StoredAnswer(found[0], found[1], found[2])
 
 
 def run_once(

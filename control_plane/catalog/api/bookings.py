@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import get_jwt, jwt_required
-from sqlalchemy import select
 
 from control_plane.accounts.auth import current_user, require_live_token, revoked_token_problem
 from control_plane.catalog.api.problems import refused_problem as catalog_problem
-from control_plane.catalog.models import Booking, CatalogSession
-from control_plane.catalog.queries import booking_json as _booking_json
+from control_plane.catalog.models import Booking
+from control_plane.catalog.queries import booking_json, bookings_of, own_booking
 from control_plane.catalog.schemas import BookingBody, BookingQuery, CancelBody
 from control_plane.catalog.services.bookings import BookSeat, cancel_booking
 from control_plane.catalog.services.refusals import CatalogRefused
@@ -20,17 +17,13 @@ from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import db
 from control_plane.kits.http.idempotency import answer_response, keyed_request, refused_problem
 from control_plane.kits.http.openapi import api_route
-from control_plane.kits.http.pagination import after, encode
 from control_plane.kits.http.problems import ApiProblem
 from control_plane.kits.http.validation import parse_body, parse_query
 from control_plane.kits.idempotency import IdempotencyRefused
+from control_plane.kits.outbox.wakeup import wake_relay
 from control_plane.payments.services.factory import current_gateway
 
-__all__ = ["booking_json", "bp"]
-
-
-def booking_json(booking: Booking) -> dict[str, Any]:
-    return _booking_json(db.session, booking)
+__all__ = ["bp"]
 
 
 bp = Blueprint("bookings", __name__, url_prefix="/api")
@@ -61,7 +54,9 @@ def create_booking() -> Response:
     try:
         answer = None
         if db.engine.dialect.name == "postgresql":
-            answer = PostgresSeatStore(db.engine, str(claims.get("fam") or "")).book(user_id, command, keyed)
+            answer = PostgresSeatStore(db.engine, str(claims.get("fam") or ""), wake_relay).book(
+                user_id, command, keyed
+            )
         if answer is None:
             require_live_token(claims)
             answer = OrmSeatStore(db.session, current_gateway()).book(user_id, command, keyed)
@@ -80,23 +75,13 @@ def create_booking() -> Response:
 def list_bookings() -> Response:
     query = parse_query(BookingQuery)
     when = "upcoming" if query.upcoming else query.when
-    stmt = select(Booking).join(CatalogSession).where(Booking.user_id == current_user().id)
-    past = when == "past"
-    if when == "upcoming":
-        stmt = stmt.where(CatalogSession.ends_at >= utcnow(), Booking.status != "cancelled")
-    elif past:
-        stmt = stmt.where(CatalogSession.ends_at < utcnow())
-    stmt = after(stmt, query.cursor, CatalogSession.starts_at, Booking.id, newest_first=past)
-    first = CatalogSession.starts_at.desc() if past else CatalogSession.starts_at
-    rows = list(db.session.scalars(stmt.order_by(first, Booking.id).limit(query.limit + 1)))
-    page = rows[: query.limit]
-    next_cursor = encode(page[-1].session.starts_at, page[-1].id) if len(rows) > query.limit else None
-    return jsonify({"items": [booking_json(b) for b in page], "next_cursor": next_cursor})
+    page, next_cursor = bookings_of(db.session, current_user().id, when, query.cursor, query.limit, utcnow())
+    return jsonify({"items": [booking_json(db.session, b) for b in page], "next_cursor": next_cursor})
 
 
 def _own_booking(booking_id: int) -> Booking:
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or booking.user_id != current_user().id:
+    booking = own_booking(db.session, current_user().id, booking_id)
+    if booking is None:
         raise ApiProblem(404, "booking-not-found", f"Booking {booking_id} is not yours or does not exist")
     return booking
 
@@ -106,7 +91,7 @@ def _own_booking(booking_id: int) -> Booking:
 )
 @jwt_required()
 def get_booking(booking_id: int) -> Response:
-    return jsonify(booking_json(_own_booking(booking_id)))
+    return jsonify(booking_json(db.session, _own_booking(booking_id)))
 
 
 @api_route(
@@ -125,4 +110,4 @@ def cancel(booking_id: int) -> Response:
     except CatalogRefused as refused:
         raise catalog_problem(refused) from None
     db.session.commit()
-    return jsonify(booking_json(booking))
+    return jsonify(booking_json(db.session, booking))

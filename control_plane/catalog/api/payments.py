@@ -14,13 +14,14 @@ from control_plane.accounts.auth import current_user
 from control_plane.catalog.api.problems import refused_problem
 from control_plane.catalog.queries import payment_of
 from control_plane.catalog.services.bookings import confirm_payment
+from control_plane.catalog.services.checkout import pay_on_the_simulated_page
 from control_plane.catalog.services.refusals import CatalogRefused
 from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem
 from control_plane.payments.models import Payment
 from control_plane.payments.services.factory import current_gateway
-from control_plane.payments.services.gateway import SimulatedGateway, WebhookInvalid
+from control_plane.payments.services.gateway import WebhookDataMissing, WebhookInvalid, payment_succeeded
 
 __all__ = ["bp", "own_payment"]
 
@@ -46,17 +47,17 @@ def webhook() -> Response:
     gateway = current_gateway()
     try:
         payload = gateway.parse_webhook(request.get_data(), request.headers.get("Downbeat-Signature"))
+        succeeded = payment_succeeded(payload)
+    except WebhookDataMissing:
+        raise ApiProblem(400, "invalid-webhook", "Webhook data lacks ref, amount or currency") from None
     except (WebhookInvalid, ValueError) as exc:
         raise ApiProblem(400, "invalid-webhook", f"Webhook refused: {exc}") from None
-    data = payload.get("data")
-    if payload.get("type") != "payment.succeeded" or not isinstance(data, dict):
+    if succeeded is None:
         return jsonify({"received": True, "handled": False})
     try:
-        confirm_payment(db.session, str(data["ref"]), int(data["amount"]), str(data["currency"]), gateway)
+        confirm_payment(db.session, succeeded.ref, succeeded.amount, succeeded.currency, gateway)
     except CatalogRefused as refused:
         raise refused_problem(refused) from None
-    except (KeyError, TypeError, ValueError):
-        raise ApiProblem(400, "invalid-webhook", "Webhook data lacks ref, amount or currency") from None
     db.session.commit()
     return jsonify({"received": True, "handled": True})
 
@@ -65,13 +66,6 @@ def webhook() -> Response:
 @jwt_required()
 def get_payment(ref: str) -> Response:
     return jsonify(own_payment(ref).to_json())
-
-
-_NOT_PENDING = {
-    "succeeded": "This payment has already gone through",
-    "failed": "This payment failed; book again to get a new payment step",
-    "cancelled": "This payment was called off (the booking was cancelled or the hold ran out); nothing is charged",
-}
 
 
 @api_route(
@@ -83,11 +77,8 @@ _NOT_PENDING = {
 )
 @jwt_required()
 def simulated_checkout(ref: str) -> tuple[Response, int]:
-    payment = own_payment(ref)
-    gateway = current_gateway()
-    if not isinstance(gateway, SimulatedGateway):
-        raise ApiProblem(404, "not-simulated", "Checkout happens on the provider's own page")
-    if payment.status != "pending":
-        raise ApiProblem(409, "payment-not-pending", _NOT_PENDING.get(payment.status, "This payment is closed"))
-    gateway.customer_paid(payment.provider_ref, payment.amount, payment.currency)
+    try:
+        pay_on_the_simulated_page(own_payment(ref), current_gateway())
+    except CatalogRefused as refused:
+        raise refused_problem(refused) from None
     return jsonify({"status": "processing", "detail": "The provider confirms the payment in a moment"}), 202

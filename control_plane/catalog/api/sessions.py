@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import get_jwt_identity, jwt_required
-from sqlalchemy import or_, select
 
 from control_plane.accounts.auth import current_user, ensure_roles
 from control_plane.catalog.api.problems import refused_problem
-from control_plane.catalog.models import Booking, CatalogSession
+from control_plane.catalog.models import CatalogSession
+from control_plane.catalog.queries import find_sessions, session_bookings
 from control_plane.catalog.schemas import CancelBody, PageQuery, SessionFields, SessionPatch, SessionQuery
 from control_plane.catalog.services import sessions
 from control_plane.catalog.services.bookings import cancel_session
@@ -17,7 +17,6 @@ from control_plane.catalog.services.sessions import owned_session
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
-from control_plane.kits.http.pagination import after, encode
 from control_plane.kits.http.problems import ApiProblem
 from control_plane.kits.http.validation import (
     field_problem,
@@ -63,35 +62,24 @@ def create_session() -> tuple[Response, int]:
 @jwt_required(optional=True)
 def list_sessions() -> Response:
     query = parse_query(SessionQuery)
-    stmt = select(CatalogSession).order_by(CatalogSession.starts_at, CatalogSession.id)
+    owner_id = None
     if query.mine:
         if _caller_id() is None:
             raise ApiProblem(401, "unauthorized", "mine=true needs a login")
-        stmt = stmt.where(CatalogSession.owner_id == current_user().id)
+        owner_id = current_user().id
     elif query.status == "draft":
         raise field_problem({"status": ["drafts are listed only with mine=true"]})
-    else:
-        # Cancelled sessions were public once, so anyone may list them; by default, published.
-        stmt = stmt.where(CatalogSession.status == (query.status or "published"))
-    if query.status and query.mine:
-        stmt = stmt.where(CatalogSession.status == query.status)
-    if query.kind:
-        stmt = stmt.where(CatalogSession.kind == query.kind)
-    if query.from_:
-        stmt = stmt.where(CatalogSession.ends_at >= query.from_)
-    if query.to:
-        stmt = stmt.where(CatalogSession.starts_at <= query.to)
-    if query.q:
-        # The words are matched as typed: % and _ are not wildcards here.
-        escaped = query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{escaped}%"
-        stmt = stmt.where(
-            or_(CatalogSession.title.ilike(like, escape="\\"), CatalogSession.description.ilike(like, escape="\\"))
-        )
-    stmt = after(stmt, query.cursor, CatalogSession.starts_at, CatalogSession.id)
-    rows = db.session.scalars(stmt.limit(query.limit + 1)).all()
-    page = rows[: query.limit]
-    next_cursor = encode(page[-1].starts_at, page[-1].id) if len(rows) > query.limit else None
+    page, next_cursor = find_sessions(
+        db.session,
+        owner_id=owner_id,
+        status=query.status,
+        kind=query.kind,
+        starts_before=query.to,
+        ends_after=query.from_,
+        words=query.q,
+        cursor=query.cursor,
+        limit=query.limit,
+    )
     return jsonify({"items": [row.to_json() for row in page], "next_cursor": next_cursor})
 
 
@@ -139,14 +127,11 @@ def update_session(session_id: int) -> Response:
     responses={200: "OK", 403: "Not the owner", 404: "Not found"},
 )
 @jwt_required()
-def session_bookings(session_id: int) -> Response:
+def list_session_bookings(session_id: int) -> Response:
     query = parse_query(PageQuery)
     listing = _owned_session(session_id)
-    stmt = select(Booking).where(Booking.session_id == listing.id, Booking.id > (query.cursor or 0))
-    rows = db.session.scalars(stmt.order_by(Booking.id).limit(query.limit + 1)).all()
-    page = rows[: query.limit]
-    items = [{**b.to_json(), "user": {"id": b.user.id, "name": b.user.name}} for b in page]
-    return jsonify({"items": items, "next_cursor": str(page[-1].id) if len(rows) > query.limit else None})
+    items, next_cursor = session_bookings(db.session, listing.id, query.cursor or 0, query.limit)
+    return jsonify({"items": items, "next_cursor": next_cursor})
 
 
 @api_route(

@@ -48,9 +48,12 @@ __all__ = [
     "cancel_booking",
     "cancel_session",
     "confirm_payment",
+    "event_fields",
     "promote_waitlist",
     "refuse_already_booked",
     "refuse_full",
+    "refuse_no_longer_open",
+    "refuse_unknown_user",
     "refuse_unless_bookable",
     "release_expired_hold",
 ]
@@ -81,13 +84,19 @@ class BookSeat:
 
 
 def _event_fields(booking: Booking, listing: CatalogSession, user: User) -> dict[str, Any]:
+    return event_fields(booking.id, listing, user.id, user.name)
+
+
+def event_fields(booking_id: int, listing: Any, attendee_id: int, attendee_name: str) -> dict[str, Any]:
+    """What every booking event says of its booking, session and attendee (``listing``: the ORM
+    row or the fast path's plain record with the same attributes)."""
     return {
-        "booking_id": booking.id,
+        "booking_id": booking_id,
         "session_id": listing.id,
         "session_title": listing.title,
         "owner_id": listing.owner_id,
-        "attendee_id": user.id,
-        "attendee_name": user.name,
+        "attendee_id": attendee_id,
+        "attendee_name": attendee_name,
         "starts_at": listing.starts_at,
     }
 
@@ -147,6 +156,16 @@ def refuse_already_booked() -> CatalogRefused:
     return CatalogRefused(409, "already-booked", "You already hold a booking or waitlist place for this session")
 
 
+def refuse_no_longer_open(session_id: int) -> CatalogRefused:
+    """Cancelled (or unpublished) while the booking waited for the session's row."""
+    return CatalogRefused(409, "session-not-bookable", f"Session {session_id} is no longer open for booking")
+
+
+def refuse_unknown_user() -> CatalogRefused:
+    """The token outlived its account."""
+    return CatalogRefused(401, "unknown-user", "The account behind this token no longer exists")
+
+
 def refuse_full(session_id: int, seats: int) -> CatalogRefused:
     if seats == 1:
         detail = f"Session {session_id} is full; join the waitlist to get the next free seat"
@@ -181,14 +200,14 @@ def book_seat(db: DB, user: User, command: BookSeat, gateway: PaymentGateway) ->
         db.flush()  # the unique index answers "already booked" before any seat is touched
     except IntegrityError:
         db.rollback()
-        raise CatalogRefused(409, "already-booked", "You already hold a booking for this session") from None
+        raise refuse_already_booked() from None
     status: Literal["confirmed", "pending_payment", "waitlisted"] = holding
     seats_taken = take_seats(db, listing.id, command.seats)
     if seats_taken is not None:
         set_committed_value(listing, "seats_taken", seats_taken)
     elif db.scalar(select(CatalogSession.status).where(CatalogSession.id == listing.id)) != "published":
         db.rollback()  # cancelled while we waited for its row: not bookable, not "full"
-        raise CatalogRefused(409, "session-not-bookable", f"Session {command.session_id} is no longer open for booking")
+        raise refuse_no_longer_open(command.session_id)
     elif command.waitlist:
         status = "waitlisted"
         booking.status = status

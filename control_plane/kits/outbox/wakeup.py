@@ -93,10 +93,13 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_DIRTY, None)
 
 
-def install_commit_hook() -> None:
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
+def install_commit_hook(sessions: Any) -> None:
+    """Wake the relay after every commit of ``sessions`` (a sessionmaker, e.g. the one behind
+    Flask-SQLAlchemy's ``db.session``) that staged outbox rows. Only that factory's sessions
+    are listened to, not SQLAlchemy's global ``Session`` class."""
+    if not event.contains(sessions, "after_commit", _after_commit):
+        event.listen(sessions, "after_commit", _after_commit)
+        event.listen(sessions, "after_rollback", _after_rollback)
 
 
 class WakeListener:

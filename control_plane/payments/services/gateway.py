@@ -21,7 +21,19 @@ from typing import Protocol
 
 import requests
 
-__all__ = ["PaymentGateway", "ProviderPayment", "ProviderRefund", "SimulatedGateway", "WebhookInvalid"]
+__all__ = [
+    "PAYMENT_SUCCEEDED",
+    "PaymentGateway",
+    "PaymentSucceeded",
+    "ProviderPayment",
+    "ProviderRefund",
+    "SimulatedGateway",
+    "WebhookDataMissing",
+    "WebhookInvalid",
+    "payment_succeeded",
+]
+
+PAYMENT_SUCCEEDED = "payment.succeeded"
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +52,31 @@ class ProviderRefund:
 
 class WebhookInvalid(Exception):
     pass
+
+
+class WebhookDataMissing(WebhookInvalid):
+    """A verified payment event whose data lacks ref, amount or currency."""
+
+
+@dataclass(frozen=True)
+class PaymentSucceeded:
+    """What a verified webhook reports when a customer's payment went through."""
+
+    ref: str
+    amount: int
+    currency: str
+
+
+def payment_succeeded(payload: dict[str, object]) -> PaymentSucceeded | None:
+    """The payment a verified webhook says succeeded; None for any other event (acknowledged,
+    not acted on); WebhookInvalid when the event's data lacks ref, amount or currency."""
+    data = payload.get("data")
+    if payload.get("type") != PAYMENT_SUCCEEDED or not isinstance(data, dict):
+        return None
+    try:
+        return PaymentSucceeded(str(data["ref"]), int(data["amount"]), str(data["currency"]))
+    except (KeyError, TypeError, ValueError):
+        raise WebhookDataMissing("data lacks ref, amount or currency") from None
 
 
 class PaymentGateway(Protocol):
@@ -102,7 +139,7 @@ class SimulatedGateway:
         body = json.dumps(
             {
                 "id": f"evt_{secrets.token_hex(8)}",
-                "type": "payment.succeeded",
+                "type": PAYMENT_SUCCEEDED,
                 "data": {"ref": payment_ref, "amount": amount, "currency": currency},
             }
         ).encode()

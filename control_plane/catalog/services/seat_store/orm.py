@@ -6,8 +6,7 @@ from typing import Any
 
 from control_plane.accounts.models import User
 from control_plane.catalog.queries import booking_json
-from control_plane.catalog.services.bookings import BookSeat, book_seat
-from control_plane.catalog.services.refusals import CatalogRefused
+from control_plane.catalog.services.bookings import BookSeat, book_seat, refuse_unknown_user
 from control_plane.kits.db.types import DB
 from control_plane.kits.idempotency import Answer, KeyedRequest, run_once
 from control_plane.payments.services.gateway import PaymentGateway
@@ -25,7 +24,7 @@ class OrmSeatStore:
         def create() -> tuple[dict[str, Any], int]:
             user = self._db.get(User, user_id)
             if user is None:
-                raise CatalogRefused(401, "unknown-user", "The account behind this token no longer exists")
+                raise refuse_unknown_user()
             booking = book_seat(self._db, user, command, self._gateway)
             self._db.flush()
             return booking_json(self._db, booking), 201

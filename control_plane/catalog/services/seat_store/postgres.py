@@ -30,6 +30,7 @@ any write, and the caller asks the portable store.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, cast
@@ -43,11 +44,13 @@ from control_plane.catalog.models import booking_fields_json, listing_json
 from control_plane.catalog.services.bookings import (
     BookSeat,
     ListingState,
+    event_fields,
     refuse_already_booked,
     refuse_full,
+    refuse_no_longer_open,
+    refuse_unknown_user,
     refuse_unless_bookable,
 )
-from control_plane.catalog.services.refusals import CatalogRefused
 from control_plane.catalog.services.seat_store.statements import (
     BOOK,
     READ,
@@ -67,7 +70,6 @@ from control_plane.kits.idempotency import (
     key_in_use,
     key_row,
 )
-from control_plane.kits.outbox.wakeup import wake_relay
 from control_plane.kits.outbox.writer import outbox_row
 
 __all__ = ["PostgresSeatStore", "TokenNotLive"]
@@ -83,8 +85,9 @@ class PostgresSeatStore:
     """Free seats on PostgreSQL; declines (None) anything else. ``token_family`` is the
     access token's family, checked in the first statement."""
 
-    def __init__(self, engine: Engine, token_family: str) -> None:
-        self._engine, self._family = engine, token_family
+    def __init__(self, engine: Engine, token_family: str, wake_relay: Callable[[], None]) -> None:
+        # ``wake_relay`` announces the committed outbox row (the route passes the app's waker).
+        self._engine, self._family, self._wake_relay = engine, token_family, wake_relay
 
     def book(self, user_id: int, command: BookSeat, keyed: KeyedRequest | None) -> Answer | None:
         if command.waitlist:
@@ -138,15 +141,7 @@ class PostgresSeatStore:
             cancelled_at=None,
         )
         event = BookingCreated(
-            booking_id=booking.id,
-            session_id=row.id,
-            session_title=row.title,
-            owner_id=row.owner_id,
-            attendee_id=user_id,
-            attendee_name=row.attendee_name,
-            starts_at=listing.starts_at,
-            seats=command.seats,
-            status="confirmed",
+            **event_fields(booking.id, listing, user_id, row.attendee_name), seats=command.seats, status="confirmed"
         )
         body: dict[str, Any] = {
             **booking_fields_json(booking),
@@ -181,15 +176,13 @@ class PostgresSeatStore:
                 raise key_in_use() from None
             raise
         except psycopg.errors.ForeignKeyViolation:  # the token outlived its account
-            raise CatalogRefused(401, "unknown-user", "The account behind this token no longer exists") from None
+            raise refuse_unknown_user() from None
         if done.seats_taken is None:
             if done.status_then != "published":
-                raise CatalogRefused(
-                    409, "session-not-bookable", f"Session {command.session_id} is no longer open for booking"
-                )
+                raise refuse_no_longer_open(command.session_id)
             raise refuse_full(command.session_id, command.seats)
         assert done.events == 1 and done.answered == (1 if keyed is not None else 0)
-        wake_relay()
+        self._wake_relay()
         body["session"]["seats_taken"] = done.seats_taken
         body["session"]["seats_left"] = done.capacity - done.seats_taken
         return Answer(json.dumps(body), 201)
@@ -198,7 +191,7 @@ class PostgresSeatStore:
 def _stored(raw: psycopg.Connection[Any], user_id: int, keyed: KeyedRequest | None) -> StoredAnswer | None:
     if keyed is None:
         return None
-    found = raw.execute(STORED_ANSWER, (user_id, keyed.key)).fetchone()
+    found = raw.execute(STORED_ANSWER, {"user_id": user_id, "key": keyed.key}).fetchone()
     return None if found is None else StoredAnswer(found[0], found[1], found[2])
 
 

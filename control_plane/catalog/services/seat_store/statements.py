@@ -27,11 +27,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from control_plane.accounts.auth import FAMILY_IS_LIVE_SQL
+from control_plane.accounts.queries import FAMILY_IS_LIVE_SQL
 from control_plane.catalog.models import Booking, CatalogSession
 from control_plane.catalog.services.capacity import TAKE_SEATS
 from control_plane.kits.db.compiled import psycopg_sql
-from control_plane.kits.idempotency import KEY_COLUMNS, IdempotencyRecord
+from control_plane.kits.idempotency import KEY_COLUMNS, UNIQUE_KEY, IdempotencyRecord
+from control_plane.kits.idempotency import STORED_ANSWER as STORED_ANSWER_SELECT
 from control_plane.kits.outbox.models import OutboxMessage
 from control_plane.kits.outbox.writer import OUTBOX_COLUMNS
 
@@ -45,8 +46,8 @@ __all__ = [
     "UNIQUE_LIVE_BOOKING",
 ]
 
-UNIQUE_LIVE_BOOKING = "uq_bookings_active_session_user"
-UNIQUE_KEY = "uq_idempotency_keys_user_key"
+# The unique index that keeps one live booking per person and session (a twin's insert fails on it).
+UNIQUE_LIVE_BOOKING = next(str(index.name) for index in Booking.__table__.indexes if index.unique)
 
 # Every column of the model, so the answer is built by the same JSON function as the model's.
 SESSION_COLUMNS = tuple(column.name for column in CatalogSession.__table__.columns)
@@ -69,7 +70,7 @@ READ = f"""
     LEFT JOIN idempotency_keys k ON k.user_id = %(user_id)s AND k.key = %(key)s
 """  # noqa: S608
 
-STORED_ANSWER = "SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE user_id = %s AND key = %s"
+STORED_ANSWER = psycopg_sql(STORED_ANSWER_SELECT)
 
 # A free booking as the fast path writes it; the names are BOOK's parameters.
 BOOKING_PARAMETERS = {
