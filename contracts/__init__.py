@@ -5,7 +5,12 @@ those messages, defined once.
 - ``contracts.files``: the stream worker's signed analysis report and its answer;
 - ``contracts.live``: audio hops, visual parameters, the media process's offer and answer;
 - ``contracts.sockets``: what the control plane's sockets send browsers, and the room snapshot;
-- ``contracts.notifications``: notification kinds and channels.
+- ``contracts.notifications``: notification kinds and channels;
+- ``contracts.channels``: the Redis channel and key names processes share (``room:<code>``,
+  ``notify:<user>``, ``visual:last:<code>``).
+
+Internal HTTP paths live beside their bodies: ``contracts.live.MEDIA_OFFER_PATH`` and
+``contracts.files.ANALYSIS_PATH``.
 
 Producers and consumers import only this package; it imports nothing from the repo.
 """

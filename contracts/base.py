@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-__all__ = ["EventBase", "Money", "RoomCode", "new_event_id", "utc_now"]
+__all__ = [
+    "ROOM_CODE_ALPHABET",
+    "ROOM_CODE_LENGTH",
+    "ROOM_CODE_PATTERN",
+    "EventBase",
+    "Money",
+    "RoomCode",
+    "new_event_id",
+    "utc_now",
+]
 
-RoomCode = Annotated[str, Field(pattern=r"^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$")]
+# A room code: 6 characters from an alphabet without look-alikes (no 0/O, 1/I/L), so a code
+# read aloud or copied by hand still works. The control plane makes them; every process checks them.
+ROOM_CODE_ALPHABET: Final = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+ROOM_CODE_LENGTH: Final = 6
+ROOM_CODE_PATTERN: Final = f"^[{ROOM_CODE_ALPHABET}]{{{ROOM_CODE_LENGTH}}}$"
+
+RoomCode = Annotated[str, Field(pattern=ROOM_CODE_PATTERN)]
 
 
 def new_event_id() -> uuid.UUID:

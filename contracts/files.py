@@ -1,18 +1,19 @@
 """Uploaded files: a track arrived and waits for its one offline analysis (an event keyed by
 track id, so everything about one file stays in order); and the analysis report the stream
 worker sends back to the control plane over its signed internal callback
-(``POST /internal/tracks/{id}/analysis``, signed for :data:`ANALYSIS_PURPOSE`), with the
-answer it gets."""
+(``POST`` :data:`ANALYSIS_PATH`, signed for :data:`ANALYSIS_PURPOSE`), with the answer it
+gets."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Final, Literal
+from typing import ClassVar, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.base import EventBase
 
 __all__ = [
+    "ANALYSIS_PATH",
     "ANALYSIS_PURPOSE",
     "MAX_ANALYSIS_POINTS",
     "MAX_BEATS",
@@ -21,10 +22,13 @@ __all__ = [
     "AnalysisReport",
     "AnalysisResult",
     "AnalysisStatus",
+    "TrackContentType",
     "TrackUploaded",
+    "analysis_path",
 ]
 
-TRACK_CONTENT_TYPES = ("audio/mpeg", "audio/ogg", "audio/wav", "audio/flac")
+TrackContentType = Literal["audio/mpeg", "audio/ogg", "audio/wav", "audio/flac"]
+TRACK_CONTENT_TYPES: Final[tuple[TrackContentType, ...]] = get_args(TrackContentType)
 
 
 class TrackUploaded(EventBase):
@@ -41,7 +45,7 @@ class TrackUploaded(EventBase):
     track_id: int = Field(ge=1)
     owner_id: int = Field(ge=1)
     storage_key: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_./-]+$")
-    content_type: Literal["audio/mpeg", "audio/ogg", "audio/wav", "audio/flac"]
+    content_type: TrackContentType
     size_bytes: int = Field(ge=1)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     attempt: int = Field(default=1, ge=1, le=100)
@@ -49,6 +53,15 @@ class TrackUploaded(EventBase):
 
 # What a signature on the analysis callback is good for (downbeat.signing): nothing else.
 ANALYSIS_PURPOSE: Final = "track-analysis"
+# The control plane's callback for one track's analysis (a URI template: ``{track_id}``).
+ANALYSIS_PATH: Final = "/internal/tracks/{track_id}/analysis"
+
+
+def analysis_path(track_id: int) -> str:
+    """The callback path of one track, as the stream worker calls it."""
+    return ANALYSIS_PATH.format(track_id=track_id)
+
+
 AnalysisStatus = Literal["pending", "running", "done", "failed"]
 MAX_BEATS = 100_000  # three hours (the worker's limit) at well over 300 bpm
 MAX_ANALYSIS_POINTS = 10_000  # a waveform or energy curve; the worker sends at most a few thousand

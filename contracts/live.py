@@ -1,5 +1,5 @@
 """Live audio and the visual parameters computed from it; and the WebRTC offer the control
-plane hands the media process (``POST /internal/offer``) with the answer it gets back.
+plane hands the media process (``POST`` :data:`MEDIA_OFFER_PATH`) with the answer it gets back.
 
 Audio hops travel on ``audio.frames`` in a small binary format (JSON + base64 would cost a third
 more bytes and a decode per hop at 60 hops/s per stream); stream lifecycle events and visual
@@ -31,13 +31,13 @@ import json
 import re
 import struct
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.base import EventBase, RoomCode
+from contracts.base import ROOM_CODE_PATTERN, EventBase, RoomCode
 from contracts.sockets import VISUAL
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "MAX_AUDIO_HOP_BYTES",
     "MAX_HOP_SAMPLES",
     "MAX_SDP_BYTES",
+    "MEDIA_OFFER_PATH",
     "AudioHop",
     "AudioHopError",
     "BandEnergy",
@@ -68,9 +69,12 @@ AUDIO_HOP_HEADER = struct.Struct("<4sBBBBQdIH6s")
 MAX_AUDIO_HOP_BYTES = AUDIO_HOP_HEADER.size + MAX_STREAM_ID + MAX_HOP_SAMPLES * 4
 F32 = npt.NDArray[np.float32]
 _ENCODINGS: dict[str, int] = {"f32": 0, "i16": 1}
-_ROOM = re.compile(rb"^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$")
+_ROOM = re.compile(ROOM_CODE_PATTERN.encode("ascii"))
 _STREAM = re.compile(rb"^[0-9A-Za-z_-]{1,64}$")
 MAX_SDP_BYTES = 64 * 1024  # a browser's audio offer is ~5 KB; refuse anything absurd
+# Where the media process takes a MediaOffer (JSON) and answers a MediaAnswer; only the control
+# plane calls it, once it has checked who may stream into which room.
+MEDIA_OFFER_PATH: Final = "/internal/offer"
 
 
 class AudioHopError(ValueError):

@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_CHANNEL",
     "NOTIFICATION_KINDS",
     "Channel",
+    "NotificationKind",
     "wants_email",
     "wants_in_app",
 ]
@@ -26,8 +27,29 @@ DEFAULT_CHANNEL: Final[Channel] = "in_app"
 _IN_APP: Final[frozenset[Channel]] = frozenset({"in_app", "both"})
 _EMAIL: Final[frozenset[Channel]] = frozenset({"email", "both"})
 
-# Every kind a user can set a channel for, with the label a settings page shows.
-NOTIFICATION_KINDS: Final[Mapping[str, str]] = MappingProxyType(
+# Every kind of notification the service drafts; a user sets a channel for each.
+NotificationKind = Literal[
+    "booking.created",
+    "booking.confirmed",
+    "booking.pending_payment",
+    "booking.waitlisted",
+    "booking.promoted",
+    "booking.paid",
+    "booking.cancelled",
+    "booking.refunded",
+    "session.cancelled",
+    "session.reminder",
+    "request.sent",
+    "request.accepted",
+    "request.declined",
+    "request.cancelled",
+    "request.expired",
+    "request.reschedule_proposed",
+    "request.reschedule_accepted",
+    "request.reschedule_declined",
+]
+# Each kind with the label a settings page shows, in the order it shows them.
+NOTIFICATION_KINDS: Final[Mapping[NotificationKind, str]] = MappingProxyType(
     {
         "booking.created": "Someone booked one of your sessions",
         "booking.confirmed": "Your booking is confirmed",

@@ -17,8 +17,9 @@ from control_plane.musicians.models import MusicianAvailability, MusicianProfile
 from control_plane.musicians.schemas import AvailabilityBody
 from control_plane.musicians.services.profiles import ProfileFields, save_profile
 from control_plane.musicians.services.saved_availability import save_availability
-from control_plane.rooms.api.rooms import create_room_with_unique_code
 from control_plane.rooms.models import Room, RoomMember
+from control_plane.rooms.schemas import CreateRoom
+from control_plane.rooms.services.rooms import create_room
 from downbeat.settings import Settings
 
 __all__ = ["DEMO_PASSWORD", "Demo", "demo_lines", "print_demo", "seed_demo"]
@@ -136,7 +137,7 @@ def seed_demo(settings: Settings) -> Demo:
         db.session.commit()
         room = db.session.scalar(select(Room).where(Room.name == DEMO_ROOM, Room.host_id == facilitator.id))
         if room is None:
-            room = create_room_with_unique_code(DEMO_ROOM, facilitator, allow_member_streams=True)
+            room = create_room(db.session, facilitator.id, CreateRoom(name=DEMO_ROOM, allow_member_streams=True))
         for user in users.values():
             if db.session.get(RoomMember, (room.id, user.id)) is None:
                 db.session.add(RoomMember(room_id=room.id, user_id=user.id))

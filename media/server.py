@@ -11,7 +11,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 
-from contracts.live import MAX_SDP_BYTES, MediaAnswer, MediaOffer
+from contracts.live import MAX_SDP_BYTES, MEDIA_OFFER_PATH, MediaAnswer, MediaOffer
 from contracts.topics import AUDIO_FRAMES
 from downbeat.health import readiness
 from downbeat.kafka import broker_reachable
@@ -134,7 +134,7 @@ def create_web_app(settings: Settings) -> web.Application:
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
-    app.router.add_post("/internal/offer", offer)
+    app.router.add_post(MEDIA_OFFER_PATH, offer)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

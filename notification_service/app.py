@@ -20,7 +20,7 @@ from downbeat.faust_app import base_faust_settings
 from downbeat.health import readiness, redis_ok, sql_ok
 from downbeat.kafka import broker_reachable
 from downbeat.settings import Settings
-from notification_service.kinds import CHANNELS, KINDS
+from notification_service.kinds import CHANNELS, NOTIFICATION_KINDS
 from notification_service.mail import MailQueue, SmtpMailSender
 from notification_service.metrics import Counters, render_metrics
 from notification_service.reminders import ReminderBook
@@ -193,7 +193,7 @@ def create_faust_app(settings: Settings) -> faust.App:
 def _preferences_body(prefs: dict[str, str]) -> dict[str, Any]:
     return {
         "preferences": prefs,
-        "kinds": [{"kind": kind, "label": label} for kind, label in KINDS.items()],
+        "kinds": [{"kind": kind, "label": label} for kind, label in NOTIFICATION_KINDS.items()],
         "channels": list(CHANNELS),
     }
 
@@ -203,7 +203,7 @@ def _preference_errors(chosen: object) -> dict[str, list[str]]:
         return {"preferences": ["an object of kind -> channel is required"]}
     errors: dict[str, list[str]] = {}
     for kind, channel in chosen.items():
-        if kind not in KINDS:
+        if kind not in NOTIFICATION_KINDS:
             errors[f"preferences.{kind}"] = ["unknown notification kind"]
         elif channel not in CHANNELS:
             errors[f"preferences.{kind}"] = [f"must be one of {', '.join(CHANNELS)}"]

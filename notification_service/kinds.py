@@ -8,10 +8,17 @@ from contracts.notifications import (
     DEFAULT_CHANNEL,
     NOTIFICATION_KINDS,
     Channel,
+    NotificationKind,
     wants_email,
     wants_in_app,
 )
 
-__all__ = ["CHANNELS", "DEFAULT_CHANNEL", "KINDS", "Channel", "wants_email", "wants_in_app"]
-
-KINDS = NOTIFICATION_KINDS
+__all__ = [
+    "CHANNELS",
+    "DEFAULT_CHANNEL",
+    "NOTIFICATION_KINDS",
+    "Channel",
+    "NotificationKind",
+    "wants_email",
+    "wants_in_app",
+]

@@ -33,6 +33,7 @@ from contracts import (
     RequestSent,
     SessionCancelled,
 )
+from contracts.notifications import NotificationKind
 from notification_service.store import Draft
 
 __all__ = ["drafts_for"]
@@ -75,11 +76,11 @@ def _booking_data(event: BookingEvent, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _to_owner(event: BookingEvent, kind: str, title: str, body: str, **extra: Any) -> Draft:
+def _to_owner(event: BookingEvent, kind: NotificationKind, title: str, body: str, **extra: Any) -> Draft:
     return Draft(event.owner_id, kind, title, body, _booking_data(event, **extra))
 
 
-def _to_attendee(event: BookingEvent, kind: str, title: str, body: str, **extra: Any) -> Draft | None:
+def _to_attendee(event: BookingEvent, kind: NotificationKind, title: str, body: str, **extra: Any) -> Draft | None:
     if event.attendee_id == event.owner_id:
         return None  # an owner booking their own session needs no second copy
     return Draft(event.attendee_id, kind, title, body, _booking_data(event, **extra))
@@ -245,11 +246,11 @@ def _request_data(event: RequestEvent, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _to_musician(event: RequestEvent, kind: str, title: str, body: str, **extra: Any) -> Draft:
+def _to_musician(event: RequestEvent, kind: NotificationKind, title: str, body: str, **extra: Any) -> Draft:
     return Draft(event.musician_id, kind, title, body, _request_data(event, **extra))
 
 
-def _to_requester(event: RequestEvent, kind: str, title: str, body: str, **extra: Any) -> Draft:
+def _to_requester(event: RequestEvent, kind: NotificationKind, title: str, body: str, **extra: Any) -> Draft:
     return Draft(event.requester_id, kind, title, body, _request_data(event, **extra))
 
 

@@ -8,6 +8,7 @@ import logging
 import redis
 
 from contracts import DecodeError, decode
+from contracts.channels import user_channel
 from notification_service.metrics import Counters
 from notification_service.reminders import ReminderBook
 from notification_service.rules import drafts_for
@@ -75,7 +76,7 @@ class NotificationHandler:
         # ``redelivered`` lets gateways send an id below their high mark once.
         message = note.to_message(redelivered=redelivered)
         try:
-            self._redis.publish(f"notify:{note.user_id}", message.to_json())
+            self._redis.publish(user_channel(note.user_id), message.to_json())
             self.counters.add("notifications_pushed")
         except redis.RedisError:
             # The row is stored; the client gets it from the store when its socket resyncs.

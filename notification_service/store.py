@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts.sockets import NotificationMessage
 from downbeat.sqlite import configure_sqlite
-from notification_service.kinds import DEFAULT_CHANNEL, KINDS, wants_email, wants_in_app
+from notification_service.kinds import DEFAULT_CHANNEL, NOTIFICATION_KINDS, NotificationKind, wants_email, wants_in_app
 from notification_service.schema import metadata, notifications, outgoing_mail, preferences, recipients, store_meta
 
 __all__ = ["Draft", "InboxStore", "Notification", "Recorded"]
@@ -32,7 +32,7 @@ class Draft:
     """A notification decided on but not yet stored."""
 
     user_id: int
-    kind: str
+    kind: NotificationKind
     title: str
     body: str
     data: dict[str, Any]
@@ -218,7 +218,7 @@ class InboxStore:
                 select(preferences.c.kind, preferences.c.channel).where(preferences.c.user_id == user_id)
             ).all()
         chosen = {kind: channel for kind, channel in rows}
-        return {kind: chosen.get(kind, DEFAULT_CHANNEL) for kind in KINDS}
+        return {kind: chosen.get(kind, DEFAULT_CHANNEL) for kind in NOTIFICATION_KINDS}
 
     def set_preferences(self, user_id: int, email: str | None, channels: dict[str, str]) -> dict[str, str]:
         with self._engine.begin() as conn:

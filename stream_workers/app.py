@@ -21,6 +21,7 @@ from faust.web import Request, View
 from faust.web import Response as WebResponse
 
 from contracts import DecodeError, VisualParams, decode, encode
+from contracts.channels import last_visual_key, room_channel
 from contracts.topics import AUDIO_FRAMES, VISUAL_PARAMS
 from downbeat.faust_app import base_faust_settings
 from downbeat.health import readiness, redis_ok
@@ -91,7 +92,7 @@ def create_faust_app(settings: Settings) -> faust.App:
         for params in visuals:
             if params.capture_ms is not None:
                 fanout_lag.add(now_ms - params.capture_ms)
-            pipe.publish(f"room:{params.room_code}", params.frame_json())
+            pipe.publish(room_channel(params.room_code), params.frame_json())
         try:
             await pipe.execute()
         except aioredis.RedisError:
@@ -114,8 +115,8 @@ def create_faust_app(settings: Settings) -> faust.App:
 
     @app.agent(visual, concurrency=1)
     async def visual_snapshot(stream: Any) -> None:
-        # Keeps each room's newest frame under visual:last:<code> for a few seconds, so anything
-        # that joins mid-stream (a page, a recorder) can start from the current picture.
+        # Keeps each room's newest frame under visual:last:<code> for a few seconds: a room
+        # socket that opens mid-stream is sent it first, so a late joiner sees the picture at once.
         async for batch in stream.take(settings.worker.batch_max, within=timedelta(milliseconds=100)):
             newest: dict[str, VisualParams] = {}
             for raw in batch:
@@ -135,7 +136,7 @@ def create_faust_app(settings: Settings) -> faust.App:
                 continue
             pipe = redis_client.pipeline(transaction=False)
             for params in fresh:
-                pipe.set(f"visual:last:{params.room_code}", params.frame_json(), px=SNAPSHOT_TTL_MS)
+                pipe.set(last_visual_key(params.room_code), params.frame_json(), px=SNAPSHOT_TTL_MS)
             try:
                 await pipe.execute()
             except aioredis.RedisError:

@@ -20,13 +20,15 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+import av
 import faust
 import numpy as np
 import numpy.typing as npt
 import requests
 
+from analysis_kernels import analyze_track
 from contracts import DecodeError, TrackUploaded, decode
-from contracts.files import ANALYSIS_PURPOSE, AnalysisAnswer, AnalysisReport, AnalysisResult
+from contracts.files import ANALYSIS_PURPOSE, AnalysisAnswer, AnalysisReport, AnalysisResult, analysis_path
 from contracts.topics import FILES_EVENTS
 from downbeat.settings import Settings
 from downbeat.signing import HEADER, sign
@@ -50,8 +52,6 @@ SEEN_LIMIT = 10_000
 def decode_mono(path: Path, rate: int = ANALYSIS_SAMPLE_RATE) -> npt.NDArray[np.float32]:
     """Any of our formats to mono float32 at ``rate``. Channels are averaged after resampling
     (libswresample's own downmix sums identical channels 3 dB hot)."""
-    import av
-
     chunks: list[npt.NDArray[np.float32]] = []
     total = 0
     with av.open(str(path)) as container:
@@ -74,8 +74,6 @@ def decode_mono(path: Path, rate: int = ANALYSIS_SAMPLE_RATE) -> npt.NDArray[np.
 
 def analyse_file(path: Path) -> AnalysisResult:
     """Decode and analyse one file; the result is what the control plane stores and clients get."""
-    from analysis_kernels import analyze_track
-
     samples = decode_mono(path)
     result = analyze_track(samples, ANALYSIS_SAMPLE_RATE)
     peaks = np.asarray(result.peaks, dtype=np.float64)
@@ -132,7 +130,7 @@ class AnalysisReporter:
         for attempt in range(self._attempts):
             try:
                 response = requests.post(
-                    f"{self._base}/internal/tracks/{track_id}/analysis",
+                    f"{self._base}{analysis_path(track_id)}",
                     data=raw,
                     headers={"Content-Type": "application/json", HEADER: sign(self._secret, ANALYSIS_PURPOSE, raw)},
                     timeout=10,

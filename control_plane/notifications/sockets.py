@@ -19,6 +19,7 @@ from flask_jwt_extended import decode_token
 from pydantic import ValidationError
 from simple_websocket import ConnectionClosed, Server
 
+from contracts.channels import user_channel
 from contracts.sockets import (
     PING,
     EpochMessage,
@@ -58,7 +59,7 @@ def notifications_socket(ws: Server) -> None:
         refuse(ws, exc)
         return
     client: NotificationsClient = current_app.extensions["downbeat.notifications"]
-    channel = f"notify:{user.id}"
+    channel = user_channel(user.id)
     family = str(decode_token(auth["token"]).get("fam", ""))  # checked valid by _authenticate
     # Subscribe before reading the backlog: anything stored meanwhile arrives live, and the
     # id filter below drops what the backlog already delivered. No gap, no duplicate.

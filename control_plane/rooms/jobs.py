@@ -17,8 +17,11 @@ import redis
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from contracts.files import TrackUploaded
 from control_plane.kits.jobs import Job
-from control_plane.rooms.models import Room
+from control_plane.kits.outbox.writer import add_event
+from control_plane.rooms.models import Room, Track
+from control_plane.rooms.schemas import normalise_code
 from control_plane.rooms.services.messages import participants_message, publish
 from control_plane.rooms.services.presence import Presence, now_ms
 from control_plane.rooms.services.rooms import CommandRefused, advance_if_ended, choose_successor, locked_room
@@ -58,7 +61,7 @@ def sweep_absent_hosts(engine: Engine, client: redis.Redis, presence: Presence, 
     handed = 0
     for key in client.scan_iter(match="presence:*", count=500):
         code = (key.decode() if isinstance(key, bytes) else str(key)).partition(":")[2]
-        if len(code) != 6:
+        if normalise_code(code) != code:  # not a room code: another key under presence:*
             continue
         present = presence.present(code)
         with Session(engine) as session:
@@ -164,10 +167,6 @@ MAX_ANALYSIS_ATTEMPTS = 3
 def requeue_stalled_analysis(session: Session, now: datetime, settings: Settings) -> int:
     """An analysis that never reported back (worker down, control plane unreachable when it
     finished) is requested again with a new event, a few times, then marked failed."""
-    from contracts import TrackUploaded
-    from control_plane.kits.outbox.writer import add_event
-    from control_plane.rooms.models import Track
-
     stmt = (
         select(Track)
         .where(
@@ -205,5 +204,5 @@ def requeue_stalled_analysis(session: Session, now: datetime, settings: Settings
 
 JOBS: dict[str, Job] = {
     "rooms.upkeep": rooms_upkeep,
-    "tracks.requeue_stalled_analysis": requeue_stalled_analysis,
+    "rooms.requeue_stalled_analysis": requeue_stalled_analysis,
 }

@@ -51,5 +51,5 @@ def room(code: str) -> Any:
         title=snapshot["name"],
         room=snapshot,
         is_host=bool(user and user.id == found.host_id),
-        may_stream=bool(user and may_stream(found, user.id)),
+        may_stream=bool(user and may_stream(db.session, found, user.id)),
     )

@@ -1,5 +1,5 @@
-"""What the rooms area accepts from clients: room codes (6 characters from an alphabet without
-look-alikes: no 0/O, 1/I/L) and request bodies."""
+"""What the rooms area accepts from clients: room codes (``contracts.base``: 6 characters from
+an alphabet without look-alikes, no 0/O, 1/I/L) and request bodies."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
+from contracts.base import ROOM_CODE_ALPHABET as ALPHABET
+from contracts.base import ROOM_CODE_LENGTH as CODE_LENGTH
 from contracts.live import MAX_SDP_BYTES
 from control_plane.kits.http.validation import ONE_LINE
 
@@ -21,9 +23,6 @@ __all__ = [
     "new_code",
     "normalise_code",
 ]
-
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-CODE_LENGTH = 6
 
 
 def new_code() -> str:
@@ -50,9 +49,18 @@ class CreateRoom(BaseModel):
 
 
 class StreamOffer(BaseModel):
+    """A browser's WebRTC offer for live audio into a room (at most ``MAX_SDP_BYTES``)."""
+
     model_config = ConfigDict(extra="forbid")
     sdp: str = Field(min_length=10, max_length=MAX_SDP_BYTES)
     type: Literal["offer"]
+
+    def is_audio_offer(self) -> bool:
+        """Whether the SDP is plainly an audio offer: ``v=0`` first, and an ``m=audio`` line.
+        (Checked after who may stream, so a stranger learns nothing about the offer's shape;
+        whether aiortc can use it, only the media process can tell.)"""
+        lines = self.sdp.replace("\r\n", "\n").split("\n")
+        return lines[0].strip() == "v=0" and any(line.startswith("m=audio ") for line in lines)
 
 
 # --- tracks ----------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """One open /ws/rooms/<code> socket: presence, the room's fan-out, clock pings and commands.
 
 Two threads per socket. A forwarder passes everything published on Redis ``room:<code>``
-(state, queue, participants, track, visual) to this socket. The socket's own thread blocks
+(state, queue, participants, track, visual) to this socket. On opening, the socket gets the
+room (participants, queue, state) and, while someone streams, the room's newest ``visual``
+frame (``visual:last:<code>``, kept a few seconds by the stream worker), so a late joiner
+sees the visuals at once instead of after the next frame. The socket's own thread blocks
 on the next client message, so a ``ping`` is answered the moment it arrives: the pong
 carries ``server_receive_ms`` (taken on arrival) and ``server_time_ms`` (taken just before
 the send, under the send lock), which is what an NTP-style offset estimate needs. Sends
@@ -10,7 +13,6 @@ from both threads go through one lock (wsproto is not thread-safe).
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -21,12 +23,13 @@ import redis
 from flask import Blueprint, Flask, current_app
 from simple_websocket import ConnectionClosed, Server
 
+from contracts.channels import last_visual_key, room_channel
 from contracts.sockets import PING, ErrorMessage, RoomMessage, SocketMessage, echoed_time, pong_text
 from control_plane.accounts.auth import authenticate_socket
 from control_plane.accounts.models import User
 from control_plane.kits.extensions import current_settings, db, sock
 from control_plane.kits.realtime.hub import RESYNC, RedisHub
-from control_plane.kits.realtime.protocol import MAX_CLIENT_MESSAGE, SocketRefused, refuse, server_time_ms
+from control_plane.kits.realtime.protocol import SocketRefused, parse, refuse, server_time_ms
 from control_plane.rooms.jobs import RoomTicker
 from control_plane.rooms.models import Room
 from control_plane.rooms.queries import room_by_code
@@ -100,13 +103,14 @@ class RoomConnection:
     # --- lifecycle -------------------------------------------------------------------------
 
     def run(self) -> None:
-        channel = f"room:{self.code}"
+        channel = room_channel(self.code)
         live = self.hub.subscribe(channel, self.ws)  # before the snapshot; visual frames go direct
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         forwarder = threading.Thread(target=self._forward, args=(app, live), name=f"room-fwd-{self.code}", daemon=True)
         try:
             self._arrive()
             self._send_snapshot()
+            self._send_last_visual()
             forwarder.start()
             self._listen()
         except (ConnectionClosed, OSError):
@@ -175,6 +179,19 @@ class RoomConnection:
         for message in out:
             self.send(message)
 
+    def _send_last_visual(self) -> None:
+        """The room's newest visual frame, if one is fresh (the key expires a few seconds after
+        the last frame). A live frame may already have gone out directly: the visualiser drops
+        frames whose ``seq`` is not newer than the one it drew."""
+        if self.redis is None:
+            return
+        try:
+            frame = self.redis.get(last_visual_key(self.code))
+        except redis.RedisError:
+            return  # visuals resume with the next live frame
+        if isinstance(frame, bytes):
+            self.send_text(frame.decode())
+
     def _forward(self, app: Flask, live: queue.Queue[object]) -> None:
         with app.app_context():  # a resync reads the database
             try:
@@ -235,9 +252,10 @@ class RoomConnection:
     # --- client messages -------------------------------------------------------------------
 
     def _answer(self, raw: object, received_ms: float) -> None:
-        message = _parse(raw)
-        if message is None:
-            self.error("bad-message", "messages are JSON objects with a string 'type', at most 4 KiB")
+        try:
+            message = parse(raw)
+        except SocketRefused as exc:  # a bad message is answered, not fatal, on this socket
+            self.error(exc.code, exc.detail)
             return
         kind = message["type"]
         if kind == PING:
@@ -266,18 +284,6 @@ class RoomConnection:
         finally:
             db.session.remove()  # sockets live long: hand the connection back at once
         messages.publish(self.redis, self.code, outcome.messages)
-
-
-def _parse(raw: object) -> dict[str, Any] | None:
-    if not isinstance(raw, str) or len(raw) > MAX_CLIENT_MESSAGE:
-        return None
-    try:
-        message = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-        return None
-    return message
 
 
 def room_socket(ws: Server, code: str) -> None:

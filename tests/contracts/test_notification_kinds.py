@@ -14,7 +14,7 @@ def test_the_notification_service_uses_the_contract_kinds_and_channels() -> None
     from notification_service import kinds
     from notification_service.app import _preference_errors, _preferences_body
 
-    assert kinds.KINDS is NOTIFICATION_KINDS and dict(kinds.KINDS) == dict(NOTIFICATION_KINDS)
+    assert kinds.NOTIFICATION_KINDS is NOTIFICATION_KINDS
     assert kinds.CHANNELS == CHANNELS == ("in_app", "email", "both", "none")
     assert kinds.DEFAULT_CHANNEL == DEFAULT_CHANNEL in CHANNELS
     body = _preferences_body({})

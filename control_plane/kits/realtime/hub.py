@@ -1,8 +1,8 @@
 """One Redis pub/sub connection per gateway process, fanned out to local sockets.
 
 Each WebSocket registers a queue for its channel. A single reader thread pattern-subscribes
-to ``notify:*`` and ``room:*`` and hands each message to the queues of that channel, so a
-thousand open sockets cost one Redis connection, not a thousand. When Redis drops, every
+to ``notify:*`` and ``room:*`` (``contracts.channels``) and hands each message to the queues
+of that channel, so a thousand open sockets cost one Redis connection, not a thousand. When Redis drops, every
 queue gets :data:`RESYNC` after the reconnect so sockets can refetch what they may have
 missed from the durable store.
 
@@ -29,6 +29,7 @@ from typing import Any
 
 import redis
 
+from contracts.channels import ROOM_CHANNELS, USER_CHANNELS, is_room_channel
 from contracts.sockets import VISUAL_FRAME_PREFIX
 from control_plane.kits.realtime.fanout import DirectSocket, text_frame
 
@@ -36,7 +37,7 @@ __all__ = ["RESYNC", "RedisHub", "RoomFeed", "visual_stream"]
 
 log = logging.getLogger(__name__)
 RESYNC = object()
-PATTERNS = ("notify:*", "room:*")
+PATTERNS = (USER_CHANNELS, ROOM_CHANNELS)
 QUEUE_LIMIT = 2048  # a socket this far behind is too slow; it drops frames, not the process
 STREAM_KEY = '"stream_id":"'
 
@@ -146,7 +147,7 @@ class RedisHub:
         """A feed of ``channel``'s messages. Given a room socket's ``ws``, its visual frames
         skip the feed: they are written to the socket directly (see ``fanout.py``)."""
         self._ensure_started()
-        room = channel.startswith("room:")
+        room = is_room_channel(channel)
         q: queue.Queue[object] = RoomFeed() if room else queue.Queue(maxsize=QUEUE_LIMIT)
         direct = DirectSocket(ws) if room and ws is not None and hasattr(ws, "sock") else None
         with self._lock:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import mimetypes
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,22 +17,25 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestedRangeNotSatisfiable, RequestEntityTooLarge
 from werkzeug.wsgi import wrap_file
 
-from contracts import TrackUploaded
-from contracts.files import ANALYSIS_PURPOSE, AnalysisAnswer, AnalysisReport
+from contracts.files import ANALYSIS_PATH, ANALYSIS_PURPOSE, AnalysisAnswer, AnalysisReport
 from control_plane.accounts.auth import current_user
-from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import current_settings, db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem, problem_response
 from control_plane.kits.http.validation import parse_body, parse_query
-from control_plane.kits.outbox.writer import add_event
-from control_plane.rooms.models import QueueEntry, Room, Track
+from control_plane.rooms.api.problems import refused_problem
+from control_plane.rooms.models import Track
 from control_plane.rooms.schemas import TrackList, TrackUrl
-from control_plane.rooms.services.messages import publish, track_message
+from control_plane.rooms.services.analysis import record_analysis_report
+from control_plane.rooms.services.messages import publish
+from control_plane.rooms.services.refusals import RoomsRefused
 from control_plane.rooms.services.tracks import (
     EXTENSIONS,
     SNIFF_BYTES,
+    StoredAudio,
     UnreadableAudio,
+    add_uploaded_track,
+    add_url_track,
     probe_audio,
     sniff_audio,
     track_json,
@@ -46,21 +48,13 @@ __all__ = ["bp", "internal_bp"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("tracks", __name__, url_prefix="/api")
-internal_bp = Blueprint("tracks_internal", __name__, url_prefix="/internal")
+internal_bp = Blueprint("tracks_internal", __name__)
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file
-URL_NOT_ANALYSED = "Direct URL tracks are not analysed: the server does not download them"
-# What a track keeps of a finished analysis (its duration is the track's own, from its file).
-_STORED = {"bpm", "key", "meter", "loudness_lufs", "beats", "downbeats", "waveform", "energy", "energy_hz"}
 
 
 def _settings() -> Settings:
     settings = current_settings()
     return settings
-
-
-def _rooms_queueing(track_id: int) -> list[str]:
-    stmt = select(Room.code).join(QueueEntry, QueueEntry.room_id == Room.id).where(QueueEntry.track_id == track_id)
-    return sorted(set(db.session.scalars(stmt)))
 
 
 @api_route(
@@ -76,26 +70,14 @@ def create_track() -> tuple[Response, int]:
     if request.mimetype == "multipart/form-data":
         return jsonify(track_json(_upload())), 201
     data = parse_body(TrackUrl)
-    user = current_user()
-    path = data.url.path or ""
-    content_type = mimetypes.guess_type(path)[0] or "audio/mpeg"
-    track = Track(
-        owner_id=user.id,
-        source="url",
-        title=data.title or (Path(path).stem or data.url.host or "Untitled")[:200],
-        artist=data.artist,
-        duration_ms=data.duration_ms,
-        content_type=content_type[:64],
-        url=str(data.url),
-        analysis_status="failed",
-        analysis_error=URL_NOT_ANALYSED,
-    )
-    db.session.add(track)
+    track = add_url_track(db.session, current_user().id, data)
     db.session.commit()
     return jsonify(track_json(track)), 201
 
 
 def _upload() -> Track:
+    """Stream the part to disk within the size limit, recognise and probe it, move it to its
+    place; then the service makes the track and requests its analysis."""
     limit = _settings().rooms.max_track_bytes
     if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
         raise _too_large(limit)
@@ -139,34 +121,9 @@ def _upload() -> Track:
     finally:
         temp.unlink(missing_ok=True)
         upload.close()  # a large part is spooled to a temporary file; free it now
-    user = current_user()
+    stored = StoredAudio(key, content_type, size, digest, info)
     try:
-        track = Track(
-            owner_id=user.id,
-            source="upload",
-            title=info.title,
-            artist=info.artist,
-            duration_ms=info.duration_ms,
-            content_type=content_type,
-            size_bytes=size,
-            sha256=digest,
-            storage_key=key,
-            analysis_status="pending",
-        )
-        db.session.add(track)
-        db.session.flush()
-        # Same transaction as the row: the analysis is requested exactly when the track exists.
-        add_event(
-            db.session,
-            TrackUploaded(
-                track_id=track.id,
-                owner_id=user.id,
-                storage_key=key,
-                content_type=content_type,  # type: ignore[arg-type]
-                size_bytes=size,
-                sha256=digest,
-            ),
-        )
+        track = add_uploaded_track(db.session, current_user().id, stored)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -270,7 +227,8 @@ def _range_not_satisfiable(size: int) -> Response:
     return refused
 
 
-@internal_bp.post("/tracks/<int:track_id>/analysis")
+# contracts.files.ANALYSIS_PATH as a Flask rule: {track_id} -> <int:track_id>
+@internal_bp.post(ANALYSIS_PATH.format(track_id="<int:track_id>"))
 def analysis_report(track_id: int) -> tuple[Response, int]:
     """The stream worker's progress and result. Signed; idempotent; a finished track stays
     finished (the answer tells a redelivered analysis not to run again)."""
@@ -280,26 +238,13 @@ def analysis_report(track_id: int) -> tuple[Response, int]:
     except SignatureInvalid as exc:
         raise ApiProblem(401, "bad-signature", str(exc)) from None
     report = parse_body(AnalysisReport)
-    track = db.session.scalar(select(Track).where(Track.id == track_id).with_for_update())
-    if track is None:
-        raise ApiProblem(404, "track-not-found", f"No track has the id {track_id}")
-    if track.analysis_status == "done":
-        db.session.rollback()
-        return jsonify(AnalysisAnswer(proceed=False, status="done").model_dump()), 200
-    if report.status == "done":
-        if report.result is None:
-            raise ApiProblem(422, "result-missing", "a finished analysis carries its result")
-        track.analysis = report.result.model_dump(include=_STORED)
-        track.analysis_status, track.analysis_progress, track.analysis_error = "done", 1.0, None
-    elif report.status == "failed":
-        track.analysis_status, track.analysis_error = "failed", (report.error or "analysis failed")[:2000]
-    else:
-        track.analysis_status, track.analysis_progress = "running", max(report.progress, 0.0)
-    track.analysis_updated_at = utcnow()
-    message = track_message(track)
-    rooms = _rooms_queueing(track.id)
+    try:
+        recorded = record_analysis_report(db.session, track_id, report)
+    except RoomsRefused as refused:
+        raise refused_problem(refused) from None
     db.session.commit()
-    client = current_app.extensions.get("downbeat.redis")
-    for code in rooms:
-        publish(client, code, [message])
-    return jsonify(AnalysisAnswer(proceed=True, status=report.status).model_dump()), 200
+    if recorded.message is not None:
+        client = current_app.extensions.get("downbeat.redis")
+        for code in recorded.rooms:
+            publish(client, code, [recorded.message])
+    return jsonify(AnalysisAnswer(proceed=recorded.proceed, status=recorded.status).model_dump()), 200

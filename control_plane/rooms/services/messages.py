@@ -1,7 +1,8 @@
 """The room's socket messages (`participants`, `queue`, `state`, `track`; their shapes are
 ``contracts.sockets``) and their fan-out.
 
-Every message is built from committed rows and published on Redis ``room:<code>``, so each
+Every message is built from committed rows and published on Redis ``room:<code>``
+(``contracts.channels.room_channel``), so each
 gateway process pushes it to its own sockets. Messages carry the room ``version`` they were
 read at; a client keeps the newest (two processes may publish in the opposite order of
 their commits). A message is encoded once, whatever the number of sockets.
@@ -17,6 +18,7 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, scoped_session
 
+from contracts.channels import room_channel
 from contracts.sockets import (
     Participant,
     ParticipantsMessage,
@@ -175,7 +177,7 @@ def publish(client: redis.Redis | None, code: str, messages: Iterable[RoomMessag
     try:
         pipe = client.pipeline(transaction=False)
         for message in messages:
-            pipe.publish(f"room:{code}", message.to_json())
+            pipe.publish(room_channel(code), message.to_json())
         pipe.execute()
     except redis.RedisError:
         log.warning("could not publish to room %s; its sockets miss this change", code)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.orm import Session, scoped_session
-
+from control_plane.kits.db.types import DB
 from control_plane.rooms.models import Room, RoomMember
 
 __all__ = ["active_member", "can_control", "can_queue", "can_stream", "may_stream"]
 
 
-def active_member(session: Session | scoped_session[Any], room: Room, user_id: int) -> RoomMember | None:
+def active_member(session: DB, room: Room, user_id: int) -> RoomMember | None:
     member = session.get(RoomMember, (room.id, user_id))
     return member if member is not None and member.left_at is None else None
 
@@ -30,9 +27,7 @@ def can_stream(room: Room, member: RoomMember | None, user_id: int) -> bool:
     return member is not None and member.left_at is None and (member.can_stream or room.allow_member_streams)
 
 
-def may_stream(room: Room, user_id: int) -> bool:
+def may_stream(session: DB, room: Room, user_id: int) -> bool:
     """For the live-audio signalling: the host always; a member the host allowed (per person
     with ``allow_stream``, or everyone with the room's ``allow_member_streams``)."""
-    from control_plane.kits.extensions import db
-
-    return can_stream(room, db.session.get(RoomMember, (room.id, user_id)), user_id)
+    return can_stream(room, session.get(RoomMember, (room.id, user_id)), user_id)

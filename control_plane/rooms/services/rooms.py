@@ -1,4 +1,5 @@
-"""Room use cases: playback commands, the queue, votes, hand-over and permissions.
+"""Room use cases: creating a room, playback commands, the queue, votes, hand-over and
+permissions.
 
 Every change runs in one transaction that first locks the room row (``FOR UPDATE`` on
 PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises writers), applies the rule, bumps the
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, scoped_session
 from contracts.sockets import RoomMessage
 from control_plane.kits.db.types import utcnow
 from control_plane.rooms.models import QueueEntry, Room, RoomMember, SkipVote, Track
-from control_plane.rooms.schemas import normalise_code
+from control_plane.rooms.schemas import CreateRoom, new_code, normalise_code
 from control_plane.rooms.services import playback as pb
 from control_plane.rooms.services.messages import (
     members_of,
@@ -33,12 +34,14 @@ from control_plane.rooms.services.messages import (
     state_message,
 )
 from control_plane.rooms.services.permissions import active_member, can_control, can_queue
+from control_plane.rooms.services.refusals import RoomsRefused
 
 __all__ = [
     "CommandRefused",
     "Outcome",
     "advance_if_ended",
     "choose_successor",
+    "create_room",
     "handle_command",
     "join",
     "leave",
@@ -52,6 +55,7 @@ QUEUE = ("queue_add", "queue_remove", "queue_move")
 HOST_ONLY = ("hand_over", "set_permissions", "allow_stream")
 COMMANDS = (*PLAYBACK, *QUEUE, *HOST_ONLY, "vote_skip")
 MAX_POSITION_MS = 24 * 3600 * 1000.0
+CODE_ATTEMPTS = 8
 
 
 class CommandRefused(Exception):
@@ -394,7 +398,33 @@ _HANDLERS: dict[str, Callable[[AnySession, Room, int, dict[str, Any], float, dic
 }
 
 
-# --- joining, leaving, automatic hand-over -------------------------------------------------
+# --- creating, joining, leaving, automatic hand-over ---------------------------------------
+
+
+def create_room(session: AnySession, host_id: int, command: CreateRoom, generate: Callable[[], str] = new_code) -> Room:
+    """A new room hosted by ``host_id`` (its first member), committed. The code is fresh: a
+    (rare) collision the unique index reports is retried, each attempt in its own savepoint so
+    that a collision undoes only that attempt; ``RoomsRefused`` 503 ``no-room-code`` after
+    ``CODE_ATTEMPTS``, with nothing written."""
+    for _ in range(CODE_ATTEMPTS):
+        room = Room(
+            code=generate(),
+            name=command.name,
+            host_id=host_id,
+            allow_member_streams=command.allow_member_streams,
+            allow_queue=command.allow_queue,
+            allow_control=command.allow_control,
+        )
+        try:
+            with session.begin_nested():
+                session.add(room)
+        except IntegrityError:
+            continue
+        session.add(RoomMember(room_id=room.id, user_id=host_id))
+        session.commit()
+        return room
+    session.rollback()
+    raise RoomsRefused(503, "no-room-code", "Could not find a free room code; please retry")
 
 
 def join(session: AnySession, room: Room, user_id: int) -> bool:

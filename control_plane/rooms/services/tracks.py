@@ -1,22 +1,35 @@
 """Audio files: what a file is (by its bytes, never its name), its tags and length, where it
-is stored, and the Track shape every client sees (../notes/room_protocol.md)."""
+is stored, the Track rows a new file or link makes, and the Track shape every client sees
+(../notes/room_protocol.md)."""
 
 from __future__ import annotations
 
 import logging
+import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import filetype
+import mutagen
 
+from contracts.files import TrackContentType, TrackUploaded
+from control_plane.kits.db.types import DB
+from control_plane.kits.outbox.writer import add_event
 from control_plane.rooms.models import Track
+from control_plane.rooms.schemas import TrackUrl
 from downbeat.settings import Settings
 
 __all__ = [
+    "EXTENSIONS",
+    "SNIFF_BYTES",
+    "URL_NOT_ANALYSED",
     "WAVEFORM_POINTS",
     "AudioInfo",
+    "StoredAudio",
     "UnreadableAudio",
+    "add_uploaded_track",
+    "add_url_track",
     "probe_audio",
     "sniff_audio",
     "track_json",
@@ -26,7 +39,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # filetype's names for the formats we accept, mapped to the canonical content types we serve.
-_CANONICAL = {
+_CANONICAL: dict[str, TrackContentType] = {
     "audio/mpeg": "audio/mpeg",
     "audio/ogg": "audio/ogg",
     "audio/x-wav": "audio/wav",
@@ -37,6 +50,7 @@ _CANONICAL = {
 EXTENSIONS = {"audio/mpeg": "mp3", "audio/ogg": "ogg", "audio/wav": "wav", "audio/flac": "flac"}
 SNIFF_BYTES = 8192  # filetype needs 262; MP3 frame sync after a long ID3 tag needs a little more
 WAVEFORM_POINTS = 400
+URL_NOT_ANALYSED = "Direct URL tracks are not analysed: the server does not download them"
 
 
 class UnreadableAudio(ValueError):
@@ -50,11 +64,73 @@ class AudioInfo:
     duration_ms: float
 
 
+@dataclass(frozen=True)
+class StoredAudio:
+    """An uploaded file, checked and moved to its place under :func:`tracks_dir`."""
+
+    storage_key: str  # relative to the tracks folder
+    content_type: TrackContentType  # canonical, from its bytes
+    size_bytes: int
+    sha256: str
+    info: AudioInfo
+
+
+def add_uploaded_track(session: DB, owner_id: int, stored: StoredAudio) -> Track:
+    """The track of an uploaded file, waiting for its analysis. The ``TrackUploaded`` event is
+    staged in the same transaction as the row, so the analysis is requested exactly when the
+    track exists; the caller commits."""
+    track = Track(
+        owner_id=owner_id,
+        source="upload",
+        title=stored.info.title,
+        artist=stored.info.artist,
+        duration_ms=stored.info.duration_ms,
+        content_type=stored.content_type,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        storage_key=stored.storage_key,
+        analysis_status="pending",
+    )
+    session.add(track)
+    session.flush()
+    add_event(
+        session,
+        TrackUploaded(
+            track_id=track.id,
+            owner_id=owner_id,
+            storage_key=stored.storage_key,
+            content_type=stored.content_type,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+        ),
+    )
+    return track
+
+
+def add_url_track(session: DB, owner_id: int, link: TrackUrl) -> Track:
+    """A track that is a direct link: never downloaded, so never analysed. The caller commits."""
+    path = link.url.path or ""
+    content_type = mimetypes.guess_type(path)[0] or "audio/mpeg"
+    track = Track(
+        owner_id=owner_id,
+        source="url",
+        title=link.title or (Path(path).stem or link.url.host or "Untitled")[:200],
+        artist=link.artist,
+        duration_ms=link.duration_ms,
+        content_type=content_type[:64],
+        url=str(link.url),
+        analysis_status="failed",
+        analysis_error=URL_NOT_ANALYSED,
+    )
+    session.add(track)
+    return track
+
+
 def tracks_dir(settings: Settings) -> Path:
     return settings.data_path / "tracks"
 
 
-def sniff_audio(head: bytes) -> str | None:
+def sniff_audio(head: bytes) -> TrackContentType | None:
     """The canonical content type of an mp3, ogg, wav or flac file from its first bytes."""
     kind = filetype.guess(head[:SNIFF_BYTES])
     if kind is not None:
@@ -69,8 +145,6 @@ def probe_audio(path: Path, fallback_title: str) -> AudioInfo:
     """Tags and length with mutagen; PyAV decodes the container when mutagen cannot."""
     title, artist, duration = fallback_title, "", None
     try:
-        import mutagen
-
         parsed = mutagen.File(str(path), easy=True)
         if parsed is not None:
             tags = parsed.tags or {}
@@ -99,7 +173,7 @@ def _first(tags: Any, name: str) -> str:
 
 
 def _duration_with_pyav(path: Path) -> float | None:
-    import av
+    import av  # lazy: PyAV loads FFmpeg's libraries, which only a process taking uploads needs
 
     try:
         with av.open(str(path)) as container:
@@ -120,7 +194,7 @@ def _duration_with_pyav(path: Path) -> float | None:
 
 def _first_frame_decodes(path: Path) -> bool:
     """Headers can lie; the analysis and every browser will have to decode the audio itself."""
-    import av
+    import av  # lazy, as above
 
     try:
         with av.open(str(path)) as container:

@@ -5,8 +5,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from control_plane.kits.extensions import db
-from control_plane.rooms.api.rooms import create_room_with_unique_code
 from control_plane.rooms.models import Room
+from control_plane.rooms.schemas import CreateRoom
+from control_plane.rooms.services.refusals import RoomsRefused
+from control_plane.rooms.services.rooms import create_room
 from tests.integration.api_helpers import bearer, register
 
 OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
@@ -38,7 +40,7 @@ def test_room_code_collisions_are_retried(app: Flask) -> None:
 
         user = db.session.get(User, host["user"]["id"])
         assert user is not None
-        room = create_room_with_unique_code("Second", user, False, generate=lambda: next(codes))
+        room = create_room(db.session, user.id, CreateRoom(name="Second"), generate=lambda: next(codes))
         assert room.code == "ABCDEF"
         assert db.session.scalar(select(func.count()).select_from(Room)) == 2
         db.session.remove()
@@ -77,12 +79,11 @@ def test_codes_that_keep_colliding_give_503_and_write_nothing(app: Flask) -> Non
     taken = client.post("/api/rooms", json={"name": "First"}, headers=bearer(host)).get_json()["code"]
     with app.app_context():
         from control_plane.accounts.models import User
-        from control_plane.kits.http.problems import ApiProblem
 
         user = db.session.get(User, host["user"]["id"])
         assert user is not None
-        with pytest.raises(ApiProblem) as refused:
-            create_room_with_unique_code("Never", user, False, generate=lambda: taken)
+        with pytest.raises(RoomsRefused) as refused:
+            create_room(db.session, user.id, CreateRoom(name="Never"), generate=lambda: taken)
         assert refused.value.status == 503 and refused.value.code == "no-room-code"
         assert db.session.scalar(select(func.count()).select_from(Room)) == 1
         db.session.remove()
@@ -114,7 +115,8 @@ def test_snapshot_shape_leaving_host_hands_over_and_who_may_stream(app: Flask) -
     with app.app_context():
         found = db.session.scalar(select(Room).where(Room.code == code))
         assert found is not None
-        assert may_stream(found, host["user"]["id"]) and not may_stream(found, first["user"]["id"])
+        assert may_stream(db.session, found, host["user"]["id"])
+        assert not may_stream(db.session, found, first["user"]["id"])
         db.session.remove()
     # Nobody has a socket open here (no one present): the longest member takes over.
     left = client.post(f"/api/rooms/{code}/leave", headers=bearer(host)).get_json()

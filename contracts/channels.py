@@ -1,0 +1,53 @@
+"""Redis names shared by processes: the pub/sub channels gateways forward to sockets, and the
+key under which a room's newest visual frame is kept.
+
+- ``room:<code>``: every message for a room's sockets (``contracts.sockets`` room messages,
+  published by the control plane; ``visual`` frames, published by the stream worker);
+- ``notify:<user id>``: a user's notifications (``NotificationMessage``, published by the
+  notification service);
+- ``visual:last:<code>``: the room's newest ``visual`` frame (a plain key with a short TTL,
+  written by the stream worker), which a socket joining mid-stream is sent first.
+
+Gateways pattern-subscribe to :data:`ROOM_CHANNELS` and :data:`USER_CHANNELS`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "LAST_VISUAL_PREFIX",
+    "ROOM_CHANNELS",
+    "ROOM_CHANNEL_PREFIX",
+    "USER_CHANNELS",
+    "USER_CHANNEL_PREFIX",
+    "is_room_channel",
+    "last_visual_key",
+    "room_channel",
+    "user_channel",
+]
+
+ROOM_CHANNEL_PREFIX: Final = "room:"
+USER_CHANNEL_PREFIX: Final = "notify:"
+LAST_VISUAL_PREFIX: Final = "visual:last:"
+ROOM_CHANNELS: Final = f"{ROOM_CHANNEL_PREFIX}*"  # psubscribe patterns
+USER_CHANNELS: Final = f"{USER_CHANNEL_PREFIX}*"
+
+
+def room_channel(code: str) -> str:
+    """The channel of the room ``code`` (a room code, already normalised)."""
+    return f"{ROOM_CHANNEL_PREFIX}{code}"
+
+
+def user_channel(user_id: int) -> str:
+    """The channel of one user's notifications."""
+    return f"{USER_CHANNEL_PREFIX}{user_id}"
+
+
+def last_visual_key(code: str) -> str:
+    """The key holding the room's newest ``visual`` frame (JSON text, expires on its own)."""
+    return f"{LAST_VISUAL_PREFIX}{code}"
+
+
+def is_room_channel(channel: str) -> bool:
+    return channel.startswith(ROOM_CHANNEL_PREFIX)
