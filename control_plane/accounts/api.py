@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Flask, Response, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from flask_jwt_extended import create_access_token, get_jwt, jwt_required, unset_jwt_cookies
 
 from control_plane.accounts.auth import (
@@ -63,6 +63,13 @@ def _settings() -> Settings:
     return settings
 
 
+def _hashing() -> PasswordHashing:
+    """The app's password hashing profile (bound by ``init_app``), for the use cases that hash
+    or verify."""
+    hashing: PasswordHashing = current_app.extensions[HASHING_KEY]
+    return hashing
+
+
 def _session_answer(user: User, tokens: dict[str, str], status: int) -> Response:
     response = jsonify({**tokens, "user": user.to_json()})
     response.status_code = status
@@ -88,7 +95,7 @@ def _session_answer(user: User, tokens: dict[str, str], status: int) -> Response
 def register() -> Response:
     data = parse_body(Register)
     try:
-        user = register_account(db.session, data)
+        user = register_account(db.session, data, _hashing())
     except AccountsRefused as refused:
         raise _problem(refused) from None
     tokens = issue_tokens(user)
@@ -118,7 +125,7 @@ def login() -> Response:
     if wait:
         return too_many(wait, f"Too many failed logins; try again in {wait} s", "login-locked")
     try:
-        user = credentials.log_in(db.session, email, data.password)
+        user = credentials.log_in(db.session, email, data.password, _hashing())
     except WrongPassword as refused:
         throttle.failed(email, address)
         raise _problem(refused) from None
@@ -218,7 +225,7 @@ def change_password() -> Response:
     data = parse_body(ChangePassword)
     user = current_user()
     try:
-        credentials.change_password(db.session, user, data, keep_login=get_jwt()["fam"])
+        credentials.change_password(db.session, user, data, _hashing(), keep_login=get_jwt()["fam"])
     except WrongPassword as refused:
         login_throttle().failed(user.email, client_address())
         raise _problem(refused) from None

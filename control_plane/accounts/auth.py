@@ -27,13 +27,13 @@ from flask_jwt_extended import (
     verify_jwt_in_request,
 )
 from simple_websocket import Server
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from control_plane.accounts.models import RevokedToken, TokenFamily, User
-from control_plane.accounts.schemas import ROLES
-from control_plane.accounts.services.logins import revoke_family
-from control_plane.kits.db.raw_sql import postgres_connection
+from contracts.sockets import AUTH
+from control_plane.accounts.models import TokenFamily, User
+from control_plane.accounts.queries import family_is_revoked
+from control_plane.accounts.services.logins import rotate_refresh_token
+from control_plane.accounts.services.refusals import AccountsRefused
+from control_plane.accounts.services.roles import HOSTING_ROLES, known_roles, missing_role
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import db, jwt
 from control_plane.kits.http.pages import here, page
@@ -41,7 +41,6 @@ from control_plane.kits.http.problems import ApiProblem, problem_response
 from control_plane.kits.realtime.protocol import AUTH_TIMEOUT_S, SocketRefused, parse
 
 __all__ = [
-    "FAMILY_IS_LIVE_SQL",
     "HOSTING_ROLES",
     "authenticate_socket",
     "consume_refresh_token",
@@ -53,7 +52,6 @@ __all__ = [
     "require_live_token",
     "require_roles",
     "revoked_token_problem",
-    "roles_phrase",
     "set_auth_cookies",
     "token_is_revoked",
     "viewer",
@@ -83,44 +81,21 @@ def set_auth_cookies(response: Response, tokens: dict[str, str]) -> Response:
 
 
 def consume_refresh_token(grace_s: int) -> str:
-    """Mark the presented refresh token used and return its family for the new pair.
-
-    The primary key on ``revoked_tokens.jti`` lets exactly one rotation win even when two
-    arrive at once. A token presented again within ``grace_s`` seconds of its first use is the
-    same client racing itself (two tabs, a retried request whose answer was lost): it gets a
-    fresh pair in the same family. Later, it is a replay (theft): the whole family is revoked.
-    """
+    """Mark the presented refresh token used and return its family for the new pair; a token
+    presented again after ``grace_s`` seconds is a replay: 401 ``refresh-token-reused`` and the
+    login ends (the rule: ``services.logins.rotate_refresh_token``)."""
     claims = get_jwt()
-    jti, family_id = str(claims["jti"]), str(claims.get("fam", ""))
-    used_at = _first_use(jti, family_id, datetime.fromtimestamp(claims["exp"], UTC), utcnow())
-    if used_at is None:
-        return family_id
-    # Timed from when this request learnt of the first use, not from when it started: a request
-    # that began a moment before its twin, then lost the race, must not count as "earlier" than
-    # the use it lost to (with no grace window, both tabs were then let through).
-    if utcnow() - used_at < timedelta(seconds=grace_s):
-        return family_id
-    revoke_family(db.session, family_id)
-    db.session.commit()
-    raise ApiProblem(401, "refresh-token-reused", "This refresh token was already used; please log in again")
-
-
-def _first_use(jti: str, family_id: str, expires: datetime, now: datetime) -> datetime | None:
-    """None if this is the token's first use (now recorded), else when it was first used."""
-    existing = db.session.get(RevokedToken, jti)
-    if existing is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(RevokedToken(jti=jti, family_id=family_id, expires_at=expires, used_at=now))
-            return None
-        except IntegrityError:
-            # A concurrent rotation of the same token committed first (PostgreSQL blocks on
-            # the key, then fails here); read what it recorded.
-            existing = db.session.get(RevokedToken, jti, populate_existing=True)
-        if existing is None:  # pragma: no cover - the row cannot vanish while its family lives
-            raise ApiProblem(401, "refresh-token-reused", "This refresh token was already used")
-    # Rows from before migration 0006 carry no time: treat them as used long ago.
-    return existing.used_at or datetime.min.replace(tzinfo=UTC)
+    try:
+        return rotate_refresh_token(
+            db.session,
+            jti=str(claims["jti"]),
+            family_id=str(claims.get("fam", "")),
+            expires=datetime.fromtimestamp(claims["exp"], UTC),
+            grace=timedelta(seconds=grace_s),
+            now=utcnow,  # this module's clock, read when the rule asks for it
+        )
+    except AccountsRefused as refused:
+        raise ApiProblem(refused.status, refused.code, refused.detail, title=refused.title) from None
 
 
 def current_user() -> User:
@@ -131,25 +106,8 @@ def current_user() -> User:
 
 
 def token_is_revoked(claims: dict[str, Any]) -> bool:
-    family_id = claims.get("fam")
-    if not family_id:
-        return True
-    # One query on every authenticated request: an unknown or revoked family both refuse.
-    # It runs on every authenticated request, so on PostgreSQL it skips SQLAlchemy's
-    # statement machinery (see control_plane/kits/db/raw_sql.py).
-    raw = postgres_connection(db.session)
-    if raw is not None:
-        row = raw.execute(_FAMILY_STATE_SQL, (family_id,)).fetchone()
-    else:
-        row = db.session.execute(select(TokenFamily.revoked_at).where(TokenFamily.id == family_id)).first()
-    return row is None or row[0] is not None
-
-
-_FAMILY_STATE_SQL = "SELECT revoked_at FROM token_families WHERE id = %s"
-
-# The same check as one boolean for a statement of a hot path (psycopg named parameter
-# ``token_family``): true only for a known family that was never revoked.
-FAMILY_IS_LIVE_SQL = "COALESCE((SELECT revoked_at IS NULL FROM token_families WHERE id = %(token_family)s), false)"
+    """Whether the login behind these claims was ended (or never existed)."""
+    return family_is_revoked(db.session, claims.get("fam"))
 
 
 def revoked_token_problem() -> ApiProblem:
@@ -197,37 +155,21 @@ def register_jwt_callbacks() -> None:
 
 
 # --- roles ------------------------------------------------------------------------------
-# Roles are self-declared at registration (several at once) and decide what a user may do.
-# Views say which roles they need with ``@require_roles(...)``; code that knows the user
-# already calls ``ensure_roles``. Both answer 403 problem+json naming the roles that would do.
-
-
-def roles_phrase(roles: tuple[str, ...]) -> str:
-    """("creator", "facilitator") -> "creators or facilitators"."""
-    plural = [role.replace("_", " ") + "s" for role in roles]
-    return plural[0] if len(plural) == 1 else ", ".join(plural[:-1]) + " or " + plural[-1]
+# Who may do what is decided in ``services.roles`` (use cases of every area ask it too). Views
+# say which roles they need with ``@require_roles(...)``; code that knows the user already calls
+# ``ensure_roles``. Both answer 403 problem+json naming the roles that would do.
 
 
 def ensure_roles(user: User, *roles: str, action: str = "do this") -> None:
     """Refuse with 403 unless the user holds at least one of ``roles``."""
-    unknown = set(roles) - set(ROLES)
-    if unknown:  # a typo here would silently lock everyone out
-        raise ValueError(f"unknown roles {sorted(unknown)}")
-    if not user.has_any_role(*roles):
-        raise ApiProblem(
-            403,
-            "forbidden",
-            f"Only {roles_phrase(roles)} may {action}",
-            title="Forbidden",
-            required_roles=list(roles),
-        )
+    refusal = missing_role(user, roles, action)
+    if refusal is not None:
+        raise ApiProblem(403, "forbidden", refusal, title="Forbidden", required_roles=list(roles))
 
 
 def require_roles(*roles: str, action: str = "do this") -> Callable[[F], F]:
     """Decorator: a valid access token (401 otherwise) of a user holding any of ``roles`` (403)."""
-    unknown = set(roles) - set(ROLES)
-    if not roles or unknown:
-        raise ValueError(f"require_roles needs known roles, got {roles!r}")
+    known_roles(roles)
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -243,7 +185,6 @@ def require_roles(*roles: str, action: str = "do this") -> Callable[[F], F]:
 
 # --- who is looking at a page -----------------------------------------------------------
 
-HOSTING_ROLES = ("creator", "facilitator")
 _NO_VIEWER = object()
 
 
@@ -291,7 +232,7 @@ def viewer_context() -> dict[str, Any]:
 def authenticate_socket(ws: Server) -> tuple[User, dict[str, Any]]:
     """The first message of every socket: ``{type: auth, token}`` with a live access token."""
     message = parse(ws.receive(timeout=AUTH_TIMEOUT_S))
-    if message["type"] != "auth" or not isinstance(message.get("token"), str):
+    if message["type"] != AUTH or not isinstance(message.get("token"), str):
         raise SocketRefused("auth-required", "first message must be {type: auth, token}")
     try:
         claims = decode_token(message["token"])

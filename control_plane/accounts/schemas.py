@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 # What a person may declare to be at registration (several at once); ``User.roles`` holds
-# them, and role checks (``accounts.auth``) refuse a name not listed here.
+# them, and role checks (``accounts.services.roles``) refuse a name not listed here.
 ROLES = ("user", "creator", "facilitator", "musician", "producer", "band_manager")
 
 # --- the password policy ---------------------------------------------------------------

@@ -12,7 +12,7 @@ from control_plane.accounts.auth import current_user
 from control_plane.accounts.models import User
 from control_plane.calendars.queries.feed import feed_owner, items_for
 from control_plane.calendars.queries.items import booking_item
-from control_plane.calendars.schemas import WeekQuery
+from control_plane.calendars.schemas import WeekOutOfRange, WeekQuery
 from control_plane.calendars.services.feed_link import revoke_feed_token, rotate_feed_token
 from control_plane.calendars.services.ics import ics_filename, render_calendar
 from control_plane.catalog.models import Booking
@@ -63,15 +63,10 @@ def revoke() -> Response:
 )
 @jwt_required()
 def week() -> Response:
-    query = parse_query(WeekQuery)
-    start = query.start or (utcnow() - timedelta(days=utcnow().weekday())).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    end = query.end or start + timedelta(days=7)
-    if not start < end <= start + timedelta(days=8):
-        raise field_problem(
-            {"end": ["must be after start, at most 8 days later"]}, "end must be after start and at most 8 days later"
-        )
+    try:
+        start, end = parse_query(WeekQuery).window
+    except WeekOutOfRange as refused:
+        raise field_problem(refused.errors, refused.detail) from None
     items = items_for(db.session, current_user().id, start, end)
     return jsonify(
         {

@@ -13,8 +13,9 @@ from flask import Response, make_response, request
 from control_plane.accounts.auth import login_required, viewer
 from control_plane.kits.extensions import db
 from control_plane.kits.http.pages import page, page_blueprint
-from control_plane.musicians.models import MusicianProfile, Project
-from control_plane.musicians.services.projects import REQUESTER_ROLES
+from control_plane.musicians.models import MusicianProfile
+from control_plane.musicians.queries import owned_project
+from control_plane.musicians.services.roles import MUSICIAN_ROLES, REQUESTER_ROLES
 
 __all__ = ["bp"]
 
@@ -61,8 +62,8 @@ def projects() -> str:
 def project(project_id: int) -> Any:
     user = viewer()
     assert user is not None
-    found = db.session.get(Project, project_id)
-    if found is None or found.owner_id != user.id:
+    found = owned_project(db.session, project_id, user.id)
+    if found is None:
         return page("404.html", title="Project not found"), 404
     return page("project.html", title=found.title, project=found.to_json())
 
@@ -72,7 +73,7 @@ def project(project_id: int) -> Any:
 def requests_inbox() -> str:
     user = viewer()
     assert user is not None
-    return page("requests_inbox.html", title="Requests", is_musician=user.has_any_role("musician"))
+    return page("requests_inbox.html", title="Requests", is_musician=user.has_any_role(*MUSICIAN_ROLES))
 
 
 @bp.get("/musicians/me")
@@ -81,7 +82,7 @@ def musician_profile() -> Response:
     user = viewer()
     assert user is not None
     return _with_photos(
-        page("musician_profile.html", title="Musician profile", is_musician=user.has_any_role("musician"))
+        page("musician_profile.html", title="Musician profile", is_musician=user.has_any_role(*MUSICIAN_ROLES))
     )
 
 

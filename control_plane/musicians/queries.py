@@ -1,5 +1,6 @@
 """Read shapes of the musicians area: a profile as the API shows it (search items carry the
-same portfolio), and the booking requests a person may list."""
+same portfolio) and its reviews; the projects and booking requests a person may see. Who may
+see what is decided here: a lookup answers None for "no such thing" and "not yours" alike."""
 
 from __future__ import annotations
 
@@ -9,10 +10,21 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, scoped_session, selectinload
 
-from control_plane.musicians.models import BookingRequest, MusicianProfile
+from control_plane.musicians.models import BookingRequest, MusicianProfile, MusicianReview, Project
 from control_plane.musicians.schemas import portfolio_kind
 
-__all__ = ["portfolio_links", "profile_json", "profile_of", "requests_of"]
+__all__ = [
+    "owned_project",
+    "portfolio_links",
+    "profile_json",
+    "profile_of",
+    "project_exists",
+    "project_requests",
+    "projects_of",
+    "requests_of",
+    "reviews_of",
+    "visible_request",
+]
 
 DbSession = Session | scoped_session[Any]
 
@@ -45,7 +57,7 @@ def profile_json(profile: MusicianProfile) -> dict[str, Any]:
 
 def requests_of(
     user_id: int, role: str | None, status: str | None, before_id: int | None, now: datetime
-) -> Select[tuple[BookingRequest]]:
+) -> Select[BookingRequest]:
     """Requests ``user_id`` received (``role="musician"``), sent (``"requester"``) or either,
     newest first, older than ``before_id`` when given. The status is the one a reader sees
     (``BookingRequest.effective_status``): a pending request past its deadline is expired
@@ -71,3 +83,51 @@ def requests_of(
     if before_id:
         stmt = stmt.where(BookingRequest.id < before_id)  # newest first: the next page is older
     return stmt
+
+
+def reviews_of(musician_id: int, before_id: int | None) -> Select[MusicianReview]:
+    """The musician's reviews with their reviewers, newest first, older than ``before_id``."""
+    stmt = (
+        select(MusicianReview)
+        .where(MusicianReview.musician_id == musician_id)
+        .options(selectinload(MusicianReview.reviewer))
+        .order_by(MusicianReview.id.desc())
+    )
+    if before_id is not None:
+        stmt = stmt.where(MusicianReview.id < before_id)
+    return stmt
+
+
+# --- projects and requests: only their parties see them ----------------------------------
+
+
+def owned_project(db: DbSession, project_id: int, owner_id: int) -> Project | None:
+    """The project when ``owner_id`` owns it; None when it does not exist or is someone else's
+    (only its owner sees a project)."""
+    project = db.get(Project, project_id)
+    return project if project is not None and project.owner_id == owner_id else None
+
+
+def project_exists(db: DbSession, project_id: int) -> bool:
+    """Whether a project has this id (for an answer that tells "not yours" from "none")."""
+    return db.get(Project, project_id) is not None
+
+
+def projects_of(owner_id: int) -> Select[Project]:
+    """The owner's projects, soonest first (keyset order ``starts_at``, ``id``)."""
+    return select(Project).where(Project.owner_id == owner_id).order_by(Project.starts_at, Project.id)
+
+
+def project_requests(db: DbSession, project: Project) -> list[BookingRequest]:
+    """Every request sent for ``project``, oldest first."""
+    rows = db.scalars(select(BookingRequest).where(BookingRequest.project_id == project.id).order_by(BookingRequest.id))
+    return list(rows)
+
+
+def visible_request(db: DbSession, request_id: int, viewer_id: int) -> BookingRequest | None:
+    """The request when ``viewer_id`` is its musician or its requester; None when it does not
+    exist or is someone else's (strangers cannot tell the two apart)."""
+    row = db.get(BookingRequest, request_id)
+    if row is None or viewer_id not in (row.musician_id, row.requester_id):
+        return None
+    return row

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from control_plane.accounts.models import User
 from control_plane.accounts.schemas import Register, UpdateMe
-from control_plane.accounts.services.passwords import hash_password
+from control_plane.accounts.services.passwords import PasswordHashing
 from control_plane.accounts.services.refusals import AccountsRefused
 
 __all__ = ["register_account", "update_account"]
@@ -18,14 +18,15 @@ __all__ = ["register_account", "update_account"]
 DbSession = Session | scoped_session[Any]
 
 
-def register_account(db: DbSession, command: Register) -> User:
-    """Stage and flush the new account (its id is needed for tokens); the caller commits.
-    ``AccountsRefused`` (409 email-taken) when the email has an account already."""
+def register_account(db: DbSession, command: Register, hashing: PasswordHashing) -> User:
+    """Stage and flush the new account (its id is needed for tokens), its password hashed with
+    ``hashing``; the caller commits. ``AccountsRefused`` (409 email-taken) when the email has an
+    account already."""
     if db.scalar(select(User.id).where(func.lower(User.email) == command.email)) is not None:
         raise _email_taken()
     user = User(
         email=command.email,
-        password_hash=hash_password(command.password),
+        password_hash=hashing.hash(command.password),
         name=command.name,
         roles=command.roles,
         timezone=command.timezone,

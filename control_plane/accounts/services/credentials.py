@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, scoped_session
 from control_plane.accounts.models import User
 from control_plane.accounts.schemas import ChangePassword, password_problems
 from control_plane.accounts.services.logins import revoke_other_families
-from control_plane.accounts.services.passwords import hash_password, needs_rehash, verify_password
+from control_plane.accounts.services.passwords import PasswordHashing
 from control_plane.accounts.services.refusals import WrongPassword, invalid_fields
 
 __all__ = ["change_password", "log_in"]
@@ -19,28 +19,30 @@ __all__ = ["change_password", "log_in"]
 DbSession = Session | scoped_session[Any]
 
 
-def log_in(db: DbSession, email: str, password: str) -> User:
+def log_in(db: DbSession, email: str, password: str, hashing: PasswordHashing) -> User:
     """The account ``email`` (already normalised) when ``password`` is its password, else
     ``WrongPassword`` (401), alike for an unknown email and a wrong password. A hash made with
-    older cost parameters is replaced (staged; the caller commits)."""
+    other cost parameters than ``hashing``'s is replaced (staged; the caller commits)."""
     user: User | None = db.scalar(select(User).where(User.email == email))
     # Verify before asking whether the account exists: an unknown email costs a hash check too.
-    if not verify_password(user.password_hash if user else None, password) or user is None:
+    if not hashing.verify(user.password_hash if user else None, password) or user is None:
         raise WrongPassword(401, "invalid-credentials", "Wrong email or password")
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if hashing.needs_rehash(user.password_hash):
+        user.password_hash = hashing.hash(password)
     return user
 
 
-def change_password(db: DbSession, user: User, command: ChangePassword, *, keep_login: str) -> None:
+def change_password(
+    db: DbSession, user: User, command: ChangePassword, hashing: PasswordHashing, *, keep_login: str
+) -> None:
     """Set the new password and end every login of the account but ``keep_login`` (the token
     family of the caller): whoever knew the old password is shut out. Staged; the caller commits.
     ``WrongPassword`` (403) when the current password is wrong, ``AccountsRefused`` (422) when
     the new one breaks the policy."""
-    if not verify_password(user.password_hash, command.current_password):
+    if not hashing.verify(user.password_hash, command.current_password):
         raise WrongPassword(403, "invalid-credentials", "The current password is wrong")
     problems = password_problems(command.new_password, user.email)
     if problems:
         raise invalid_fields({"new_password": problems})
-    user.password_hash = hash_password(command.new_password)
+    user.password_hash = hashing.hash(command.new_password)
     revoke_other_families(db, user.id, keep=keep_login)

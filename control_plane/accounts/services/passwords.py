@@ -1,20 +1,14 @@
-"""Password hashing (argon2id) with the app's cost parameters; the policy a new password
-must meet is input checking and lives in ``accounts.schemas``."""
+"""Password hashing (argon2id) with one cost profile. The app binds its profile (settings
+``auth.argon2_*``) under ``HASHING_KEY`` and its routes hand it to the use cases that hash or
+verify; ``default_hashing`` is the library's profile for code that runs without an app. The
+policy a new password must meet is input checking and lives in ``accounts.schemas``."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from control_plane.kits.extensions import app_extension
-
-__all__ = [
-    "HASHING_KEY",
-    "PasswordHashing",
-    "hash_password",
-    "needs_rehash",
-    "verify_password",
-]
+__all__ = ["HASHING_KEY", "PasswordHashing", "default_hashing"]
 
 HASHING_KEY = "downbeat.password_hashing"
 
@@ -31,6 +25,8 @@ class PasswordHashing:
         return self._hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
+        """Constant effort: an absent account (``password_hash`` None) still costs one
+        argon2 verification."""
         try:
             return self._hasher.verify(password_hash or self._dummy, password) and password_hash is not None
         except (VerificationError, InvalidHashError):
@@ -47,25 +43,9 @@ class PasswordHashing:
 _DEFAULT: PasswordHashing | None = None
 
 
-def _hashing() -> PasswordHashing:
-    """The app's profile (settings ``auth.argon2_*``); the library default outside an app."""
+def default_hashing() -> PasswordHashing:
+    """The library's default profile, made once: for code that runs without an app."""
     global _DEFAULT
-    hashing = app_extension(HASHING_KEY, PasswordHashing)
-    if hashing is not None:
-        return hashing
     if _DEFAULT is None:
         _DEFAULT = PasswordHashing()
     return _DEFAULT
-
-
-def hash_password(password: str) -> str:
-    return _hashing().hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """Constant-effort check: an absent account still costs one argon2 verification."""
-    return _hashing().verify(password_hash, password)
-
-
-def needs_rehash(password_hash: str) -> bool:
-    return _hashing().needs_rehash(password_hash)

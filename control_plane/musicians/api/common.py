@@ -1,26 +1,32 @@
-"""What the musicians area's route modules share: the one blueprint, the role check and how a
-refusal of the area's rules reads as a problem."""
+"""What the musicians area's route modules share: the one blueprint, the role checks of the use
+cases run before a body is parsed, and how a refusal of the area's rules reads as a problem."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint
 
-from control_plane.accounts.auth import ensure_roles
 from control_plane.accounts.models import User
 from control_plane.kits.http.problems import ApiProblem
 from control_plane.musicians.services.refusals import MusiciansRefused
 
-__all__ = ["bp", "refusal_problem", "require_role"]
+__all__ = ["bp", "ensure_allowed", "refusal_problem"]
 
 bp = Blueprint("musicians", __name__, url_prefix="/api")
-
-
-def require_role(user: User, *roles: str, what: str) -> None:
-    """The one role check (control_plane.accounts.auth), phrased for this area's actions."""
-    ensure_roles(user, *roles, action=what)
 
 
 def refusal_problem(refused: MusiciansRefused) -> ApiProblem:
     return ApiProblem(
         refused.status, refused.code, refused.detail, title=refused.title, errors=refused.errors, **refused.extra
     )
+
+
+def ensure_allowed(check: Callable[[User], None], user: User) -> None:
+    """Run a use case's own role check (``services.roles``) before the body is parsed, so a
+    caller without the role hears that rather than what is wrong with the body; the use case
+    checks again."""
+    try:
+        check(user)
+    except MusiciansRefused as refused:
+        raise refusal_problem(refused) from None

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 from flask_jwt_extended import jwt_required
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from control_plane.accounts.auth import current_user
 from control_plane.kits.db.types import utcnow
@@ -15,13 +13,14 @@ from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem
 from control_plane.kits.http.validation import parse_body, parse_query
-from control_plane.musicians.api.common import bp, refusal_problem, require_role
-from control_plane.musicians.models import MusicianProfile, MusicianReview
-from control_plane.musicians.queries import profile_json, profile_of
+from control_plane.musicians.api.common import bp, ensure_allowed, refusal_problem
+from control_plane.musicians.models import MusicianProfile
+from control_plane.musicians.queries import profile_json, profile_of, reviews_of
 from control_plane.musicians.schemas import ProfileBody, ReviewBody, ReviewQuery
 from control_plane.musicians.services.profiles import ProfileFields, save_profile
 from control_plane.musicians.services.refusals import MusiciansRefused
 from control_plane.musicians.services.reviews import review_engagement
+from control_plane.musicians.services.roles import ensure_may_keep_a_profile
 
 __all__: list[str] = []  # nothing to import: the routes join ``common.bp`` when this module loads
 
@@ -37,7 +36,7 @@ __all__: list[str] = []  # nothing to import: the routes join ``common.bp`` when
 @jwt_required()
 def put_profile() -> Response:
     user = current_user()
-    require_role(user, "musician", what="have a musician profile")
+    ensure_allowed(ensure_may_keep_a_profile, user)
     data = parse_body(ProfileBody)
     fields = ProfileFields(
         instruments=data.instruments,
@@ -52,7 +51,10 @@ def put_profile() -> Response:
         links=data.links,
         photo_url=data.photo_url,
     )
-    profile = save_profile(db.session, user, fields)
+    try:
+        profile = save_profile(db.session, user, fields)
+    except MusiciansRefused as refused:
+        raise refusal_problem(refused) from None
     db.session.commit()
     return jsonify(profile_json(profile))
 
@@ -124,15 +126,7 @@ def list_reviews(musician_id: int) -> Response:
     query = parse_query(ReviewQuery)
     if db.session.get(MusicianProfile, musician_id) is None:
         raise ApiProblem(404, "musician-not-found", f"Musician {musician_id} has no profile")
-    stmt = (
-        select(MusicianReview)
-        .where(MusicianReview.musician_id == musician_id)
-        .options(selectinload(MusicianReview.reviewer))
-        .order_by(MusicianReview.id.desc())
-    )
-    if query.cursor is not None:
-        stmt = stmt.where(MusicianReview.id < query.cursor)
-    rows = db.session.scalars(stmt.limit(query.limit + 1)).all()
+    rows = db.session.scalars(reviews_of(musician_id, query.cursor).limit(query.limit + 1)).all()
     items = rows[: query.limit]
     next_cursor = str(items[-1].id) if len(rows) > query.limit else None
     return jsonify({"items": [row.to_json() for row in items], "next_cursor": next_cursor})

@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 from flask import Response, jsonify, request
 from flask_jwt_extended import jwt_required
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from control_plane.accounts.auth import current_user
 from control_plane.accounts.models import User
@@ -22,9 +21,16 @@ from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.pagination import after, encode
 from control_plane.kits.http.problems import ApiProblem
 from control_plane.kits.http.validation import parse_body, parse_query
-from control_plane.musicians.api.common import bp, refusal_problem, require_role
+from control_plane.musicians.api.common import bp, ensure_allowed, refusal_problem
 from control_plane.musicians.models import BookingRequest, MusicianAvailability, Project
-from control_plane.musicians.queries import requests_of
+from control_plane.musicians.queries import (
+    owned_project,
+    project_exists,
+    project_requests,
+    projects_of,
+    requests_of,
+    visible_request,
+)
 from control_plane.musicians.schemas import (
     AvailabilityBody,
     EmptyBody,
@@ -38,6 +44,7 @@ from control_plane.musicians.schemas import (
 from control_plane.musicians.services import projects
 from control_plane.musicians.services import requests as booking_requests
 from control_plane.musicians.services.refusals import MusiciansRefused
+from control_plane.musicians.services.roles import ensure_may_create_projects, ensure_may_set_availability
 from control_plane.musicians.services.saved_availability import save_availability
 
 __all__: list[str] = []  # nothing to import: the routes join ``common.bp`` when this module loads
@@ -120,8 +127,12 @@ def get_availability() -> Response:
 @jwt_required()
 def put_availability() -> Response:
     user = current_user()
-    require_role(user, "musician", what="set availability")
-    row = save_availability(db.session, user, parse_body(AvailabilityBody))
+    ensure_allowed(ensure_may_set_availability, user)
+    data = parse_body(AvailabilityBody)
+    try:
+        row = save_availability(db.session, user, data)
+    except MusiciansRefused as refused:
+        raise refusal_problem(refused) from None
     db.session.commit()
     return jsonify(_availability_json(user, row))
 
@@ -129,13 +140,14 @@ def put_availability() -> Response:
 # --- projects ----------------------------------------------------------------------------
 
 
-def _owned_project(project_id: int) -> Project:
-    project = db.session.get(Project, project_id)
-    if project is None:
-        raise ApiProblem(404, "project-not-found", f"Project {project_id} does not exist")
-    if project.owner_id != current_user().id:
+def _owned_project(project_id: int, user: User) -> Project:
+    """The caller's project; 404 when there is none, 403 when it is someone else's."""
+    project = owned_project(db.session, project_id, user.id)
+    if project is not None:
+        return project
+    if project_exists(db.session, project_id):
         raise ApiProblem(403, "not-owner", "Only the project's owner may see or change it")
-    return project
+    raise ApiProblem(404, "project-not-found", f"Project {project_id} does not exist")
 
 
 @api_route(
@@ -149,7 +161,7 @@ def _owned_project(project_id: int) -> Project:
 @jwt_required()
 def create_project() -> tuple[Response, int]:
     user = current_user()
-    require_role(user, *projects.REQUESTER_ROLES, what="create projects")
+    ensure_allowed(ensure_may_create_projects, user)
     data = parse_body(ProjectBody)
     try:
         project = projects.create_project(db.session, user, data, utcnow())
@@ -163,8 +175,7 @@ def create_project() -> tuple[Response, int]:
 @jwt_required()
 def list_projects() -> Response:
     query = parse_query(ProjectQuery)
-    stmt = select(Project).where(Project.owner_id == current_user().id).order_by(Project.starts_at, Project.id)
-    stmt = after(stmt, query.cursor, Project.starts_at, Project.id)
+    stmt = after(projects_of(current_user().id), query.cursor, Project.starts_at, Project.id)
     return _page(stmt, query.limit, lambda project: project.to_json(), lambda last: encode(last.starts_at, last.id))
 
 
@@ -177,11 +188,8 @@ def list_projects() -> Response:
 )
 @jwt_required()
 def get_project(project_id: int) -> Response:
-    project = _owned_project(project_id)
-    rows = db.session.scalars(
-        select(BookingRequest).where(BookingRequest.project_id == project.id).order_by(BookingRequest.id)
-    )
-    now = utcnow()
+    project = _owned_project(project_id, current_user())
+    rows, now = project_requests(db.session, project), utcnow()
     return jsonify({**project.to_json(), "requests": [row.to_json(now) for row in rows]})
 
 
@@ -233,13 +241,6 @@ def list_requests() -> Response:
     return _page(stmt, query.limit, lambda row: row.to_json(now), lambda last: str(last.id))
 
 
-def _visible_request(request_id: int) -> BookingRequest:
-    row = db.session.get(BookingRequest, request_id)
-    if row is None or current_user().id not in (row.musician_id, row.requester_id):
-        raise ApiProblem(404, "request-not-found", f"Request {request_id} does not exist")
-    return row
-
-
 @api_route(
     bp,
     "/requests/<int:request_id>",
@@ -249,7 +250,10 @@ def _visible_request(request_id: int) -> BookingRequest:
 )
 @jwt_required()
 def get_request(request_id: int) -> Response:
-    return jsonify(_visible_request(request_id).to_json())
+    row = visible_request(db.session, request_id, current_user().id)
+    if row is None:
+        raise ApiProblem(404, "request-not-found", f"Request {request_id} does not exist")
+    return jsonify(row.to_json())
 
 
 _TRANSITION_ANSWERS = {200: "Changed", 403: "Not your side's move", 404: "Not found", 409: "invalid-transition"}

@@ -16,6 +16,7 @@ from control_plane.accounts.models import User
 from control_plane.musicians.models import BookingRequest, MusicianProfile
 from control_plane.musicians.services.availability import Availability, Interval, free_slots, why_unavailable
 from control_plane.musicians.services.refusals import MusiciansRefused, invalid_fields
+from control_plane.musicians.services.roles import MUSICIAN_ROLES
 from control_plane.musicians.services.saved_availability import musician_availability
 from control_plane.musicians.services.search_filters import MAX_WINDOW
 
@@ -76,7 +77,7 @@ def _check_range(start: datetime, end: datetime, longest: timedelta, end_field: 
 
 def _musician(db: DbSession, musician_id: int) -> User:
     user = db.get(User, musician_id)
-    if user is None or not user.has_any_role("musician") or db.get(MusicianProfile, musician_id) is None:
+    if user is None or not user.has_any_role(*MUSICIAN_ROLES) or db.get(MusicianProfile, musician_id) is None:
         raise MusiciansRefused(404, "musician-not-found", f"Musician {musician_id} has no profile")
     return user
 

@@ -19,6 +19,7 @@ from control_plane.musicians.models import (
     MusicianReview,
     rating_rank,
 )
+from control_plane.musicians.services.roles import ensure_may_keep_a_profile
 
 __all__ = ["ProfileFields", "save_profile", "search_words"]
 
@@ -46,7 +47,9 @@ def search_words(instruments: list[str], genres: list[str], city: str) -> str:
 
 
 def save_profile(db: DbSession, user: User, fields: ProfileFields) -> MusicianProfile:
-    """Create or replace ``user``'s profile; the caller commits."""
+    """Create or replace ``user``'s profile; the caller commits. ``MusiciansRefused`` (403)
+    unless ``user`` is a musician."""
+    ensure_may_keep_a_profile(user)
     profile = db.get(MusicianProfile, user.id)
     if profile is None:
         profile = MusicianProfile(user_id=user.id, user=user)

@@ -11,17 +11,17 @@ from control_plane.accounts.models import User
 from control_plane.musicians.models import Project
 from control_plane.musicians.schemas import ProjectBody
 from control_plane.musicians.services.refusals import invalid_fields
+from control_plane.musicians.services.roles import ensure_may_create_projects
 
-__all__ = ["REQUESTER_ROLES", "create_project"]
+__all__ = ["create_project"]
 
 DbSession = Session | scoped_session[Any]
 
-# Who creates projects and sends booking requests (the API checks it; pages offer the buttons).
-REQUESTER_ROLES = ("producer", "band_manager")
-
 
 def create_project(db: DbSession, owner: User, command: ProjectBody, now: datetime) -> Project:
-    """Stage a new project of ``owner``; the caller commits."""
+    """Stage a new project of ``owner``; the caller commits. ``MusiciansRefused``: 403 unless
+    ``owner`` is a producer or band manager, 422 for a project already over."""
+    ensure_may_create_projects(owner)
     if command.ends_at <= now:
         # Nobody can be booked for a project that is over; one under way may still need people.
         raise invalid_fields({"ends_at": ["must be in the future: this project would already be over"]})

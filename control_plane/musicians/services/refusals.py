@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MusiciansRefused", "invalid_fields"]
+__all__ = ["MusiciansRefused", "RequestRefused", "invalid_fields"]
 
 
 class MusiciansRefused(Exception):
@@ -25,6 +25,10 @@ class MusiciansRefused(Exception):
         super().__init__(detail)
         self.status, self.code, self.detail, self.title = status, code, detail, title
         self.errors, self.extra = errors, extra
+
+
+class RequestRefused(MusiciansRefused):
+    """A refused command on a booking request (or its review)."""
 
 
 def invalid_fields(errors: dict[str, list[str]]) -> MusiciansRefused:

@@ -1,35 +1,16 @@
-"""Booking requests to musicians: the state machine and its use cases, apart from HTTP.
-
-States: ``pending`` -> ``accepted`` | ``declined`` | ``cancelled`` | ``expired``; an accepted
-engagement can still be ``cancelled``. Either side may propose a reschedule (new times and
-optionally a new offer) on a pending or accepted request; the *other* side accepts it (the
-request takes the new terms; a pending one becomes ``accepted``, since both sides have now
-agreed to the same terms, which is what a counter-proposal is for) or declines it (nothing
-changes but the proposal is gone). ``next_status`` is the pure transition table; the use cases below load,
-check, change and stage exactly one contract event per change in the caller's transaction.
-
-The no-double-booking guard: a musician never holds two overlapping ``accepted`` requests.
-Every path that makes a time range accepted (accept, accepting a reschedule of an accepted
-request) checks for an overlapping engagement first, inside the same transaction.
-
-- SQLite: every transaction starts with ``BEGIN IMMEDIATE``, so check-then-write is
-  serialised across processes and the check alone is enough.
-- PostgreSQL (READ COMMITTED) cannot serialise the check, so the database enforces the rule
-  with an exclusion constraint (``EXCLUDE USING gist (musician_id WITH =,
-  tstzrange(starts_at, ends_at) WITH &&) WHERE (status = 'accepted')``). A violation
-  (SQLSTATE 23P01) becomes the same 409 ``musician-unavailable``. Two transactions inserting
-  conflicting index entries at once may wait on each other; PostgreSQL then aborts one with
-  a deadlock (40P01), which surfaces as ``RetryConflict`` so the caller can run it again.
+"""Booking requests to musicians: the use cases, apart from HTTP. Each loads the request
+(locked), asks the state machine (``request_states``) whether the caller may act, checks the
+musician is free (``request_guards``), changes it and stages exactly one contract event in the
+caller's transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from contracts import (
@@ -47,17 +28,16 @@ from contracts.requests import RequestEvent
 from control_plane.accounts.models import User
 from control_plane.kits.outbox.writer import add_event
 from control_plane.musicians.models import BookingRequest, Project
-from control_plane.musicians.services.availability import why_unavailable
-from control_plane.musicians.services.refusals import MusiciansRefused
-from control_plane.musicians.services.saved_availability import musician_availability
+from control_plane.musicians.services.refusals import RequestRefused
+from control_plane.musicians.services.request_guards import RetryConflict, ensure_bookable, ensure_free, flush
+from control_plane.musicians.services.request_states import Action, Side, clear_proposal, next_status, proposal_side
+from control_plane.musicians.services.roles import MUSICIAN_ROLES
 
 __all__ = [
-    "Action",
     "ProposeReschedule",
     "RequestRefused",
     "RetryConflict",
     "SendRequest",
-    "Side",
     "accept_request",
     "answer_reschedule",
     "cancel_request",
@@ -68,80 +48,7 @@ __all__ = [
     "send_request",
 ]
 
-Side = Literal["musician", "requester"]
-Action = Literal["accept", "decline", "cancel", "propose", "accept_proposal", "decline_proposal", "expire"]
 DbSession = Session | scoped_session[Any]
-
-OPEN = ("pending", "accepted")
-EXCLUSION_VIOLATION = "23P01"
-DEADLOCK = "40P01"
-SERIALIZATION_FAILURE = "40001"
-
-
-class RequestRefused(MusiciansRefused):
-    """A refused command on a booking request (or its review)."""
-
-
-class RetryConflict(Exception):
-    """The database aborted the transaction to break a lock cycle; running again is safe."""
-
-
-# --- the state machine -------------------------------------------------------------------
-
-
-def next_status(status: str, proposal_by: Side | None, action: Action, actor: Side | None) -> str:
-    """The status after ``actor`` does ``action``; raises ``RequestRefused`` when not allowed.
-
-    ``actor`` is None for the system (expiry). 403 means "not yours to do", 409 means "not in
-    this state" (``invalid-transition``, naming the current state).
-    """
-    if action in ("accept", "decline") and actor != "musician":
-        raise RequestRefused(403, "forbidden", f"Only the musician can {action} a request")
-    if action == "expire":
-        if actor is not None:
-            raise RequestRefused(403, "forbidden", "Requests expire on their own")
-        return _require(status, ("pending",), action, "expired")
-    if action == "accept":
-        _require(status, ("pending",), action)
-        if proposal_by is not None:
-            raise _invalid(status, "a reschedule proposal is open, answer it first")
-        return "accepted"
-    if action == "decline":
-        return _require(status, ("pending",), action, "declined")
-    if action == "cancel":
-        return _require(status, OPEN, action, "cancelled")
-    _require(status, OPEN, action)
-    if action == "propose":
-        if proposal_by is not None and proposal_by != actor:
-            raise _invalid(status, "the other side's reschedule proposal is open, answer it first")
-        return status
-    # accept_proposal / decline_proposal
-    if proposal_by is None:
-        raise _invalid(status, "there is no open reschedule proposal")
-    if proposal_by == actor:
-        raise RequestRefused(403, "forbidden", "The other side answers your reschedule proposal")
-    return "accepted" if action == "accept_proposal" else status
-
-
-_PARTICIPLES = {
-    "accept": "accepted",
-    "decline": "declined",
-    "cancel": "cancelled",
-    "propose": "rescheduled",
-    "accept_proposal": "rescheduled",
-    "decline_proposal": "answered",
-    "expire": "expired",
-}
-
-
-def _require(status: str, allowed: tuple[str, ...], action: str, result: str = "") -> str:
-    if status not in allowed:
-        raise _invalid(status, f"it cannot be {_PARTICIPLES[action]} any more")
-    return result or status
-
-
-def _invalid(status: str, why: str) -> RequestRefused:
-    return RequestRefused(409, "invalid-transition", f"The request is {status}; {why}", current_state=status)
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -180,7 +87,7 @@ def send_request(
     if project.owner_id != requester.id:
         raise RequestRefused(403, "not-owner", "Only the project's owner sends requests for it")
     musician = db.get(User, command.musician_id)
-    if musician is None or not musician.has_any_role("musician"):
+    if musician is None or not musician.has_any_role(*MUSICIAN_ROLES):
         raise _field_error("musician_id", f"user {command.musician_id} is not a musician")
     if musician.id == requester.id:
         raise _field_error("musician_id", "you cannot send a request to yourself")
@@ -189,7 +96,7 @@ def send_request(
         raise _field_error("instrument", f"the project needs {', '.join(project.instruments_needed)}")
     _ensure_future(command.starts_at, now)
     _ensure_not_asked_already(db, project, musician, command, now)
-    _ensure_bookable(db, musician, command.starts_at, command.ends_at, exclude_id=None)
+    ensure_bookable(db, musician, command.starts_at, command.ends_at, exclude_id=None)
     request = BookingRequest(
         project=project,
         requester=requester,
@@ -206,40 +113,40 @@ def send_request(
         updated_at=now,
     )
     db.add(request)
-    _flush(db)
+    flush(db)
     add_event(db, _event(RequestSent, request))
     return request
 
 
 def accept_request(db: DbSession, user: User, request_id: int, now: datetime) -> BookingRequest:
     request, side = _load(db, request_id, user)
-    status = next_status(request.effective_status(now), _proposal_side(request), "accept", side)
+    status = next_status(request.effective_status(now), proposal_side(request), "accept", side)
     # Check before changing anything: a query after a change would autoflush it first.
-    _ensure_free(db, request.musician, request.starts_at, request.ends_at, exclude_id=request.id)
+    ensure_free(db, request.musician, request.starts_at, request.ends_at, exclude_id=request.id)
     request.status = status
     request.responded_at = request.updated_at = now
-    _flush(db, request.musician.name)  # on PostgreSQL the exclusion constraint decides here
+    flush(db, request.musician.name)  # on PostgreSQL the exclusion constraint decides here
     add_event(db, _event(RequestAccepted, request))
     return request
 
 
 def decline_request(db: DbSession, user: User, request_id: int, reason: str, now: datetime) -> BookingRequest:
     request, side = _load(db, request_id, user)
-    request.status = next_status(request.effective_status(now), _proposal_side(request), "decline", side)
+    request.status = next_status(request.effective_status(now), proposal_side(request), "decline", side)
     request.reason = reason
     request.responded_at = request.updated_at = now
-    _clear_proposal(request)
-    _flush(db)
+    clear_proposal(request)
+    flush(db)
     add_event(db, _event(RequestDeclined, request, reason=reason))
     return request
 
 
 def cancel_request(db: DbSession, user: User, request_id: int, reason: str, now: datetime) -> BookingRequest:
     request, side = _load(db, request_id, user)
-    request.status = next_status(request.effective_status(now), _proposal_side(request), "cancel", side)
+    request.status = next_status(request.effective_status(now), proposal_side(request), "cancel", side)
     request.reason, request.cancelled_by, request.updated_at = reason, user.id, now
-    _clear_proposal(request)
-    _flush(db)
+    clear_proposal(request)
+    flush(db)
     add_event(db, _event(RequestCancelled, request, cancelled_by=user.id, reason=reason))
     return request
 
@@ -248,10 +155,10 @@ def propose_reschedule(
     db: DbSession, user: User, request_id: int, command: ProposeReschedule, now: datetime, expire_after: timedelta
 ) -> BookingRequest:
     request, side = _load(db, request_id, user)
-    next_status(request.effective_status(now), _proposal_side(request), "propose", side)
+    next_status(request.effective_status(now), proposal_side(request), "propose", side)
     _ensure_future(command.starts_at, now)
     # Refuse early what accepting would refuse anyway; accepting checks again.
-    _ensure_bookable(db, request.musician, command.starts_at, command.ends_at, exclude_id=request.id)
+    ensure_bookable(db, request.musician, command.starts_at, command.ends_at, exclude_id=request.id)
     request.proposed_by = user.id
     request.proposed_starts_at = command.starts_at.astimezone(UTC)
     request.proposed_ends_at = command.ends_at.astimezone(UTC)
@@ -261,7 +168,7 @@ def propose_reschedule(
     if request.status == "pending":
         latest_start = max(request.starts_at, request.proposed_starts_at)
         request.expires_at = _deadline(now, expire_after, latest_start)
-    _flush(db)
+    flush(db)
     add_event(
         db,
         _event(
@@ -282,90 +189,38 @@ def answer_reschedule(
     """The other side takes (``accept``) or refuses the open reschedule proposal."""
     request, side = _load(db, request_id, user)
     action: Action = "accept_proposal" if accept else "decline_proposal"
-    status = next_status(request.effective_status(now), _proposal_side(request), action, side)
+    status = next_status(request.effective_status(now), proposal_side(request), action, side)
     if not accept:
-        _clear_proposal(request)
+        clear_proposal(request)
         request.updated_at = now
-        _flush(db)
+        flush(db)
         add_event(db, _event(RequestRescheduleDeclined, request, declined_by=user.id))
         return request
     assert request.proposed_starts_at is not None and request.proposed_ends_at is not None
     starts_at, ends_at = request.proposed_starts_at, request.proposed_ends_at
     if starts_at <= now:
         raise RequestRefused(409, "proposal-outdated", "The proposed time has already begun; propose another")
-    _ensure_bookable(db, request.musician, starts_at, ends_at, exclude_id=request.id)
+    ensure_bookable(db, request.musician, starts_at, ends_at, exclude_id=request.id)
     request.starts_at, request.ends_at = starts_at, ends_at
     request.offer_amount = request.proposed_offer_amount or 0
     request.offer_currency = request.proposed_offer_currency or request.offer_currency
-    _clear_proposal(request)
+    clear_proposal(request)
     if request.status != status:  # a pending request both sides now agree on: an engagement
         request.status = status
         request.responded_at = now
     request.updated_at = now
-    _flush(db, request.musician.name)  # an accepted engagement's new range meets the exclusion constraint
+    flush(db, request.musician.name)  # an accepted engagement's new range meets the exclusion constraint
     add_event(db, _event(RequestRescheduleAccepted, request, accepted_by=user.id))
     return request
 
 
 def expire_request(db: DbSession, request: BookingRequest, now: datetime) -> None:
     """Mark one overdue pending request expired (the housekeeping job's step)."""
-    request.status = next_status(request.status, _proposal_side(request), "expire", None)
+    request.status = next_status(request.status, proposal_side(request), "expire", None)
     request.updated_at = now
-    _clear_proposal(request)
-    _flush(db)
+    clear_proposal(request)
+    flush(db)
     add_event(db, _event(RequestExpired, request))
-
-
-# --- availability and overlap ------------------------------------------------------------
-
-
-def _ensure_bookable(
-    db: DbSession, musician: User, starts_at: datetime, ends_at: datetime, exclude_id: int | None
-) -> None:
-    refusal = why_unavailable(musician_availability(db, musician), starts_at, ends_at)
-    if refusal is not None:
-        raise RequestRefused(409, "musician-unavailable", f"{musician.name} {refusal.detail}", reason=refusal.reason)
-    _ensure_free(db, musician, starts_at, ends_at, exclude_id)
-
-
-def _ensure_free(db: DbSession, musician: User, starts_at: datetime, ends_at: datetime, exclude_id: int | None) -> None:
-    """No accepted engagement of this musician overlaps ``[starts_at, ends_at)``."""
-    stmt = select(BookingRequest.id).where(
-        BookingRequest.musician_id == musician.id,
-        BookingRequest.status == "accepted",
-        BookingRequest.starts_at < ends_at,
-        BookingRequest.ends_at > starts_at,
-    )
-    if exclude_id is not None:
-        stmt = stmt.where(BookingRequest.id != exclude_id)
-    if db.scalar(stmt.limit(1)) is not None:
-        raise _booked(musician.name)
-
-
-def _booked(name: str) -> RequestRefused:
-    return RequestRefused(
-        409, "musician-unavailable", f"{name} is already booked at that time", reason="overlapping-engagement"
-    )
-
-
-def _flush(db: DbSession, musician_name: str = "The musician") -> None:
-    """Flush, translating the database's own guards into refusals."""
-    try:
-        db.flush()
-    except IntegrityError as exc:
-        if _sqlstate(exc) != EXCLUSION_VIOLATION:
-            raise
-        db.rollback()
-        raise _booked(musician_name) from None
-    except DBAPIError as exc:
-        if _sqlstate(exc) not in (DEADLOCK, SERIALIZATION_FAILURE):
-            raise
-        db.rollback()
-        raise RetryConflict(str(exc.orig)) from None
-
-
-def _sqlstate(exc: DBAPIError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -384,18 +239,6 @@ def _load(db: DbSession, request_id: int, user: User) -> tuple[BookingRequest, S
     if request is None or user.id not in (request.musician_id, request.requester_id):
         raise RequestRefused(404, "request-not-found", f"Request {request_id} does not exist")
     return request, "musician" if user.id == request.musician_id else "requester"
-
-
-def _proposal_side(request: BookingRequest) -> Side | None:
-    if request.proposed_by is None:
-        return None
-    return "musician" if request.proposed_by == request.musician_id else "requester"
-
-
-def _clear_proposal(request: BookingRequest) -> None:
-    request.proposed_by = request.proposed_starts_at = request.proposed_ends_at = None
-    request.proposed_offer_amount = None
-    request.proposed_offer_currency = None
 
 
 def _deadline(now: datetime, expire_after: timedelta, starts_at: datetime) -> datetime:

@@ -24,7 +24,7 @@ from control_plane.musicians.models import (
     MusicianProfile,
     MusicianReview,
 )
-from control_plane.musicians.services.requests import RequestRefused
+from control_plane.musicians.services.refusals import RequestRefused
 
 __all__ = ["review_engagement"]
 

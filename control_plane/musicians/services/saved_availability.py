@@ -13,6 +13,7 @@ from control_plane.kits.db.types import utcnow
 from control_plane.musicians.models import MusicianAvailability, MusicianWeekWindow
 from control_plane.musicians.schemas import AvailabilityBody
 from control_plane.musicians.services.availability import Availability
+from control_plane.musicians.services.roles import ensure_may_set_availability
 from control_plane.musicians.services.week_index import week_windows
 
 __all__ = ["musician_availability", "save_availability"]
@@ -21,7 +22,9 @@ DbSession = Session | scoped_session[Any]
 
 
 def save_availability(db: DbSession, musician: User, command: AvailabilityBody) -> MusicianAvailability:
-    """Replace the musician's availability and its search index; the caller commits."""
+    """Replace the musician's availability and its search index; the caller commits.
+    ``MusiciansRefused`` (403) unless ``musician`` has the role."""
+    ensure_may_set_availability(musician)
     now = utcnow()
     row = db.get(MusicianAvailability, musician.id) or MusicianAvailability(user_id=musician.id)
     row.timezone = command.timezone

@@ -1,19 +1,96 @@
-"""From a search's query string to the filters ``search.py`` runs: the rules between fields
-(``near`` and ``radius_km``, the availability window, the cursor of the sort), each refusal
-named on the field to fix."""
+"""What a musician search asks for: the filters ``search.py`` runs, built from a search's query
+string with the rules between fields (``near`` and ``radius_km``, the availability window, the
+cursor of the sort), each refusal named on the field to fix; the keyset cursor and the words of
+a text query."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import base64
+import binascii
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from control_plane.musicians.schemas import DEFAULT_RADIUS_KM, SearchQuery
 from control_plane.musicians.services.refusals import invalid_fields
-from control_plane.musicians.services.search import SORTS, BadCursor, SearchFilters, decode_cursor, text_terms
 
-__all__ = ["MAX_WINDOW", "search_filters"]
+__all__ = [
+    "MAX_WINDOW",
+    "SORTS",
+    "BadCursor",
+    "SearchFilters",
+    "Sort",
+    "decode_cursor",
+    "encode_cursor",
+    "search_filters",
+    "text_terms",
+]
 
+Sort = Literal["rating", "distance", "rate", "name"]
+SORTS: tuple[Sort, ...] = ("rating", "distance", "rate", "name")
+MAX_TERMS = 8
+_WORD = re.compile(r"[^\W_]+")
 # The longest window anyone asks "free then?" about: a month, as far as a gig or a tour leg goes.
 MAX_WINDOW = timedelta(days=31)
+
+
+class BadCursor(ValueError):
+    """The cursor is not one this search handed out (or belongs to another sort)."""
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    instrument: str | None = None
+    genre: str | None = None
+    near: tuple[float, float] | None = None
+    radius_km: float | None = None
+    max_rate: int | None = None
+    currency: str | None = None
+    per: str | None = None
+    available: tuple[datetime, datetime] | None = None
+    terms: tuple[str, ...] = ()
+    common_terms: bool = False  # set by search_musicians on SQLite: the words match many rows
+    sort: Sort = "rating"
+    limit: int = 20
+    cursor: tuple[Any, int] | None = None
+
+
+# --- cursors and text --------------------------------------------------------------------
+
+
+def encode_cursor(sort: Sort, key: Any, user_id: int) -> str:
+    raw = json.dumps([sort, key, user_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(sort: Sort, cursor: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        kind, key, user_id = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError):
+        raise BadCursor("is not a cursor from this search") from None
+    if kind != sort:
+        raise BadCursor(f"belongs to sort={kind}; start again without a cursor to sort by {sort}")
+    key_ok = isinstance(key, str) if sort == "name" else isinstance(key, int | float) and not isinstance(key, bool)
+    if not (key_ok and isinstance(user_id, int) and not isinstance(user_id, bool)):
+        raise BadCursor("is not a cursor from this search")
+    in_range = 0 < user_id < 2**63 and (
+        len(key) <= 200 if isinstance(key, str) else math.isfinite(key) and abs(key) < 2**63
+    )
+    if not in_range:
+        raise BadCursor("is not a cursor from this search")
+    return key, user_id
+
+
+def text_terms(q: str) -> tuple[str, ...]:
+    """Words (letters and digits) of a free-text query, lowercased, at most ``MAX_TERMS``."""
+    return tuple(dict.fromkeys(word.casefold() for word in _WORD.findall(q)))[:MAX_TERMS]
+
+
+# --- from the query string ----------------------------------------------------------------
 
 
 def search_filters(query: SearchQuery) -> SearchFilters:
