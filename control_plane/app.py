@@ -22,7 +22,7 @@ from control_plane.calendars import pages as calendars_pages
 from control_plane.catalog import api as catalog_api
 from control_plane.catalog import pages as catalog_pages
 from control_plane.kits.db.pool import ping_after_idle
-from control_plane.kits.extensions import db, jwt, sock
+from control_plane.kits.extensions import HUB_KEY, NOTIFICATIONS_KEY, REDIS_KEY, db, jwt, sock
 from control_plane.kits.http import health, openapi
 from control_plane.kits.http.pages import register_page_errors
 from control_plane.kits.http.problems import register_problem_handlers
@@ -35,7 +35,7 @@ from control_plane.musicians import pages as musicians_pages
 from control_plane.notifications import api as notifications_api
 from control_plane.notifications import pages as notifications_pages
 from control_plane.notifications.services import NotificationsClient
-from control_plane.payments.services.factory import gateway_from_settings
+from control_plane.payments.services.factory import GATEWAY_KEY, gateway_from_settings
 from control_plane.rooms import api as rooms_api
 from control_plane.rooms import pages as rooms_pages
 from control_plane.rooms.services.media import MEDIA_KEY, HttpMediaClient
@@ -78,16 +78,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     app.config.update(overrides)
     app.extensions["downbeat.settings"] = settings
-    app.extensions["downbeat.hub"] = RedisHub(settings.redis.effective_url)
-    app.extensions["downbeat.notifications"] = NotificationsClient(
-        settings.notifications_url, while_waiting=slot_released
-    )
-    app.extensions["downbeat.redis"] = redis.Redis.from_url(
+    app.extensions[HUB_KEY] = RedisHub(settings.redis.effective_url)
+    app.extensions[NOTIFICATIONS_KEY] = NotificationsClient(settings.notifications_url, while_waiting=slot_released)
+    app.extensions[REDIS_KEY] = redis.Redis.from_url(
         settings.redis.effective_url, socket_timeout=0.5, socket_connect_timeout=0.5
     )
-    app.extensions[WAKER] = RelayWaker(app.extensions["downbeat.redis"])
+    app.extensions[WAKER] = RelayWaker(app.extensions[REDIS_KEY])
     install_commit_hook(db.session.session_factory)
-    app.extensions["downbeat.payment_gateway"] = gateway_from_settings(settings)
+    app.extensions[GATEWAY_KEY] = gateway_from_settings(settings)
     app.extensions[MEDIA_KEY] = HttpMediaClient(settings.media_url, while_waiting=slot_released)
 
     db.init_app(app)

@@ -43,7 +43,7 @@ from control_plane.accounts.services.passwords import HASHING_KEY, PasswordHashi
 from control_plane.accounts.services.refusals import AccountsRefused, WrongPassword
 from control_plane.kits.extensions import current_settings, db
 from control_plane.kits.http.openapi import api_route
-from control_plane.kits.http.problems import ApiProblem
+from control_plane.kits.http.problems import refused_problem
 from control_plane.kits.http.validation import parse_body
 from downbeat.settings import Settings
 
@@ -52,10 +52,6 @@ __all__ = ["BLUEPRINTS", "bp"]
 bp = Blueprint("accounts", __name__, url_prefix="/api")
 
 _LIMITED = {429: "Too many attempts (Retry-After says when to try again)"}
-
-
-def _problem(refused: AccountsRefused) -> ApiProblem:
-    return ApiProblem(refused.status, refused.code, refused.detail, title=refused.title, errors=refused.errors)
 
 
 def _settings() -> Settings:
@@ -97,7 +93,7 @@ def register() -> Response:
     try:
         user = register_account(db.session, data, _hashing())
     except AccountsRefused as refused:
-        raise _problem(refused) from None
+        raise refused_problem(refused) from None
     tokens = issue_tokens(user)
     db.session.commit()
     return _session_answer(user, tokens, 201)
@@ -128,7 +124,7 @@ def login() -> Response:
         user = credentials.log_in(db.session, email, data.password, _hashing())
     except WrongPassword as refused:
         throttle.failed(email, address)
-        raise _problem(refused) from None
+        raise refused_problem(refused) from None
     throttle.succeeded(email)
     tokens = issue_tokens(user)
     db.session.commit()
@@ -228,9 +224,9 @@ def change_password() -> Response:
         credentials.change_password(db.session, user, data, _hashing(), keep_login=get_jwt()["fam"])
     except WrongPassword as refused:
         login_throttle().failed(user.email, client_address())
-        raise _problem(refused) from None
+        raise refused_problem(refused) from None
     except AccountsRefused as refused:
-        raise _problem(refused) from None
+        raise refused_problem(refused) from None
     db.session.commit()
     return Response(status=204)
 

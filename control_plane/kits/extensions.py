@@ -14,7 +14,22 @@ from control_plane.kits.db.types import Base
 from control_plane.kits.jwt_verifier import FastJWTManager
 from downbeat.settings import Settings
 
-__all__ = ["app_extension", "current_settings", "db", "jwt", "limiter", "sock"]
+__all__ = [
+    "HUB_KEY",
+    "NOTIFICATIONS_KEY",
+    "REDIS_KEY",
+    "app_extension",
+    "current_settings",
+    "db",
+    "jwt",
+    "limiter",
+    "sock",
+]
+
+# What create_app binds in ``app.extensions`` and more than one module reads.
+REDIS_KEY = "downbeat.redis"  # a redis.Redis client
+HUB_KEY = "downbeat.hub"  # the realtime kit's RedisHub
+NOTIFICATIONS_KEY = "downbeat.notifications"  # the notification service's client
 
 T = TypeVar("T")
 
@@ -34,8 +49,8 @@ def current_settings() -> Settings:
 def app_extension(key: str, kind: type[T]) -> T | None:
     """What the app factory bound under ``key`` (None outside an app, or when absent).
 
-    Services reach app-wide adapters (the payment gateway, password hashing) through this, so
-    that they themselves stay free of Flask.
+    Routes reach the adapters the app factory bound (``payments.services.factory.current_gateway``
+    is the one) and hand them to the use cases, which stay free of Flask.
     """
     if not has_app_context():
         return None

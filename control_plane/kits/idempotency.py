@@ -38,6 +38,7 @@ from control_plane.kits.db.compiled import psycopg_sql
 from control_plane.kits.db.raw_sql import postgres_connection
 from control_plane.kits.db.types import DB, UTCDateTime, utcnow
 from control_plane.kits.extensions import db
+from control_plane.kits.refusals import Refused
 
 __all__ = [
     "KEY_COLUMNS",
@@ -117,10 +118,8 @@ class KeyRow:
 KEY_COLUMNS = tuple(field.name for field in fields(KeyRow))
 
 
-class IdempotencyRefused(Exception):
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
+class IdempotencyRefused(Refused):
+    """A key reused for another request, or still in flight."""
 
 
 def key_row(user_id: int, keyed: KeyedRequest, *, status_code: int = 0, response_body: str = "") -> KeyRow:

@@ -10,7 +10,7 @@ from flask_jwt_extended import get_jwt_identity, jwt_required
 
 from contracts.notifications import CHANNELS
 from control_plane.accounts.auth import current_user
-from control_plane.kits.extensions import db
+from control_plane.kits.extensions import NOTIFICATIONS_KEY, db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem
 from control_plane.kits.http.validation import parse_body, parse_query
@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 
 def _client() -> NotificationsClient:
-    client: NotificationsClient = current_app.extensions["downbeat.notifications"]
+    client: NotificationsClient = current_app.extensions[NOTIFICATIONS_KEY]
     return client
 
 

@@ -30,7 +30,7 @@ from contracts.sockets import (
     echoed_time,
 )
 from control_plane.accounts.auth import authenticate_socket, token_is_revoked
-from control_plane.kits.extensions import db, sock
+from control_plane.kits.extensions import NOTIFICATIONS_KEY, db, sock
 from control_plane.kits.http.validation import MAX_ROW_ID
 from control_plane.kits.realtime.hub import RESYNC
 from control_plane.kits.realtime.protocol import SocketRefused, hub, parse, refuse, send, server_time_ms
@@ -58,7 +58,7 @@ def notifications_socket(ws: Server) -> None:
     except SocketRefused as exc:
         refuse(ws, exc)
         return
-    client: NotificationsClient = current_app.extensions["downbeat.notifications"]
+    client: NotificationsClient = current_app.extensions[NOTIFICATIONS_KEY]
     channel = user_channel(user.id)
     family = str(decode_token(auth["token"]).get("fam", ""))  # checked valid by _authenticate
     # Subscribe before reading the backlog: anything stored meanwhile arrives live, and the

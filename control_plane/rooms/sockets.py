@@ -27,7 +27,7 @@ from contracts.channels import last_visual_key, room_channel
 from contracts.sockets import PING, ErrorMessage, RoomMessage, SocketMessage, echoed_time, pong_text
 from control_plane.accounts.auth import authenticate_socket
 from control_plane.accounts.models import User
-from control_plane.kits.extensions import current_settings, db, sock
+from control_plane.kits.extensions import HUB_KEY, REDIS_KEY, current_settings, db, sock
 from control_plane.kits.realtime.hub import RESYNC, RedisHub
 from control_plane.kits.realtime.protocol import SocketRefused, parse, refuse, server_time_ms
 from control_plane.rooms.jobs import RoomTicker
@@ -52,7 +52,7 @@ def room_presence() -> Presence:
     found: Presence | None = current_app.extensions.get("downbeat.room_presence")
     if found is None:
         settings = current_settings()
-        found = Presence(current_app.extensions["downbeat.redis"], settings.rooms.presence_ttl_ms)
+        found = Presence(current_app.extensions[REDIS_KEY], settings.rooms.presence_ttl_ms)
         current_app.extensions["downbeat.room_presence"] = found
     return found
 
@@ -75,8 +75,8 @@ class RoomConnection:
     def __init__(self, ws: Server, user: User, code: str) -> None:
         self.ws, self.user, self.code = ws, user, code
         self.settings = current_settings()
-        self.hub: RedisHub = current_app.extensions["downbeat.hub"]
-        self.redis: redis.Redis | None = current_app.extensions.get("downbeat.redis")
+        self.hub: RedisHub = current_app.extensions[HUB_KEY]
+        self.redis: redis.Redis | None = current_app.extensions.get(REDIS_KEY)
         self._send_lock = threading.Lock()
         self._closed = threading.Event()
         self._presence: PresenceConnection | None = None
@@ -125,7 +125,7 @@ class RoomConnection:
         with _TICKER_LOCK:  # two sockets arriving at once must not each build a ticker
             ticker = current_app.extensions.get("downbeat.room_ticker")
             if ticker is None:
-                ticker = RoomTicker(db.engine, current_app.extensions["downbeat.redis"], self.settings)
+                ticker = RoomTicker(db.engine, current_app.extensions[REDIS_KEY], self.settings)
                 current_app.extensions["downbeat.room_ticker"] = ticker
         ticker.ensure_started()
         room = service.locked_room(db.session, self.code)

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
+from control_plane.kits.refusals import Refused
+
 __all__ = ["AccountsRefused", "WrongPassword", "invalid_fields"]
 
 
-class AccountsRefused(Exception):
-    """An account rule refused the command: ``status`` and ``code`` as the API answers them,
-    ``errors`` naming the fields at fault (a 422)."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        detail: str,
-        *,
-        title: str | None = None,
-        errors: dict[str, list[str]] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
-        self.title, self.errors = title, errors
+class AccountsRefused(Refused):
+    """An account rule refused the command."""
 
 
 class WrongPassword(AccountsRefused):
@@ -28,8 +16,6 @@ class WrongPassword(AccountsRefused):
 
 
 def invalid_fields(errors: dict[str, list[str]]) -> AccountsRefused:
-    """The refusal that reads like the 422 of a body that failed validation (the HTTP kit's
-    ``field_problem``), for rules that need the account to decide."""
-    return AccountsRefused(
-        422, "validation-error", f"Invalid fields: {', '.join(sorted(errors))}", title="Invalid request", errors=errors
-    )
+    """The refusal that reads like the 422 of a body that failed validation, for rules that
+    need the account to decide."""
+    return AccountsRefused.invalid_fields(errors)

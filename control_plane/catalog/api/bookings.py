@@ -6,7 +6,6 @@ from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import get_jwt, jwt_required
 
 from control_plane.accounts.auth import current_user, require_live_token, revoked_token_problem
-from control_plane.catalog.api.problems import refused_problem as catalog_problem
 from control_plane.catalog.models import Booking
 from control_plane.catalog.queries import booking_json, bookings_of, own_booking
 from control_plane.catalog.schemas import BookingBody, BookingQuery, CancelBody
@@ -15,9 +14,9 @@ from control_plane.catalog.services.refusals import CatalogRefused
 from control_plane.catalog.services.seat_store import OrmSeatStore, PostgresSeatStore, TokenNotLive
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import db
-from control_plane.kits.http.idempotency import answer_response, keyed_request, refused_problem
+from control_plane.kits.http.idempotency import answer_response, keyed_request
 from control_plane.kits.http.openapi import api_route
-from control_plane.kits.http.problems import ApiProblem
+from control_plane.kits.http.problems import ApiProblem, refused_problem
 from control_plane.kits.http.validation import parse_body, parse_query
 from control_plane.kits.idempotency import IdempotencyRefused
 from control_plane.kits.outbox.wakeup import wake_relay
@@ -63,7 +62,7 @@ def create_booking() -> Response:
     except TokenNotLive:
         raise revoked_token_problem() from None
     except CatalogRefused as refused:
-        raise catalog_problem(refused) from None
+        raise refused_problem(refused) from None
     except IdempotencyRefused as refused:
         db.session.rollback()
         raise refused_problem(refused) from None
@@ -108,6 +107,6 @@ def cancel(booking_id: int) -> Response:
     try:
         booking = cancel_booking(db.session, current_user(), booking_id, data.reason, current_gateway())
     except CatalogRefused as refused:
-        raise catalog_problem(refused) from None
+        raise refused_problem(refused) from None
     db.session.commit()
     return jsonify(booking_json(db.session, booking))

@@ -11,14 +11,13 @@ from flask import Blueprint, Response, jsonify, request
 from flask_jwt_extended import jwt_required
 
 from control_plane.accounts.auth import current_user
-from control_plane.catalog.api.problems import refused_problem
 from control_plane.catalog.queries import payment_of
 from control_plane.catalog.services.bookings import confirm_payment
 from control_plane.catalog.services.checkout import pay_on_the_simulated_page
 from control_plane.catalog.services.refusals import CatalogRefused
 from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
-from control_plane.kits.http.problems import ApiProblem
+from control_plane.kits.http.problems import ApiProblem, refused_problem
 from control_plane.payments.models import Payment
 from control_plane.payments.services.factory import current_gateway
 from control_plane.payments.services.gateway import WebhookDataMissing, WebhookInvalid, payment_succeeded

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import get_jwt_identity, jwt_required
 
-from control_plane.accounts.auth import current_user, ensure_roles
-from control_plane.catalog.api.problems import refused_problem
+from control_plane.accounts.auth import current_user
 from control_plane.catalog.models import CatalogSession
 from control_plane.catalog.queries import find_sessions, session_bookings
 from control_plane.catalog.schemas import CancelBody, PageQuery, SessionFields, SessionPatch, SessionQuery
@@ -17,7 +16,7 @@ from control_plane.catalog.services.sessions import owned_session
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
-from control_plane.kits.http.problems import ApiProblem
+from control_plane.kits.http.problems import ApiProblem, refused_problem
 from control_plane.kits.http.validation import (
     field_problem,
     parse_body,
@@ -48,10 +47,9 @@ def _owned_session(session_id: int) -> CatalogSession:
 @jwt_required()
 def create_session() -> tuple[Response, int]:
     user = current_user()
-    ensure_roles(user, "creator", "facilitator", action="publish sessions")
-    data = parse_body(SessionFields)
     try:
-        listing = sessions.create_session(db.session, user, data, utcnow())
+        sessions.refuse_unless_host(user)  # before the body: a guest hears why, not what is wrong with it
+        listing = sessions.create_session(db.session, user, parse_body(SessionFields), utcnow())
     except CatalogRefused as refused:
         raise refused_problem(refused) from None
     db.session.commit()

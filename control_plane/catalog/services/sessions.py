@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import select, update
 
 from control_plane.accounts.models import User
+from control_plane.accounts.services.roles import HOSTING_ROLES, missing_role
 from control_plane.catalog.models import Booking, CatalogSession
 from control_plane.catalog.schemas import TERMS, SessionFields, SessionPatch
 from control_plane.catalog.services.bookings import promote_waitlist
@@ -23,7 +24,21 @@ from control_plane.catalog.services.refusals import CatalogRefused
 from control_plane.kits.db.types import DB
 from control_plane.payments.services.gateway import PaymentGateway
 
-__all__ = ["create_session", "delete_draft", "owned_session", "update_session", "visible_session"]
+__all__ = [
+    "create_session",
+    "delete_draft",
+    "owned_session",
+    "refuse_unless_host",
+    "update_session",
+    "visible_session",
+]
+
+
+def refuse_unless_host(user: User) -> None:
+    """Only creators and facilitators host sessions (403 with the roles that would do)."""
+    sentence = missing_role(user, HOSTING_ROLES, "publish sessions")
+    if sentence is not None:
+        raise CatalogRefused(403, "forbidden", sentence, title="Forbidden", required_roles=list(HOSTING_ROLES))
 
 
 def visible_session(db: DB, viewer_id: int | None, session_id: int) -> CatalogSession:
@@ -58,8 +73,8 @@ def _field_refusal(errors: dict[str, list[str]], detail: str | None = None) -> C
 
 
 def create_session(db: DB, host: User, fields: SessionFields, now: datetime) -> CatalogSession:
-    """Stage a new session (a draft, or published if it lies ahead); the caller commits. Who
-    may host is the route's check (a role, like every route's)."""
+    """Stage a new session (a draft, or published if it lies ahead); the caller commits."""
+    refuse_unless_host(host)
     if fields.status == "published":
         _refuse_past_start(fields.starts_at, now)
     listing = CatalogSession(

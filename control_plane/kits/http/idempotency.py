@@ -11,10 +11,10 @@ from typing import Any
 from flask import Response, request
 
 from control_plane.kits.extensions import db
-from control_plane.kits.http.problems import ApiProblem
+from control_plane.kits.http.problems import ApiProblem, refused_problem
 from control_plane.kits.idempotency import MAX_KEY_LENGTH, Answer, IdempotencyRefused, KeyedRequest, run_once
 
-__all__ = ["answer_response", "idempotent", "keyed_request", "refused_problem"]
+__all__ = ["answer_response", "idempotent", "keyed_request"]
 
 
 def keyed_request() -> KeyedRequest | None:
@@ -38,10 +38,6 @@ def answer_response(answer: Answer) -> Response:
     if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
-
-
-def refused_problem(refused: IdempotencyRefused) -> ApiProblem:
-    return ApiProblem(refused.status, refused.code, refused.detail)
 
 
 def idempotent(user_id: int, create: Callable[[], tuple[dict[str, Any], int]]) -> Response:

@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from control_plane.kits.http.problems import ApiProblem, problem_response
+from control_plane.kits.refusals import Refused
 
 __all__ = ["here", "page", "page_blueprint", "register_page_errors", "safe_next"]
 
@@ -79,11 +80,11 @@ def page_error(exc: Exception) -> Any:
         if status == 404:
             return page("404.html", title="Page not found"), 404
         return page("error.html", title=exc.name, status=status, message=exc.description), status
-    if isinstance(exc, ApiProblem):
+    if isinstance(exc, ApiProblem | Refused):
         status = exc.status
         if status == 404:
             return page("404.html", title="Not found"), 404
-        return page("error.html", title=exc.title, status=status, message=exc.detail), status
+        return page("error.html", title=exc.title or exc.code, status=status, message=exc.detail), status
     log.exception("page %s failed", request.path)
     try:
         return page(

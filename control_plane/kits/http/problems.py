@@ -10,8 +10,9 @@ from sqlalchemy.exc import DataError, StatementError
 from werkzeug.exceptions import HTTPException
 
 from control_plane.kits.extensions import db
+from control_plane.kits.refusals import Refused
 
-__all__ = ["ApiProblem", "problem_response", "register_problem_handlers"]
+__all__ = ["ApiProblem", "problem_response", "refused_problem", "register_problem_handlers"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,15 @@ class ApiProblem(Exception):
         self.extra = extra
 
 
+def refused_problem(refused: Refused) -> ApiProblem:
+    """The problem a use case's refusal answers with; whatever the refused command staged in
+    this request's transaction is rolled back (a refusal writes nothing)."""
+    db.session.rollback()
+    return ApiProblem(
+        refused.status, refused.code, refused.detail, title=refused.title, errors=refused.errors, **refused.extra
+    )
+
+
 def problem_response(problem: ApiProblem) -> Response:
     body: dict[str, Any] = {
         "type": f"/problems/{problem.code}",
@@ -60,6 +70,10 @@ def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(ApiProblem)
     def _api_problem(exc: ApiProblem) -> Response:
         return problem_response(exc)
+
+    @app.errorhandler(Refused)
+    def _refused(exc: Refused) -> Response:
+        return problem_response(refused_problem(exc))
 
     @app.errorhandler(HTTPException)
     def _http_exception(exc: HTTPException) -> Any:

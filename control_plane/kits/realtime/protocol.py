@@ -17,6 +17,7 @@ from flask import current_app
 from simple_websocket import ConnectionClosed, Server
 
 from contracts.sockets import ErrorMessage, SocketMessage
+from control_plane.kits.extensions import HUB_KEY
 from control_plane.kits.realtime.hub import RedisHub
 
 __all__ = ["AUTH_TIMEOUT_S", "MAX_CLIENT_MESSAGE", "SocketRefused", "hub", "parse", "refuse", "send", "server_time_ms"]
@@ -65,5 +66,5 @@ def refuse(ws: Server, exc: SocketRefused) -> None:
 
 def hub() -> RedisHub:
     """This process's Redis pub/sub hub (built in create_app)."""
-    found: RedisHub = current_app.extensions["downbeat.hub"]
+    found: RedisHub = current_app.extensions[HUB_KEY]
     return found

@@ -1,5 +1,5 @@
 """What the musicians area's route modules share: the one blueprint, the role checks of the use
-cases run before a body is parsed, and how a refusal of the area's rules reads as a problem."""
+cases run before a body is parsed."""
 
 from __future__ import annotations
 
@@ -8,18 +8,12 @@ from collections.abc import Callable
 from flask import Blueprint
 
 from control_plane.accounts.models import User
-from control_plane.kits.http.problems import ApiProblem
+from control_plane.kits.http.problems import refused_problem
 from control_plane.musicians.services.refusals import MusiciansRefused
 
-__all__ = ["bp", "ensure_allowed", "refusal_problem"]
+__all__ = ["bp", "ensure_allowed"]
 
 bp = Blueprint("musicians", __name__, url_prefix="/api")
-
-
-def refusal_problem(refused: MusiciansRefused) -> ApiProblem:
-    return ApiProblem(
-        refused.status, refused.code, refused.detail, title=refused.title, errors=refused.errors, **refused.extra
-    )
 
 
 def ensure_allowed(check: Callable[[User], None], user: User) -> None:
@@ -29,4 +23,4 @@ def ensure_allowed(check: Callable[[User], None], user: User) -> None:
     try:
         check(user)
     except MusiciansRefused as refused:
-        raise refusal_problem(refused) from None
+        raise refused_problem(refused) from None

@@ -11,9 +11,9 @@ from control_plane.accounts.auth import current_user
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
-from control_plane.kits.http.problems import ApiProblem
+from control_plane.kits.http.problems import ApiProblem, refused_problem
 from control_plane.kits.http.validation import parse_body, parse_query
-from control_plane.musicians.api.common import bp, ensure_allowed, refusal_problem
+from control_plane.musicians.api.common import bp, ensure_allowed
 from control_plane.musicians.models import MusicianProfile
 from control_plane.musicians.queries import profile_json, profile_of, reviews_of
 from control_plane.musicians.schemas import ProfileBody, ReviewBody, ReviewQuery
@@ -54,7 +54,7 @@ def put_profile() -> Response:
     try:
         profile = save_profile(db.session, user, fields)
     except MusiciansRefused as refused:
-        raise refusal_problem(refused) from None
+        raise refused_problem(refused) from None
     db.session.commit()
     return jsonify(profile_json(profile))
 
@@ -108,7 +108,7 @@ def review(request_id: int) -> tuple[Response, int]:
         created = review_engagement(db.session, user, request_id, data.stars, data.text.strip(), utcnow())
     except MusiciansRefused as refused:
         db.session.rollback()
-        raise refusal_problem(refused) from None
+        raise refused_problem(refused) from None
     db.session.commit()
     return jsonify(created.to_json()), 201
 

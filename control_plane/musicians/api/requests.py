@@ -19,9 +19,9 @@ from control_plane.kits.extensions import current_settings, db
 from control_plane.kits.http.idempotency import idempotent
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.pagination import after, encode
-from control_plane.kits.http.problems import ApiProblem
+from control_plane.kits.http.problems import ApiProblem, refused_problem
 from control_plane.kits.http.validation import parse_body, parse_query
-from control_plane.musicians.api.common import bp, ensure_allowed, refusal_problem
+from control_plane.musicians.api.common import bp, ensure_allowed
 from control_plane.musicians.models import BookingRequest, MusicianAvailability, Project
 from control_plane.musicians.queries import (
     owned_project,
@@ -78,7 +78,7 @@ def _change(user: User, action: Callable[[], BookingRequest], status: int = 200)
                 changed = action()
             except booking_requests.RequestRefused as refused:
                 db.session.rollback()
-                raise refusal_problem(refused) from None
+                raise refused_problem(refused) from None
             except booking_requests.RetryConflict:
                 db.session.rollback()
                 continue
@@ -132,7 +132,7 @@ def put_availability() -> Response:
     try:
         row = save_availability(db.session, user, data)
     except MusiciansRefused as refused:
-        raise refusal_problem(refused) from None
+        raise refused_problem(refused) from None
     db.session.commit()
     return jsonify(_availability_json(user, row))
 
@@ -166,7 +166,7 @@ def create_project() -> tuple[Response, int]:
     try:
         project = projects.create_project(db.session, user, data, utcnow())
     except MusiciansRefused as refused:
-        raise refusal_problem(refused) from None
+        raise refused_problem(refused) from None
     db.session.commit()
     return jsonify(project.to_json()), 201
 

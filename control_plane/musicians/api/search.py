@@ -12,8 +12,9 @@ from flask import Response, jsonify
 
 from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
+from control_plane.kits.http.problems import refused_problem
 from control_plane.kits.http.validation import parse_query
-from control_plane.musicians.api.common import bp, refusal_problem
+from control_plane.musicians.api.common import bp
 from control_plane.musicians.schemas import CheckQuery, SearchQuery, SlotsQuery
 from control_plane.musicians.services import free_time
 from control_plane.musicians.services.refusals import MusiciansRefused
@@ -37,7 +38,7 @@ def search() -> Response:
     try:
         filters = search_filters(parse_query(SearchQuery))
     except MusiciansRefused as refused:
-        raise refusal_problem(refused) from None
+        raise refused_problem(refused) from None
     page = search_musicians(db.session, filters)
     db.session.rollback()  # read only: end the transaction (on SQLite it holds the write lock)
     return jsonify({"items": page.items, "next_cursor": page.next_cursor, "sort": filters.sort})
@@ -60,7 +61,7 @@ def check_free(musician_id: int) -> Response:
     try:
         verdict = free_time.check_free(db.session, musician_id, query.starts_at, query.ends_at)
     except MusiciansRefused as refused:
-        raise refusal_problem(refused) from None
+        raise refused_problem(refused) from None
     db.session.rollback()  # read only, as above
     return jsonify(
         {"free": verdict.free, "reason": verdict.reason, "detail": verdict.detail, "timezone": verdict.timezone}
@@ -83,7 +84,7 @@ def list_free_slots(musician_id: int) -> Response:
             db.session, musician_id, query.range_from, query.range_to, timedelta(minutes=query.min_minutes)
         )
     except MusiciansRefused as refused:
-        raise refusal_problem(refused) from None
+        raise refused_problem(refused) from None
     db.session.rollback()
     return jsonify(
         {

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from control_plane.kits.refusals import Refused
 
 __all__ = ["MusiciansRefused", "RequestRefused", "invalid_fields"]
 
 
-class MusiciansRefused(Exception):
-    """A rule of the musicians area refused the command: ``status`` and ``code`` as the API
-    answers them, ``errors`` naming the fields at fault (a 422), ``extra`` more members of the
+class MusiciansRefused(Refused):
+    """A rule of the musicians area refused the command; ``extra`` carries more members of the
     problem (``current_state``, ``reason``, ``request_id``)."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        detail: str,
-        *,
-        title: str | None = None,
-        errors: dict[str, list[str]] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail, self.title = status, code, detail, title
-        self.errors, self.extra = errors, extra
 
 
 class RequestRefused(MusiciansRefused):
@@ -32,8 +17,6 @@ class RequestRefused(MusiciansRefused):
 
 
 def invalid_fields(errors: dict[str, list[str]]) -> MusiciansRefused:
-    """The refusal that reads like the 422 of a body that failed validation (the HTTP kit's
-    ``field_problem``), for rules that need the database or the clock to decide."""
-    return MusiciansRefused(
-        422, "validation-error", f"Invalid fields: {', '.join(sorted(errors))}", title="Invalid request", errors=errors
-    )
+    """The refusal that reads like the 422 of a body that failed validation, for rules that
+    need the database or the clock to decide."""
+    return MusiciansRefused.invalid_fields(errors)

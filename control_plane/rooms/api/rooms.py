@@ -12,11 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts.sockets import RoomMessage
 from control_plane.accounts.auth import current_user
-from control_plane.kits.extensions import db
+from control_plane.kits.extensions import REDIS_KEY, db
 from control_plane.kits.http.openapi import api_route
-from control_plane.kits.http.problems import ApiProblem
+from control_plane.kits.http.problems import ApiProblem, refused_problem
 from control_plane.kits.http.validation import parse_body
-from control_plane.rooms.api.problems import refused_problem
 from control_plane.rooms.models import Room
 from control_plane.rooms.queries import room_by_code
 from control_plane.rooms.schemas import CreateRoom, StreamOffer
@@ -47,7 +46,7 @@ def _locked_room(code: str) -> Room:
 
 
 def redis_client() -> redis.Redis | None:
-    client: redis.Redis | None = current_app.extensions.get("downbeat.redis")
+    client: redis.Redis | None = current_app.extensions.get(REDIS_KEY)
     return client
 
 

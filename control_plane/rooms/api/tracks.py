@@ -19,11 +19,10 @@ from werkzeug.wsgi import wrap_file
 
 from contracts.files import ANALYSIS_PATH, ANALYSIS_PURPOSE, AnalysisAnswer, AnalysisReport
 from control_plane.accounts.auth import current_user
-from control_plane.kits.extensions import current_settings, db
+from control_plane.kits.extensions import REDIS_KEY, current_settings, db
 from control_plane.kits.http.openapi import api_route
-from control_plane.kits.http.problems import ApiProblem, problem_response
+from control_plane.kits.http.problems import ApiProblem, problem_response, refused_problem
 from control_plane.kits.http.validation import parse_body, parse_query
-from control_plane.rooms.api.problems import refused_problem
 from control_plane.rooms.models import Track
 from control_plane.rooms.schemas import TrackList, TrackUrl
 from control_plane.rooms.services.analysis import record_analysis_report
@@ -244,7 +243,7 @@ def analysis_report(track_id: int) -> tuple[Response, int]:
         raise refused_problem(refused) from None
     db.session.commit()
     if recorded.message is not None:
-        client = current_app.extensions.get("downbeat.redis")
+        client = current_app.extensions.get(REDIS_KEY)
         for code in recorded.rooms:
             publish(client, code, [recorded.message])
     return jsonify(AnalysisAnswer(proceed=recorded.proceed, status=recorded.status).model_dump()), 200

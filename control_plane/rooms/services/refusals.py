@@ -4,12 +4,10 @@ room socket sends back as an ``error`` message.)"""
 
 from __future__ import annotations
 
+from control_plane.kits.refusals import Refused
+
 __all__ = ["RoomsRefused"]
 
 
-class RoomsRefused(Exception):
-    """A rooms rule refused the request: ``status`` and ``code`` as the API answers them."""
-
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
+class RoomsRefused(Refused):
+    """A rooms rule refused the request."""
