@@ -12,7 +12,7 @@ from control_plane.accounts.auth import ensure_roles
 from control_plane.accounts.models import User
 from control_plane.kits.extensions import db
 from control_plane.kits.http.problems import ApiProblem, problem_response
-from control_plane.musicians.api.common import refusal_problem
+from control_plane.kits.http.problems import refused_problem
 from control_plane.musicians.schemas import AvailabilityBody, ProjectBody
 from control_plane.musicians.services.profiles import ProfileFields, save_profile
 from control_plane.musicians.services.projects import create_project
@@ -68,7 +68,7 @@ def test_use_cases_refuse_an_actor_without_the_role(app: Flask) -> None:
                 use_case()
             with pytest.raises(ApiProblem) as answered:
                 ensure_roles(actor, *roles, action=action)
-            assert _body(refusal_problem(refused.value)) == _body(answered.value)
+            assert _body(refused_problem(refused.value)) == _body(answered.value)
         db.session.rollback()
 
 
