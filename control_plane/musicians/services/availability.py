@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 # The "HH:MM" format is what clients send and what is stored; its one definition is the schemas'.
@@ -42,10 +42,14 @@ __all__ = [
     "Unavailable",
     "WeeklyWindow",
     "free_slots",
+    "merged_intervals",
     "open_intervals",
     "subtract",
     "why_unavailable",
 ]
+
+# A point in time or in the week: anything ordered (datetime, minutes as int).
+P = TypeVar("P", datetime, int)
 
 Interval = tuple[datetime, datetime]  # aware, [start, end)
 
@@ -169,7 +173,7 @@ def open_intervals(availability: Availability, range_from: datetime, range_to: d
     first = range_from.astimezone(zone).date() - timedelta(days=1)
     last = range_to.astimezone(zone).date() + timedelta(days=1)
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    local_open = _merged(w for day in days for w in availability.windows_on(day))
+    local_open = merged_intervals(w for day in days for w in availability.windows_on(day))
     blocked = [
         _to_instants(zone, *item.interval())
         for item in availability.exceptions
@@ -177,14 +181,14 @@ def open_intervals(availability: Availability, range_from: datetime, range_to: d
     ]
     # Edges become instants before blocks are cut out: a block's own start is the first
     # occurrence of its wall-clock time, whatever the window's edges are.
-    opened = _merged(_to_instants(zone, start, end) for start, end in local_open)
-    intervals = _cut(opened, _merged(blocked))
+    opened = merged_intervals(_to_instants(zone, start, end) for start, end in local_open)
+    intervals = _cut(opened, merged_intervals(blocked))
     return [(start, end) for start, end in intervals if start < end and start < range_to and range_from < end]
 
 
 def subtract(intervals: Iterable[Interval], busy: Iterable[Interval]) -> list[Interval]:
     """``intervals`` minus every ``busy`` range (both sorted or not; the result is sorted)."""
-    return _cut(sorted(intervals), _merged(busy))
+    return _cut(sorted(intervals), merged_intervals(busy))
 
 
 def free_slots(
@@ -258,8 +262,9 @@ def _span(item: DatedException) -> str:
     return f"{format_hhmm(item.start)}-{format_hhmm(item.end)}"
 
 
-def _merged(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
+def merged_intervals(intervals: Iterable[tuple[P, P]]) -> list[tuple[P, P]]:
+    """Overlapping or touching intervals joined, in order (minutes of a week or instants)."""
+    merged: list[tuple[P, P]] = []
     for start, end in sorted(intervals):
         if merged and start <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))

@@ -14,13 +14,12 @@ Pure: values in, rows out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from control_plane.musicians.schemas import DAY_MINUTES
-from control_plane.musicians.services.availability import Availability
+from control_plane.musicians.services.availability import Availability, merged_intervals
 
 __all__ = ["WEEK_MINUTES", "query_span", "week_windows", "zone_offsets"]
 
@@ -49,7 +48,9 @@ def _offsets(zone: str, first: date) -> tuple[int, int]:
 def week_windows(availability: Availability, around: datetime) -> list[tuple[int, int]]:
     """``[start_w, end_w)`` rows in UTC week minutes, merged, split at the week's end."""
     low, high = zone_offsets(availability.timezone, around)
-    local = _merged((w.weekday * DAY_MINUTES + w.start, w.weekday * DAY_MINUTES + w.end) for w in availability.weekly)
+    local = merged_intervals(
+        (w.weekday * DAY_MINUTES + w.start, w.weekday * DAY_MINUTES + w.end) for w in availability.weekly
+    )
     if len(local) > 1 and local[0][0] == 0 and local[-1][1] == WEEK_MINUTES:
         # Sunday night runs into Monday morning: one window across the week's end.
         local = [*local[1:-1], (local[-1][0], local[0][1] + WEEK_MINUTES)]
@@ -64,7 +65,7 @@ def week_windows(availability: Availability, around: datetime) -> list[tuple[int
             rows.append((utc_start, utc_end))
         else:
             rows += [(utc_start, WEEK_MINUTES), (0, utc_end - WEEK_MINUTES)]
-    return _merged(rows)
+    return merged_intervals(rows)
 
 
 def query_span(starts_at: datetime, ends_at: datetime) -> tuple[int, int] | None:
@@ -75,13 +76,3 @@ def query_span(starts_at: datetime, ends_at: datetime) -> tuple[int, int] | None
     if start + length > WEEK_MINUTES:
         return None
     return start, start + length
-
-
-def _merged(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged

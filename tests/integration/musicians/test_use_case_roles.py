@@ -11,8 +11,7 @@ from flask import Flask
 from control_plane.accounts.auth import ensure_roles
 from control_plane.accounts.models import User
 from control_plane.kits.extensions import db
-from control_plane.kits.http.problems import ApiProblem, problem_response
-from control_plane.kits.http.problems import refused_problem
+from control_plane.kits.http.problems import ApiProblem, problem_response, refused_problem
 from control_plane.musicians.schemas import AvailabilityBody, ProjectBody
 from control_plane.musicians.services.profiles import ProfileFields, save_profile
 from control_plane.musicians.services.projects import create_project
