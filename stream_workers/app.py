@@ -136,7 +136,12 @@ def create_faust_app(settings: Settings) -> faust.App:
                 continue
             pipe = redis_client.pipeline(transaction=False)
             for params in fresh:
-                pipe.set(last_visual_key(params.room_code), params.frame_json(), px=SNAPSHOT_TTL_MS)
+                if params.ended:
+                    # The stream is over: a late joiner (or a socket that reconnects) gets no frame of
+                    # it, and nobody is sent its ``ended`` frame twice.
+                    pipe.delete(last_visual_key(params.room_code))
+                else:
+                    pipe.set(last_visual_key(params.room_code), params.frame_json(), px=SNAPSHOT_TTL_MS)
             try:
                 await pipe.execute()
             except aioredis.RedisError:

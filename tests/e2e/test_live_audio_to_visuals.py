@@ -111,6 +111,14 @@ def test_a_drum_track_streamed_by_one_browser_drives_the_visualiser_of_another(s
             performer.wait_for_selector("#live-status[data-stopped='true']", timeout=5_000)
             audience.wait_for_selector("#visualiser[data-ended='true']", timeout=20_000)
             ended = audience.evaluate("() => window.__visual.filter((f) => f.ended)")
+            # A late joiner, seconds after the end (the newest frame is kept 5 s for joiners),
+            # gets no frame of a stream that is over.
+            late = audience.context.new_page()
+            late.add_init_script(f"({COLLECT_FRAMES})()")
+            late.goto(f"/rooms/{code}")
+            late.wait_for_selector("#room-status[data-status='live']", timeout=10_000)
+            late.wait_for_timeout(1_500)
+            late_frames = late.evaluate("(id) => window.__visual.filter((f) => f.stream_id === id)", stream_id)
         finally:
             performer_browser.close()
             listener_browser.close()
@@ -122,10 +130,11 @@ def test_a_drum_track_streamed_by_one_browser_drives_the_visualiser_of_another(s
     assert len(beats) >= 3
     assert all(f["mel"] == 40 for f in ours)  # the coarse spectrum rides along
     seqs = [f["seq"] for f in ours]
-    assert seqs == sorted(seqs)  # in stream order, no repeats drawn
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)  # in stream order, each frame once
     assert drawn >= len(beats) and shown_bpm is not None and abs(int(shown_bpm) - 120) <= 2
     assert meter_frames > 0  # the performer's own input meter moved
     assert [f["stream_id"] for f in ended] == [stream_id]
+    assert late_frames == []
 
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -224,7 +224,9 @@ function onMessage(message) {
       }
       break;
     case "visual":
-      document.dispatchEvent(new CustomEvent("downbeat:visual", { detail: message }));
+      // Each frame once, in order: a (re)connect may hand over the newest frame that the live
+      // path already delivered, so anything not newer than the last seen of its stream is dropped.
+      if (isNewFrame(message)) document.dispatchEvent(new CustomEvent("downbeat:visual", { detail: message }));
       break;
     case "error":
       received.lastError = { code: message.code, detail: message.detail, request: message.request ?? null };
@@ -261,6 +263,16 @@ try {
 }
 
 socket = openSocket(`/ws/rooms/${encodeURIComponent(code)}`, { onMessage, onStatus: setRoomStatus });
+const lastSeq = new Map(); // stream id -> newest visual seq dispatched
+function isNewFrame(frame) {
+  if (typeof frame.stream_id !== "string" || typeof frame.seq !== "number") return true;
+  const last = lastSeq.get(frame.stream_id);
+  if (last !== undefined && frame.seq <= last) return false;
+  lastSeq.set(frame.stream_id, frame.seq);
+  if (lastSeq.size > 64) lastSeq.delete(lastSeq.keys().next().value); // streams come and go
+  return true;
+}
+
 window.downbeatRoom = { code, socket, clock, received };
 // The sync harness (tests/e2e/test_room_sync.py) reads what this browser hears, and when.
 window.__syncProbe = () => playerView.probe();
