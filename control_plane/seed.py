@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from control_plane.accounts.models import User
+from control_plane.accounts.services.passwords import HASHING_KEY, PasswordHashing
 from control_plane.app import create_app
 from control_plane.catalog.models import CatalogSession
 from control_plane.kits.db.types import utcnow
@@ -41,7 +41,7 @@ class Demo:
     room_code: str
 
 
-def _user(email: str, hasher: PasswordHasher) -> User:
+def _user(email: str, hasher: PasswordHashing) -> User:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         name, roles = DEMO_USERS[email]
@@ -108,7 +108,7 @@ def _musician_availability(musician: User) -> None:
 def seed_demo(settings: Settings) -> Demo:
     app = create_app(settings)
     with app.app_context():
-        hasher = PasswordHasher()
+        hasher: PasswordHashing = app.extensions[HASHING_KEY]  # the settings' cost profile, as sign-up uses
         users = {email: _user(email, hasher) for email in DEMO_USERS}
         facilitator = users["facilitator@downbeat.local"]
         listing = db.session.scalar(

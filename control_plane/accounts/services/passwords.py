@@ -1,14 +1,14 @@
 """Password hashing (argon2id) with one cost profile. The app binds its profile (settings
 ``auth.argon2_*``) under ``HASHING_KEY`` and its routes hand it to the use cases that hash or
-verify; ``default_hashing`` is the library's profile for code that runs without an app. The
-policy a new password must meet is input checking and lives in ``accounts.schemas``."""
+verify (the seed takes it from the app too). The policy a new password must meet is input
+checking and lives in ``accounts.schemas``."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-__all__ = ["HASHING_KEY", "PasswordHashing", "default_hashing"]
+__all__ = ["HASHING_KEY", "PasswordHashing"]
 
 HASHING_KEY = "downbeat.password_hashing"
 
@@ -38,14 +38,3 @@ class PasswordHashing:
             return self._hasher.check_needs_rehash(password_hash)
         except InvalidHashError:
             return False
-
-
-_DEFAULT: PasswordHashing | None = None
-
-
-def default_hashing() -> PasswordHashing:
-    """The library's default profile, made once: for code that runs without an app."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = PasswordHashing()
-    return _DEFAULT
