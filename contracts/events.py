@@ -17,7 +17,14 @@ from contracts.bookings import (
     BookingWaitlisted,
     SessionCancelled,
 )
-from contracts.files import TrackUploaded
+from contracts.files import (
+    DeliverableApproved,
+    DeliverableChangesRequested,
+    DeliverableSubmitted,
+    FileCommentAdded,
+    FileVersionAdded,
+    TrackUploaded,
+)
 from contracts.live import (
     MAX_AUDIO_HOP_BYTES,
     MAX_HOP_SAMPLES,
@@ -57,8 +64,13 @@ __all__ = [
     "BookingPromoted",
     "BookingRefunded",
     "BookingWaitlisted",
+    "DeliverableApproved",
+    "DeliverableChangesRequested",
+    "DeliverableSubmitted",
     "Event",
     "EventBase",
+    "FileCommentAdded",
+    "FileVersionAdded",
     "Money",
     "RequestAccepted",
     "RequestCancelled",
@@ -101,7 +113,12 @@ Event = Annotated[
     | StreamStarted
     | StreamEnded
     | VisualParams
-    | TrackUploaded,
+    | TrackUploaded
+    | FileVersionAdded
+    | FileCommentAdded
+    | DeliverableSubmitted
+    | DeliverableApproved
+    | DeliverableChangesRequested,
     Field(discriminator="type"),
 ]
 
@@ -125,4 +142,9 @@ ALL_EVENT_TYPES: tuple[type[EventBase], ...] = (
     StreamEnded,
     VisualParams,
     TrackUploaded,
+    FileVersionAdded,
+    FileCommentAdded,
+    DeliverableSubmitted,
+    DeliverableApproved,
+    DeliverableChangesRequested,
 )

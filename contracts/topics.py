@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from contracts.base import EventBase
 from contracts.bookings import BookingEvent, SessionCancelled
-from contracts.files import TrackUploaded
+from contracts.files import DeliverableEvent, FileEvent, TrackUploaded
 from contracts.live import StreamEnded, StreamStarted, VisualParams
 from contracts.requests import RequestEvent
 
@@ -26,11 +26,13 @@ class Topic:
 
 
 TOPICS: dict[str, Topic] = {
-    BOOKING_EVENTS: Topic(BOOKING_EVENTS, (BookingEvent, SessionCancelled, RequestEvent), "session or request id"),
+    BOOKING_EVENTS: Topic(
+        BOOKING_EVENTS, (BookingEvent, SessionCancelled, RequestEvent, DeliverableEvent), "session or request id"
+    ),
     # Audio hops share this topic in the binary format of contracts.live (encode_audio_hop).
     AUDIO_FRAMES: Topic(AUDIO_FRAMES, (StreamStarted, StreamEnded), "stream id"),
     VISUAL_PARAMS: Topic(VISUAL_PARAMS, (VisualParams,), "room code"),
-    FILES_EVENTS: Topic(FILES_EVENTS, (TrackUploaded,), "file id"),
+    FILES_EVENTS: Topic(FILES_EVENTS, (TrackUploaded, FileEvent), "file id"),
 }
 
 
