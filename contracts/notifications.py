@@ -47,6 +47,11 @@ NotificationKind = Literal[
     "request.reschedule_proposed",
     "request.reschedule_accepted",
     "request.reschedule_declined",
+    "file.version_added",
+    "file.comment_added",
+    "deliverable.submitted",
+    "deliverable.approved",
+    "deliverable.changes_requested",
 ]
 # Each kind with the label a settings page shows, in the order it shows them.
 NOTIFICATION_KINDS: Final[Mapping[NotificationKind, str]] = MappingProxyType(
@@ -69,6 +74,12 @@ NOTIFICATION_KINDS: Final[Mapping[NotificationKind, str]] = MappingProxyType(
         "request.reschedule_proposed": "New times proposed",
         "request.reschedule_accepted": "New times agreed",
         "request.reschedule_declined": "New times declined",
+        "file.version_added": "New files and versions on your projects",
+        # A mention reaches the inbox whatever this says (the notification service's rules).
+        "file.comment_added": "Comments on project files (mentions always reach your inbox)",
+        "deliverable.submitted": "Deliverables handed in to you",
+        "deliverable.approved": "Your deliverables approved",
+        "deliverable.changes_requested": "Changes asked for on your deliverables",
     }
 )
 

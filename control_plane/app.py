@@ -21,6 +21,8 @@ from control_plane.calendars import api as calendars_api
 from control_plane.calendars import pages as calendars_pages
 from control_plane.catalog import api as catalog_api
 from control_plane.catalog import pages as catalog_pages
+from control_plane.files import api as files_api
+from control_plane.files import pages as files_pages
 from control_plane.kits.db.pool import ping_after_idle
 from control_plane.kits.extensions import HUB_KEY, NOTIFICATIONS_KEY, REDIS_KEY, db, jwt, sock
 from control_plane.kits.http import health, openapi
@@ -30,6 +32,7 @@ from control_plane.kits.http.request_gate import RequestGate, slot_released
 from control_plane.kits.http.validation import MAX_ROW_ID
 from control_plane.kits.outbox.wakeup import WAKER, RelayWaker, install_commit_hook
 from control_plane.kits.realtime.hub import RedisHub
+from control_plane.kits.storage.factory import STORAGE_KEY, storage_from_settings
 from control_plane.musicians import api as musicians_api
 from control_plane.musicians import pages as musicians_pages
 from control_plane.notifications import api as notifications_api
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     install_commit_hook(db.session.session_factory)
     app.extensions[GATEWAY_KEY] = gateway_from_settings(settings)
     app.extensions[MEDIA_KEY] = HttpMediaClient(settings.media_url, while_waiting=slot_released)
+    app.extensions[STORAGE_KEY] = storage_from_settings(settings)
 
     db.init_app(app)
     with app.app_context():  # builds the engine only; the first connection comes later
@@ -99,11 +103,19 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     register_jwt_callbacks()
     accounts_api.init_app(app, settings)
     register_problem_handlers(app)
-    for area in (accounts_api, catalog_api, calendars_api, musicians_api, rooms_api, notifications_api):
+    for area in (accounts_api, catalog_api, calendars_api, musicians_api, rooms_api, notifications_api, files_api):
         for blueprint in area.BLUEPRINTS:
             app.register_blueprint(blueprint)
     app.register_blueprint(health.bp)
-    for pages in (accounts_pages, catalog_pages, calendars_pages, musicians_pages, rooms_pages, notifications_pages):
+    for pages in (
+        accounts_pages,
+        catalog_pages,
+        calendars_pages,
+        musicians_pages,
+        rooms_pages,
+        notifications_pages,
+        files_pages,
+    ):
         app.register_blueprint(pages.bp)
     register_page_errors(app)
 

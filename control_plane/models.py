@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from control_plane.accounts.models import RevokedToken, TokenFamily, User
 from control_plane.catalog.models import Booking, CatalogSession
+from control_plane.files.models import Deliverable, FileComment, FileUpload, FileVersion, ProjectFile
 from control_plane.kits.db.types import Base
 from control_plane.kits.idempotency import IdempotencyRecord
 from control_plane.kits.outbox.models import OutboxMessage
@@ -21,6 +22,10 @@ __all__ = [
     "Booking",
     "BookingRequest",
     "CatalogSession",
+    "Deliverable",
+    "FileComment",
+    "FileUpload",
+    "FileVersion",
     "IdempotencyRecord",
     "MusicianAvailability",
     "MusicianInstrument",
@@ -28,6 +33,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "Project",
+    "ProjectFile",
     "Refund",
     "RevokedToken",
     "Room",

@@ -176,6 +176,41 @@ class RoomSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    """Where project files' bytes live (control_plane.kits.storage)."""
+
+    backend: str = "folder"  # "folder" (under the data dir) or "s3" (any S3-compatible store)
+    folder: str = "files"  # relative to the data dir, or absolute
+    s3_endpoint_url: str = ""  # empty: AWS itself
+    s3_bucket: str = "downbeat-files"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""  # empty: boto3's own chain (environment, instance role)
+    s3_secret_access_key: str = ""
+    s3_create_bucket: bool = False  # dev and tests: make the bucket when it is missing
+    # Downloads from S3 answer with a redirect to a signed URL valid this long (0: stream
+    # through the control plane instead).
+    signed_url_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    """Project files: size limits per kind (decided from the bytes), resumable uploads."""
+
+    max_audio_bytes: int = 2 * 1024**3
+    max_score_bytes: int = 100 * 1024**2
+    max_image_bytes: int = 50 * 1024**2
+    max_document_bytes: int = 200 * 1024**2
+    max_other_bytes: int = 2 * 1024**3
+    # An unfinished resumable upload is kept this long after its last chunk, then removed.
+    upload_expire_hours: int = 24
+    # What a client is told to send per chunk (any size up to max_chunk_bytes is accepted).
+    chunk_bytes: int = 8 * 1024**2
+    max_chunk_bytes: int = 64 * 1024**2
+    # An audio version whose analysis has not finished after this long is asked for again.
+    analysis_retry_minutes: int = 10
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     access_token_minutes: int = 30
     refresh_token_days: int = 14
@@ -227,6 +262,8 @@ class Settings:
     housekeeping: HousekeepingSettings = field(default_factory=HousekeepingSettings)
     rooms: RoomSettings = field(default_factory=RoomSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    files: FileSettings = field(default_factory=FileSettings)
 
     @property
     def data_path(self) -> Path:
@@ -248,6 +285,11 @@ class Settings:
     def mail_dir(self) -> Path:
         """Where the local mail sink keeps each message as a .eml file."""
         return self.data_path / "mail"
+
+    @property
+    def storage_path(self) -> Path:
+        """The folder adapter's root (control_plane.kits.storage.folder)."""
+        return self.data_path / self.storage.folder
 
     @property
     def media_url(self) -> str:

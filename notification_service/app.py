@@ -1,5 +1,5 @@
-"""The notification service process: a faust app consuming booking.events, timers for
-reminders and mail, plus its internal HTTP API (inbox, preferences), health and metrics
+"""The notification service process: a faust app consuming booking.events and files.events,
+timers for reminders and mail, plus its internal HTTP API (inbox, preferences), health and metrics
 endpoints on the faust web server."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import redis
 from faust.web import Request, View
 from faust.web import Response as WebResponse
 
-from contracts.topics import BOOKING_EVENTS
+from contracts.topics import BOOKING_EVENTS, FILES_EVENTS
 from downbeat.faust_app import base_faust_settings
 from downbeat.health import readiness, redis_ok, sql_ok
 from downbeat.kafka import broker_reachable
@@ -54,7 +54,11 @@ def create_faust_app(settings: Settings) -> faust.App:
         public_url=settings.public_url,
         window_s=settings.smtp.digest_window_s,
     )
-    source = app.topic(BOOKING_EVENTS, key_serializer="raw", value_serializer="raw")
+    # Bookings, requests and deliverables on one topic; project files' versions and comments on
+    # the other (shared with the stream worker's analysis, in its own consumer group). One agent
+    # reads both, so every event is stored through the one writer below in the order it is read.
+    source = app.topic(BOOKING_EVENTS, FILES_EVENTS, key_serializer="raw", value_serializer="raw")
+    consumed = frozenset(source.topics)
     checks = {
         "database": sql_ok(store.engine),
         "redis": redis_ok(settings.redis.effective_url),
@@ -71,7 +75,7 @@ def create_faust_app(settings: Settings) -> faust.App:
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
 
     @app.agent(source, concurrency=1)
-    async def booking_events(stream: Any) -> None:
+    async def events(stream: Any) -> None:
         loop = asyncio.get_running_loop()
         async for raw in stream:
             # Blocking SQL and Redis calls run off the event loop so heartbeats keep flowing.
@@ -112,7 +116,7 @@ def create_faust_app(settings: Settings) -> faust.App:
 
     @app.page("/metrics")
     async def metrics(web: View, request: Request) -> WebResponse:
-        text = render_metrics(counters.snapshot(), _lag_rows(app))
+        text = render_metrics(counters.snapshot(), _lag_rows(app, consumed))
         return web.text(text, content_type="text/plain; version=0.0.4")
 
     @app.page("/internal/users/{user_id}/notifications")
@@ -210,12 +214,12 @@ def _preference_errors(chosen: object) -> dict[str, list[str]]:
     return errors
 
 
-def _lag_rows(app: faust.App) -> list[tuple[str, int, int, int | None, int | None]]:
-    """Per assigned partition of booking.events: committed offset vs high watermark."""
+def _lag_rows(app: faust.App, topics: frozenset[str]) -> list[tuple[str, int, int, int | None, int | None]]:
+    """Per assigned partition of the topics we consume: committed offset vs high watermark."""
     consumer = app.consumer
     rows = []
     for tp in sorted(consumer.assignment()):
-        if tp.topic != BOOKING_EVENTS:
+        if tp.topic not in topics:
             continue
         try:
             highwater: int | None = consumer.highwater(tp)

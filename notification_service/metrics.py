@@ -14,7 +14,7 @@ COUNTERS = {
     "emails_queued": "Mails queued for sending.",
     "emails_sent": "Mails the SMTP server accepted (a digest counts once).",
     "reminders_sent": "Session reminders stored.",
-    "events_consumed": "booking.events messages handled.",
+    "events_consumed": "booking.events and files.events messages handled.",
 }
 
 

@@ -4,7 +4,14 @@
 - the attendee: confirmation, waitlist place, promotion, payment, cancellation, refunds;
 - everyone booked: the session's cancellation;
 - the musician: requests, reschedules and cancellations by the requester;
-- the requester: accept, decline, expiry, reschedules and cancellations by the musician.
+- the requester: accept, decline, expiry, reschedules and cancellations by the musician;
+- a project's owner and members (the event's ``recipients``, never the one who acted): new
+  files and versions, and comments; whoever a comment mentions always finds it in the inbox;
+- the other side of a deliverable (``recipient_id``): the owner when it is handed in, the
+  musician when it is approved or changes are asked for.
+
+Drafts about files carry ``data.url``, the page to open: the file, or a project's files for a
+deliverable.
 """
 
 from __future__ import annotations
@@ -20,7 +27,12 @@ from contracts import (
     BookingPromoted,
     BookingRefunded,
     BookingWaitlisted,
+    DeliverableApproved,
+    DeliverableChangesRequested,
+    DeliverableSubmitted,
     Event,
+    FileCommentAdded,
+    FileVersionAdded,
     Money,
     RequestAccepted,
     RequestCancelled,
@@ -33,6 +45,7 @@ from contracts import (
     RequestSent,
     SessionCancelled,
 )
+from contracts.files import DeliverableEvent, FileEvent
 from contracts.notifications import NotificationKind
 from notification_service.store import Draft
 
@@ -351,6 +364,99 @@ def _reschedule_declined(event: RequestRescheduleDeclined) -> list[Draft]:
     ]
 
 
+def _clip(text: str, limit: int = 200) -> str:
+    """User text inside a notification body: one line, a sane length (a note may be 2000)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _others(event: FileEvent, users: list[int]) -> list[int]:
+    """Each user once, in order, never the one who acted."""
+    return [u for u in dict.fromkeys(users) if u != event.actor_id]
+
+
+def _file_data(event: FileEvent, **extra: Any) -> dict[str, Any]:
+    return {"file_id": event.file_id, "project_id": event.project_id, "url": f"/files/{event.file_id}", **extra}
+
+
+def _version_added(event: FileVersionAdded) -> list[Draft]:
+    first = event.version_number == 1
+    title = f"New file: {event.file_name}" if first else f"New version: {event.file_name}"
+    what = event.file_name if first else f"version {event.version_number} of {event.file_name}"
+    body = f"{event.actor_name} uploaded {what} to {event.project_title}."
+    if event.note.strip():
+        body += f" {_sentence(_clip(event.note))}"
+    data = _file_data(event, version=event.version_number, file_kind=event.kind)
+    return [Draft(user, "file.version_added", title, body, data) for user in _others(event, event.recipients)]
+
+
+def _comment_added(event: FileCommentAdded) -> list[Draft]:
+    # The control plane names the mentioned (members it resolved from @name) and the project's
+    # people; this service cannot check membership, so it tells both lists, each person once.
+    # A reply's author is told as a reply only while they are among the recipients: someone
+    # who left the project hears nothing more of it.
+    mentioned = set(event.mentioned)
+    drafts = []
+    for user in _others(event, [*event.mentioned, *event.recipients]):
+        if user in mentioned:
+            title = f"{event.actor_name} mentioned you: {event.file_name}"
+        elif user == event.reply_to_author:
+            title = f"{event.actor_name} replied to you: {event.file_name}"
+        else:
+            title = f"New comment: {event.file_name}"
+        body = f"{event.actor_name} on version {event.version_number} ({event.project_title}): “{_clip(event.excerpt)}”"
+        data = _file_data(event, version=event.version_number, comment_id=event.comment_id, mentioned=user in mentioned)
+        # A mention is someone asking for this person by name: it reaches the inbox even when
+        # comments are muted there (mail still follows the chosen channel).
+        drafts.append(Draft(user, "file.comment_added", title, body, data, always_in_app=user in mentioned))
+    return drafts
+
+
+def _deliverable(event: DeliverableEvent, kind: NotificationKind, title: str, body: str, **extra: Any) -> list[Draft]:
+    if event.recipient_id == event.actor_id:
+        return []  # nobody needs telling what they just did
+    data = {
+        "deliverable_id": event.deliverable_id,
+        "request_id": event.request_id,
+        "project_id": event.project_id,
+        "url": f"/projects/{event.project_id}/files",
+        **extra,
+    }
+    return [Draft(event.recipient_id, kind, title, body, data)]
+
+
+def _deliverable_submitted(event: DeliverableSubmitted) -> list[Draft]:
+    return _deliverable(
+        event,
+        "deliverable.submitted",
+        f"Handed in: {event.title}",
+        f"{event.actor_name} submitted version {event.version_number} for “{event.title}” on {event.project_title}."
+        + (f" {_sentence(_clip(event.note))}" if event.note.strip() else ""),
+        file_id=event.file_id,
+        version=event.version_number,
+    )
+
+
+def _deliverable_approved(event: DeliverableApproved) -> list[Draft]:
+    return _deliverable(
+        event,
+        "deliverable.approved",
+        f"Approved: {event.title}",
+        f"{event.actor_name} approved “{event.title}” on {event.project_title}."
+        + (f" {_sentence(_clip(event.note))}" if event.note.strip() else ""),
+    )
+
+
+def _deliverable_changes_requested(event: DeliverableChangesRequested) -> list[Draft]:
+    asked = f": {_sentence(_clip(event.note))}" if event.note.strip() else "."
+    return _deliverable(
+        event,
+        "deliverable.changes_requested",
+        f"Changes requested: {event.title}",
+        f"{event.actor_name} asked for changes to “{event.title}” on {event.project_title}{asked}",
+    )
+
+
 _HANDLERS: dict[type, Callable[[Any], list[Draft]]] = {
     BookingCreated: _booking_created,
     BookingWaitlisted: _waitlisted,
@@ -367,4 +473,9 @@ _HANDLERS: dict[type, Callable[[Any], list[Draft]]] = {
     RequestRescheduleProposed: _reschedule_proposed,
     RequestRescheduleAccepted: _reschedule_accepted,
     RequestRescheduleDeclined: _reschedule_declined,
+    FileVersionAdded: _version_added,
+    FileCommentAdded: _comment_added,
+    DeliverableSubmitted: _deliverable_submitted,
+    DeliverableApproved: _deliverable_approved,
+    DeliverableChangesRequested: _deliverable_changes_requested,
 }

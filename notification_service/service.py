@@ -1,4 +1,5 @@
-"""Consuming one booking event: decide, store, then push. Free of faust so tests drive it."""
+"""Consuming one event (booking.events or files.events): decide, store, then push. Free of
+faust so tests drive it."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class NotificationHandler:
         try:
             event = decode(raw)
         except DecodeError:
-            log.warning("skipping an undecodable message on booking.events: %.200r", raw)
+            log.warning("skipping an undecodable message: %.200r", raw)
             return []
         self.counters.add("events_consumed")
         drafts = drafts_for(event)

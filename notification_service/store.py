@@ -29,13 +29,18 @@ __all__ = ["Draft", "InboxStore", "Notification", "Recorded"]
 
 @dataclass(frozen=True)
 class Draft:
-    """A notification decided on but not yet stored."""
+    """A notification decided on but not yet stored.
+
+    ``always_in_app``: stored in the inbox even when the user turned the kind's in-app channel
+    off (a mention: someone asked for this person by name). Email still follows the channel.
+    """
 
     user_id: int
     kind: NotificationKind
     title: str
     body: str
     data: dict[str, Any]
+    always_in_app: bool = False
 
     def __post_init__(self) -> None:
         # Titles embed user text (a 200-character session title plus a prefix): fit the column.
@@ -120,8 +125,9 @@ class InboxStore:
         self, event_id: str, drafts: list[Draft], also: Callable[[Connection], None] | None = None
     ) -> list[Recorded]:
         """One transaction per event: for each draft the inbox row and/or queued mail, per the
-        user's preference for that kind, plus ``also`` (the reminder schedule). Idempotent on
-        ``(event_id, user_id)``; one commit per event keeps a backlog moving."""
+        user's preference for that kind (and the draft's ``always_in_app``), plus ``also``
+        (the reminder schedule). Idempotent on ``(event_id, user_id)``; one commit per event
+        keeps a backlog moving."""
         results: list[Recorded] = []
         with self._engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -133,7 +139,7 @@ class InboxStore:
                 channel = _channel(conn, draft.user_id, draft.kind)
                 note: Notification | None = None
                 new = mail = False
-                if wants_in_app(channel):
+                if wants_in_app(channel) or draft.always_in_app:
                     note, new = self._insert_notification(conn, event_id, draft)
                 if wants_email(channel):
                     mail = _queue_mail(conn, event_id, draft)

@@ -28,7 +28,7 @@ from downbeat.health import readiness, redis_ok
 from downbeat.kafka import broker_reachable
 from downbeat.settings import Settings
 from stream_workers.live import MAX_FRAME_AGE_MS, LagWindow, LiveEngine
-from stream_workers.tracks import register_track_analysis
+from stream_workers.project_files import register_files_events
 
 __all__ = ["create_faust_app"]
 
@@ -147,7 +147,8 @@ def create_faust_app(settings: Settings) -> faust.App:
             except aioredis.RedisError:
                 log.warning("Redis unavailable; visual snapshots not kept")
 
-    register_track_analysis(app, settings)  # files.events: offline analysis of uploaded tracks
+    # files.events: offline analysis of room tracks and of project files' audio versions (one agent)
+    register_files_events(app, settings)
 
     @app.page("/healthz")
     async def healthz(web: View, request: Request) -> WebResponse:

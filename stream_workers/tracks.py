@@ -1,8 +1,11 @@
 """Offline analysis of uploaded tracks: ``files.events`` in, tempo, beats, key and waveform
 back to the control plane.
 
-The agent decodes and analyses off the event loop (an executor thread; the numba kernels
-release the GIL), so the live-audio agents in the same worker keep running meanwhile.
+The ``files.events`` agent (``stream_workers.project_files``, which also analyses project
+file versions with the functions here) hands each ``TrackUploaded`` to
+:func:`analyse_uploaded_track`. It decodes and analyses off the event loop (an executor
+thread; the numba kernels release the GIL), so the live-audio agents in the same worker keep
+running meanwhile.
 Results go back through a signed internal HTTP callback rather than into the control
 plane's tables: the control plane owns those records and is the one that knows which rooms
 queue the track and what their sockets expect, and this worker stays free of its schema.
@@ -16,20 +19,17 @@ import asyncio
 import logging
 import math
 import time
-from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import av
-import faust
 import numpy as np
 import numpy.typing as npt
 import requests
 
 from analysis_kernels import analyze_track
-from contracts import DecodeError, TrackUploaded, decode
+from contracts import TrackUploaded
 from contracts.files import ANALYSIS_PURPOSE, AnalysisAnswer, AnalysisReport, AnalysisResult, analysis_path
-from contracts.topics import FILES_EVENTS
 from downbeat.settings import Settings
 from downbeat.signing import HEADER, sign
 
@@ -37,8 +37,8 @@ __all__ = [
     "ANALYSIS_SAMPLE_RATE",
     "AnalysisReporter",
     "analyse_file",
+    "analyse_uploaded_track",
     "decode_mono",
-    "register_track_analysis",
 ]
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,6 @@ ANALYSIS_SAMPLE_RATE = 44100
 WAVEFORM_POINTS = 400
 MAX_ENERGY_POINTS = 2000
 MAX_TRACK_SECONDS = 3 * 3600  # beyond this a file is refused rather than analysed for minutes
-SEEN_LIMIT = 10_000
 
 
 def decode_mono(path: Path, rate: int = ANALYSIS_SAMPLE_RATE) -> npt.NDArray[np.float32]:
@@ -115,38 +114,55 @@ def _bucket_mean(values: npt.NDArray[np.float64], points: int) -> npt.NDArray[np
 
 
 class AnalysisReporter:
-    """Signed reports to the control plane; a few retries, since it may be restarting."""
+    """Signed reports to the control plane; a few retries, since it may be restarting.
 
-    def __init__(self, settings: Settings, attempts: int = 4) -> None:
+    Room tracks by default; project file versions (stream_workers.project_files) pass their
+    own callback path and signing purpose, so one retry policy serves both."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        attempts: int = 4,
+        *,
+        purpose: str = ANALYSIS_PURPOSE,
+        path: Callable[[int], str] = analysis_path,
+    ) -> None:
         cp = settings.control_plane
         self._base = (cp.internal_url or cp.url).rstrip("/")
         self._secret = settings.secret_key
         self._attempts = attempts
+        self._purpose = purpose
+        self._path = path
 
-    def report(self, track_id: int, report: AnalysisReport) -> bool:
+    def report(self, item_id: int, report: AnalysisReport) -> bool:
         """Send one report; True when the control plane wants the analysis to go on."""
+        answer = self.answer(item_id, report)
+        return answer is not None and answer.proceed
+
+    def answer(self, item_id: int, report: AnalysisReport) -> AnalysisAnswer | None:
+        """Send one report; the control plane's answer, or None when the item is gone (404)."""
         raw = report.to_bytes()
         delay = 0.5
         for attempt in range(self._attempts):
             try:
                 response = requests.post(
-                    f"{self._base}{analysis_path(track_id)}",
+                    f"{self._base}{self._path(item_id)}",
                     data=raw,
-                    headers={"Content-Type": "application/json", HEADER: sign(self._secret, ANALYSIS_PURPOSE, raw)},
+                    headers={"Content-Type": "application/json", HEADER: sign(self._secret, self._purpose, raw)},
                     timeout=10,
                 )
                 if response.status_code == 404:
-                    return False  # the track is gone
+                    return None
                 if response.status_code < 500:
                     response.raise_for_status()
-                    return AnalysisAnswer.model_validate_json(response.content).proceed
+                    return AnalysisAnswer.model_validate_json(response.content)
             except requests.RequestException as exc:
                 if attempt == self._attempts - 1:
                     raise
-                log.info("analysis report for track %s failed (%s); retrying", track_id, exc)
+                log.info("analysis report for %s %s failed (%s); retrying", self._purpose, item_id, exc)
             time.sleep(delay)
             delay *= 2
-        raise RuntimeError(f"control plane kept failing the analysis report for track {track_id}")
+        raise RuntimeError(f"control plane kept failing the analysis report ({self._purpose} {item_id})")
 
 
 def resolve_track_path(settings: Settings, storage_key: str) -> Path:
@@ -179,32 +195,3 @@ async def analyse_uploaded_track(event: TrackUploaded, settings: Settings, repor
         return "failed"
     await report(AnalysisReport(status="done", progress=1.0, result=result, event_id=event_id))
     return "done"
-
-
-def register_track_analysis(app: faust.App, settings: Settings) -> None:
-    """Adds the ``files.events`` agent to the stream worker app."""
-    files = app.topic(FILES_EVENTS, key_serializer="raw", value_serializer="raw")
-    reporter = AnalysisReporter(settings)
-    seen: OrderedDict[str, None] = OrderedDict()
-
-    @app.agent(files, concurrency=1)
-    async def track_analysis(stream: Any) -> None:
-        async for raw in stream:
-            try:
-                event = decode(raw)
-            except DecodeError:
-                log.warning("skipping an undecodable files.events message")
-                continue
-            if not isinstance(event, TrackUploaded) or str(event.event_id) in seen:
-                continue
-            try:
-                outcome = await analyse_uploaded_track(event, settings, reporter)
-            except Exception:
-                # The control plane stayed unreachable: the track stays pending/running and
-                # its housekeeping re-sends the event later.
-                log.exception("could not report the analysis of track %s", event.track_id)
-                continue
-            log.info("track %s analysis: %s", event.track_id, outcome)
-            seen[str(event.event_id)] = None
-            while len(seen) > SEEN_LIMIT:
-                seen.popitem(last=False)

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from downbeat.settings import Settings, load_settings
+from tests.support.s3 import running_moto_s3
 from tests.support.services import postgres_available, postgres_database, running_redis, running_tansu
 from tests.support.stack import Stack
 
@@ -28,6 +29,13 @@ def broker() -> Iterator[str]:
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with running_redis(tmp_path_factory.mktemp("redis")) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server for the session: its endpoint URL (use a fresh bucket per test)."""
+    with running_moto_s3() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -23,6 +23,11 @@ from contracts import (
     BookingRefunded,
     BookingWaitlisted,
     DecodeError,
+    DeliverableApproved,
+    DeliverableChangesRequested,
+    DeliverableSubmitted,
+    FileCommentAdded,
+    FileVersionAdded,
     Money,
     RequestAccepted,
     RequestCancelled,
@@ -62,6 +67,11 @@ _REQUEST: dict[str, object] = dict(
     starts_at=_START,
     ends_at=_START.replace(hour=20),
     offer=Money(amount=30000, currency="EUR"),
+)
+# A project file of the request's project: the musician (8) uploads, the owner (7) comments.
+_FILE: dict[str, object] = dict(file_id=11, project_id=6, project_title="Album", file_name="bass-take.wav")
+_DELIVERABLE: dict[str, object] = dict(
+    deliverable_id=13, request_id=5, project_id=6, project_title="Album", title="Bass for track 3"
 )
 EXAMPLES = [
     BookingWaitlisted(**_BOOKING, position=2),  # type: ignore[arg-type]
@@ -111,6 +121,37 @@ EXAMPLES = [
     ),
     TrackUploaded(
         track_id=7, owner_id=3, storage_key="ab/0123.wav", content_type="audio/wav", size_bytes=1024, sha256="a" * 64
+    ),
+    FileVersionAdded(  # type: ignore[arg-type]
+        **_FILE,
+        recipients=[7, 12],
+        actor_id=8,
+        actor_name="Max",
+        version_id=21,
+        version_number=2,
+        kind="audio",
+        content_type="audio/wav",
+        size_bytes=4096,
+        sha256="b" * 64,
+        note="tighter fills",
+        analyse=True,
+    ),
+    FileCommentAdded(  # type: ignore[arg-type]
+        **_FILE,
+        recipients=[8, 12],
+        actor_id=7,
+        actor_name="Pia",
+        comment_id=31,
+        version_number=2,
+        excerpt="@Max the fill at 1:12 rushes",
+        mentioned=[8],
+    ),
+    DeliverableSubmitted(  # type: ignore[arg-type]
+        **_DELIVERABLE, actor_id=8, actor_name="Max", recipient_id=7, file_id=11, version_number=2
+    ),
+    DeliverableApproved(**_DELIVERABLE, actor_id=7, actor_name="Pia", recipient_id=8),  # type: ignore[arg-type]
+    DeliverableChangesRequested(  # type: ignore[arg-type]
+        **_DELIVERABLE, actor_id=7, actor_name="Pia", recipient_id=8, note="less reverb"
     ),
 ]
 

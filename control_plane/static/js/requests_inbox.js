@@ -90,7 +90,11 @@ export function requestItem(req, { asMusician }) {
       h("span", { class: "small" }, asMusician ? `${req.instrument} · ` : "", formatMoney(req.offer.amount, req.offer.currency)),
       req.message ? h("span", { class: "muted small request-message" }, req.message) : null,
       req.reason ? h("span", { class: "muted small" }, `Reason: ${req.reason}`) : null,
-      proposalText(req)),
+      proposalText(req),
+      // Members (pending or accepted) share the project's charts, stems and takes.
+      asMusician && (req.status === "pending" || req.status === "accepted")
+        ? h("a", { class: "small request-files", href: `/projects/${req.project_id}/files` }, "Project files")
+        : null),
     h("div", { class: "my-session-side" },
       h("span", { class: `badge ${STATUS_BADGE[req.status] || "badge-draft"} request-status` }, req.status)),
     actions.length ? h("div", { class: "my-session-side my-session-actions" }, actions) : null,

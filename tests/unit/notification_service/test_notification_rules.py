@@ -27,6 +27,11 @@ EXPECTED = {
     "request.reschedule_proposed": {REQUESTER},  # the musician (8) proposed
     "request.reschedule_accepted": {MUSICIAN},  # the requester accepted
     "request.reschedule_declined": {MUSICIAN},
+    "file.version_added": {REQUESTER, 12},  # the event's recipients (the musician uploaded)
+    "file.comment_added": {MUSICIAN, 12},  # recipients and the mentioned, never the author
+    "deliverable.submitted": {REQUESTER},  # the producer
+    "deliverable.approved": {MUSICIAN},
+    "deliverable.changes_requested": {MUSICIAN},
 }
 SILENT = (StreamStarted, StreamEnded, VisualParams, TrackUploaded)
 
