@@ -5,10 +5,13 @@ key under which a room's newest visual frame is kept.
   published by the control plane; ``visual`` frames, published by the stream worker);
 - ``notify:<user id>``: a user's notifications (``NotificationMessage``, published by the
   notification service);
+- ``files:project:<project id>``: what changed on a project's files (``file.changed``,
+  published by the control plane after commit) for its open file pages;
 - ``visual:last:<code>``: the room's newest ``visual`` frame (a plain key with a short TTL,
   written by the stream worker), which a socket joining mid-stream is sent first.
 
-Gateways pattern-subscribe to :data:`ROOM_CHANNELS` and :data:`USER_CHANNELS`.
+Gateways pattern-subscribe to :data:`ROOM_CHANNELS`, :data:`USER_CHANNELS` and
+:data:`PROJECT_FILES_CHANNELS`.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from typing import Final
 
 __all__ = [
     "LAST_VISUAL_PREFIX",
+    "PROJECT_FILES_CHANNELS",
+    "PROJECT_FILES_PREFIX",
     "ROOM_CHANNELS",
     "ROOM_CHANNEL_PREFIX",
     "USER_CHANNELS",
     "USER_CHANNEL_PREFIX",
     "is_room_channel",
     "last_visual_key",
+    "project_files_channel",
     "room_channel",
     "user_channel",
 ]
@@ -32,6 +38,8 @@ USER_CHANNEL_PREFIX: Final = "notify:"
 LAST_VISUAL_PREFIX: Final = "visual:last:"
 ROOM_CHANNELS: Final = f"{ROOM_CHANNEL_PREFIX}*"  # psubscribe patterns
 USER_CHANNELS: Final = f"{USER_CHANNEL_PREFIX}*"
+PROJECT_FILES_PREFIX: Final = "files:project:"
+PROJECT_FILES_CHANNELS: Final = f"{PROJECT_FILES_PREFIX}*"
 
 
 def room_channel(code: str) -> str:
@@ -42,6 +50,11 @@ def room_channel(code: str) -> str:
 def user_channel(user_id: int) -> str:
     """The channel of one user's notifications."""
     return f"{USER_CHANNEL_PREFIX}{user_id}"
+
+
+def project_files_channel(project_id: int) -> str:
+    """The channel of one project's file changes."""
+    return f"{PROJECT_FILES_PREFIX}{project_id}"
 
 
 def last_visual_key(code: str) -> str:

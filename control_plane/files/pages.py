@@ -29,19 +29,18 @@ KIND_LABELS = {"audio": "Audio", "score": "Score", "image": "Image", "document":
 def _storage_origins() -> list[str]:
     """Where a browser may be sent for a version's bytes: with S3 and signed URLs the content
     route answers 302 to the bucket's host, which ``<audio>``, ``<img>`` and pdf.js's fetch
-    then load. Nothing (the kit's policy as it is) with the folder adapter."""
+    then load. Nothing (the kit's policy as it is) with the folder adapter. ``<audio>`` and
+    ``<img>`` need nothing more from the bucket; pdf.js reads the PDF with ``fetch``, so the
+    bucket needs a CORS rule allowing GET (and Range) from the site for charts to show."""
     settings: Settings = current_app.extensions["downbeat.settings"]
     storage = settings.storage
     if storage.backend != "s3" or storage.signed_url_seconds <= 0:
         return []
+    # The adapter signs path-style URLs (``endpoint/bucket/key``): the endpoint's origin.
     if storage.s3_endpoint_url:
         parts = urlsplit(storage.s3_endpoint_url)
-        if not parts.scheme or not parts.netloc:
-            return []
-        # Path-style and virtual-hosted URLs of a custom endpoint (MinIO, R2, ...).
-        return [f"{parts.scheme}://{parts.netloc}", f"{parts.scheme}://*.{parts.netloc}"]
-    bucket, region = storage.s3_bucket, storage.s3_region
-    return [f"https://{bucket}.s3.{region}.amazonaws.com", f"https://{bucket}.s3.amazonaws.com"]
+        return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+    return [f"https://s3.{storage.s3_region}.amazonaws.com", "https://s3.amazonaws.com"]
 
 
 def _file_page(body: str) -> Response:

@@ -120,8 +120,22 @@ def member_ids(db: DB, project: Project, now: datetime | None = None) -> list[in
 def members_json(db: DB, project: Project) -> list[dict[str, Any]]:
     ids = member_ids(db, project)
     users = {u.id: u for u in db.scalars(select(User).where(User.id.in_(ids)))}
+    # docs/FILES.md promises each member's ``status`` (it was missing): ``accepted`` for the
+    # owner and musicians with an accepted request, ``pending`` for the rest.
+    accepted = set(
+        db.scalars(
+            select(BookingRequest.musician_id).where(
+                BookingRequest.project_id == project.id, BookingRequest.status == "accepted"
+            )
+        )
+    )
     return [
-        {"id": uid, "name": users[uid].name, "role": "owner" if uid == project.owner_id else "musician"}
+        {
+            "id": uid,
+            "name": users[uid].name,
+            "role": "owner" if uid == project.owner_id else "musician",
+            "status": "accepted" if uid == project.owner_id or uid in accepted else "pending",
+        }
         for uid in ids
         if uid in users
     ]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from tests.e2e.browser import Visitor
 from tests.support.people import register_person
@@ -155,7 +155,7 @@ def test_takes_charts_and_comments_between_two_browsers(stack: Stack, chromium: 
 
         m_audio.route("**/api/uploads/*", drop_first_chunk)
         m_audio.set_input_files(
-            "#upload-input", files=[{"name": "take.wav", "mimeType": "audio/wav", "buffer": take_wav()}]
+            "#upload-input", files=[FilePayload(name="take.wav", mimeType="audio/wav", buffer=take_wav())]
         )
         m_audio.fill("#upload-note", "First take, click at 120")
         m_audio.click("#upload-submit")
@@ -172,7 +172,7 @@ def test_takes_charts_and_comments_between_two_browsers(stack: Stack, chromium: 
         audio_id = int(m_audio.url.rsplit("/", 1)[1])
         _live(m_audio)
         m_audio.set_input_files(
-            "#version-file", files=[{"name": "take-v2.wav", "mimeType": "audio/wav", "buffer": take_wav(level=0.8)}]
+            "#version-file", files=[FilePayload(name="take-v2.wav", mimeType="audio/wav", buffer=take_wav(level=0.8))]
         )
         m_audio.fill("#version-note", "Tighter fills in the bridge")
         m_audio.click("#version-form button[type=submit]")
@@ -195,7 +195,7 @@ def test_takes_charts_and_comments_between_two_browsers(stack: Stack, chromium: 
         p_audio.wait_for_url(f"**/projects/{project_id}/files")
         _live(p_audio)
         p_audio.set_input_files(
-            "#upload-input", files=[{"name": "chart.pdf", "mimeType": "application/pdf", "buffer": chart_pdf()}]
+            "#upload-input", files=[FilePayload(name="chart.pdf", mimeType="application/pdf", buffer=chart_pdf())]
         )
         p_audio.click("#upload-submit")
         expect(p_audio.locator("#file-list .file-row", has_text="chart.pdf")).to_have_count(1, timeout=WAIT_MS)

@@ -13,6 +13,7 @@ from control_plane.files.models import FileVersion, ProjectFile
 from control_plane.files.queries import file_json, files_of, members_json, version_json
 from control_plane.files.schemas import MAX_NOTE_CHARS, FileQuery, RenameBody
 from control_plane.files.services import files as file_service
+from control_plane.files.services import uploads as upload_service
 from control_plane.files.services.live import publish_change
 from control_plane.files.services.refusals import FilesRefused, not_found
 from control_plane.files.services.staging import Staged, stage_stream, too_large
@@ -154,6 +155,9 @@ def delete_file(file_id: int) -> tuple[str, int]:
     project = project_for(file.project_id, user)
     file_service.ensure_may_manage(file, user, project)
     file_service.delete_file(db.session, file)
+    # Its unfinished resumable uploads go with it: the purge job's database cascade removes
+    # their rows with the file's, which left their staged bytes in files-staging for good.
+    upload_service.discard_uploads_of(db.session, data_path(), file.id)
     db.session.commit()
     publish_change(redis_client(), project.id, file_id, "deleted")
     return "", 204

@@ -19,6 +19,7 @@ from control_plane.files.services import files as file_service
 from control_plane.files.services import uploads as service
 from control_plane.files.services.live import publish_change
 from control_plane.files.services.refusals import FilesRefused, not_found
+from control_plane.files.services.staging import Staged
 from control_plane.kits.extensions import current_settings, db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.validation import parse_body
@@ -150,8 +151,26 @@ def patch_upload(upload_id: str) -> tuple[Response, int]:
             db.session.commit()
         raise
     if not appended.complete:
+        # Bytes arrived: the upload is alive. Without this it was removed
+        # upload_expire_hours after it *started*, however busy it still was (docs/FILES.md:
+        # "an upload untouched for upload_expire_hours is removed").
+        service.touch_upload(db.session, upload, timedelta(hours=settings.upload_expire_hours))
+        db.session.commit()
         return _answer(upload)
     return _finish(upload, user)
+
+
+def _abandon(upload_id: str, staged: Staged) -> None:
+    """A refusal after the last byte (another kind than the file's, the file or project
+    gone): ``finished_staged`` moved the bytes out of the upload, so nothing is left to
+    resume. Without this the row stayed "open" at offset 0 (a PATCH then answered 404) and,
+    on a 404, the moved bytes stayed in the staging folder for good."""
+    staged.path.unlink(missing_ok=True)
+    db.session.rollback()
+    row = db.session.get(FileUpload, upload_id)
+    if row is not None and row.status == "open":  # "done": another request finished it
+        db.session.delete(row)
+        db.session.commit()
 
 
 def _finish(upload: FileUpload, user: User) -> tuple[Response, int]:
@@ -171,17 +190,23 @@ def _finish(upload: FileUpload, user: User) -> tuple[Response, int]:
             raise FilesRefused(409, "upload-finished", "This upload was finished by another request")
         row.status, row.result_file_id, row.result_version = "done", file.id, version.number
 
-    project = project_for(upload.project_id, user)
-    if upload.file_id is None:
-        name = file_service.clean_name(upload.name, "")
-        stored = file_service.add_file(
-            db.session, storage(), user, project, staged, name=name, note=upload.note, also=mark_done
-        )
-        publish_change(redis_client(), stored.file.project_id, stored.file.id, "added")
-    else:
-        file = file_for(upload.file_id, user)
-        stored = file_service.add_version(db.session, storage(), user, file, staged, note=upload.note, also=mark_done)
-        publish_change(redis_client(), file.project_id, file.id, "version", version=stored.version.number)
+    try:
+        project = project_for(upload.project_id, user)
+        if upload.file_id is None:
+            name = file_service.clean_name(upload.name, "")
+            stored = file_service.add_file(
+                db.session, storage(), user, project, staged, name=name, note=upload.note, also=mark_done
+            )
+            publish_change(redis_client(), stored.file.project_id, stored.file.id, "added")
+        else:
+            file = file_for(upload.file_id, user)
+            stored = file_service.add_version(
+                db.session, storage(), user, file, staged, note=upload.note, also=mark_done
+            )
+            publish_change(redis_client(), file.project_id, file.id, "version", version=stored.version.number)
+    except FilesRefused:
+        _abandon(upload_id, staged)
+        raise
     done = db.session.get(FileUpload, upload_id)
     if done is None:
         raise not_found("upload")

@@ -69,8 +69,13 @@ def _check_pin(file: ProjectFile, version: FileVersion, body: CommentBody) -> No
         duration = (version.analysis or {}).get("duration_s")
         if isinstance(duration, int | float):
             limit = int(float(duration) * 1000) + 1000  # a rounding second of slack
-            if body.at_ms > limit or (body.until_ms or 0) > limit:
-                raise _invalid("at_ms", f"is past the end of this version ({int(float(duration) * 1000)} ms)")
+            # Name the field at fault: a span that starts in time but ends after the end is
+            # the until_ms's doing (the 422 named at_ms, which the client did not get wrong).
+            end_ms = int(float(duration) * 1000)
+            if body.at_ms > limit:
+                raise _invalid("at_ms", f"is past the end of this version ({end_ms} ms)")
+            if (body.until_ms or 0) > limit:
+                raise _invalid("until_ms", f"is past the end of this version ({end_ms} ms)")
     if point:
         if version.content_type != "application/pdf":
             raise _invalid("page", "only PDF versions have pages")

@@ -10,14 +10,12 @@ from typing import Literal
 
 import redis
 
+from contracts.channels import project_files_channel
+
 __all__ = ["Change", "project_files_channel", "publish_change"]
 
 log = logging.getLogger(__name__)
 Change = Literal["version", "comment", "analysis", "renamed", "deleted", "deliverable", "added"]
-
-
-def project_files_channel(project_id: int) -> str:
-    return f"files:project:{project_id}"
 
 
 def publish_change(

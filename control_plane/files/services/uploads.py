@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from control_plane.accounts.models import User
 from control_plane.files.models import FileUpload, ProjectFile
@@ -37,8 +37,10 @@ __all__ = [
     "append_chunk",
     "create_upload",
     "discard_upload",
+    "discard_uploads_of",
     "expired_uploads",
     "finished_staged",
+    "touch_upload",
     "upload_offset",
     "upload_path",
 ]
@@ -202,10 +204,31 @@ def finished_staged(data_path: Path, upload: FileUpload, limits: Mapping[str, in
     return Staged(final, size, sha256, sniffed)
 
 
+def touch_upload(db: DB, upload: FileUpload, expire_after: timedelta) -> None:
+    """Keep an upload that just received bytes another ``expire_after``: an upload expires
+    when *untouched* that long, not that long after it started. An UPDATE, as the PATCH
+    holds ``upload`` detached; the caller commits."""
+    expires_at = utcnow() + expire_after
+    db.execute(
+        update(FileUpload).where(FileUpload.id == upload.id, FileUpload.status == "open").values(expires_at=expires_at)
+    )
+    upload.expires_at = expires_at
+
+
 def discard_upload(db: DB, data_path: Path, upload: FileUpload) -> None:
     """Remove the row (the caller commits) and the bytes."""
-    upload_path(data_path, upload.id).unlink(missing_ok=True)
+    path = upload_path(data_path, upload.id)
+    path.unlink(missing_ok=True)
+    # Also the bytes ``finished_staged`` moved aside, should a crash have come between that
+    # and recording the file: nothing else ever removes them.
+    path.with_name(f"done-{upload.id}.part").unlink(missing_ok=True)
     db.delete(upload)
+
+
+def discard_uploads_of(db: DB, data_path: Path, file_id: int) -> None:
+    """Remove the unfinished uploads of new versions of a file (the caller commits)."""
+    for upload in db.scalars(select(FileUpload).where(FileUpload.file_id == file_id, FileUpload.status == "open")):
+        discard_upload(db, data_path, upload)
 
 
 def expired_uploads(db: DB, now: datetime | None = None, limit: int = 100) -> list[FileUpload]:

@@ -29,7 +29,7 @@ from typing import Any
 
 import redis
 
-from contracts.channels import ROOM_CHANNELS, USER_CHANNELS, is_room_channel
+from contracts.channels import PROJECT_FILES_CHANNELS, ROOM_CHANNELS, USER_CHANNELS, is_room_channel
 from contracts.sockets import VISUAL_FRAME_PREFIX
 from control_plane.kits.realtime.fanout import DirectSocket, text_frame
 
@@ -37,7 +37,7 @@ __all__ = ["RESYNC", "RedisHub", "RoomFeed", "visual_stream"]
 
 log = logging.getLogger(__name__)
 RESYNC = object()
-PATTERNS = (USER_CHANNELS, ROOM_CHANNELS)
+PATTERNS = (USER_CHANNELS, ROOM_CHANNELS, PROJECT_FILES_CHANNELS)
 QUEUE_LIMIT = 2048  # a socket this far behind is too slow; it drops frames, not the process
 STREAM_KEY = '"stream_id":"'
 

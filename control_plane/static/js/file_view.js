@@ -136,7 +136,7 @@ function showVersion() {
   const version = viewedVersion();
   if (!version) return;
   $("#viewer-version").textContent = String(version.number);
-  $("#comment-version").textContent = String(version.number);
+  $("#comment-submit").textContent = `Comment on v${version.number}`;
   downloadLink.href = version.content_url;
   downloadLink.setAttribute("download", file.name);
   if (kind === "audio") audioView.show(version);
@@ -219,6 +219,7 @@ const audioView = kind === "audio" ? (() => {
       },
       onMarker: (comment) => seekTo(comment),
     });
+    if (player.durationMs) wave.setDuration(player.durationMs); // the metadata came first
     const version = viewedVersion();
     if (version) show(version);
     drawPins();
@@ -623,7 +624,8 @@ commentForm.addEventListener("submit", async (event) => {
     return;
   }
   const submit = $("#comment-submit");
-  setBusy(submit, true);
+  submit.disabled = true; // not setBusy: the label names the version and may change meanwhile
+  submit.setAttribute("aria-busy", "true");
   try {
     const made = await apiFetch(`/api/files/${fileId}/comments`, {
       method: "POST",
@@ -638,7 +640,8 @@ commentForm.addEventListener("submit", async (event) => {
     if (err.status === 401) return goToLogin();
     showProblem(commentForm, err, { at: "at_ms", until: "until_ms", x: "page", y: "page" });
   } finally {
-    setBusy(submit, false);
+    submit.disabled = false;
+    submit.removeAttribute("aria-busy");
   }
 });
 

@@ -14,6 +14,19 @@ const ICON_PATHS = {
   other: ["M6 3h8l5 5v13H6z", "M14 3v5h5"],
 };
 
+/** A small speech-bubble icon (decorative). */
+export function commentIcon() {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  svg.setAttribute("class", "comment-icon");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", "M4 5h16v11H9l-5 4z");
+  svg.append(path);
+  return svg;
+}
+
 export const KIND_NAMES = { audio: "Audio", score: "Score", image: "Image", document: "Document", other: "File" };
 
 /** An inline SVG icon for a file kind (decorative: the kind is also said in text). */

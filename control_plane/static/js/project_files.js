@@ -2,7 +2,7 @@
 // deliverables of its accepted requests.
 import { apiFetch } from "./api.js";
 import {
-  debounce, formatBytes, KIND_NAMES, kindIcon, openFilesSocket, showError, timeTag,
+  commentIcon, debounce, formatBytes, KIND_NAMES, kindIcon, openFilesSocket, showError, timeTag,
 } from "./files_common.js";
 import { ResumableUpload, uploadRow } from "./files_upload.js";
 import { $, clearErrors, goToLogin, h, setBusy, showProblem } from "./ui.js";
@@ -48,7 +48,7 @@ function fileItem(file) {
         class: `count-badge comment-count${open ? " has-open" : ""}`,
         title: `${open} open of ${Number(file.comment_count) || 0} comments`,
         "aria-label": `${open} open comments`,
-      }, `💬 ${open}`)));
+      }, commentIcon(), String(open))));
 }
 
 function drawFiles() {

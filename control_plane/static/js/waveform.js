@@ -141,7 +141,7 @@ export class Waveform {
     g.clearRect(0, 0, width, height);
     const style = getComputedStyle(document.documentElement);
     const played = style.getPropertyValue("--accent").trim() || "#8b6cff";
-    const rest = style.getPropertyValue("--surface-3").trim() || "#272c3d";
+    const rest = "#5b6482"; // unplayed: between --surface-3 and --muted, readable on --bg
     const playedX = this.durationMs > 0 ? this.fraction(this.positionMs) * width : 0;
     const peaks = this.peaks;
     if (!peaks.length) {

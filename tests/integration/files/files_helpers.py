@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from contracts import decode
 from control_plane.kits.extensions import db
 from control_plane.kits.outbox.models import OutboxMessage
-from downbeat.settings import Settings
+from downbeat.settings import Settings, StorageSettings
 from tests.conftest import make_settings
 from tests.integration.api_helpers import bearer, problem, register
 
@@ -42,6 +42,7 @@ class Crew:
     project_id: int
     member_request: int
     former_request: int
+    pending_request: int = 0
 
 
 def _musician(client: FlaskClient, name: str) -> dict[str, Any]:
@@ -79,12 +80,12 @@ def crew(client: FlaskClient) -> Crew:
     project_id = int(answer.get_json()["id"])
     member_request = _request(client, owner, project_id, member, 0)
     assert client.post(f"/api/requests/{member_request}/accept", headers=bearer(member)).status_code == 200
-    _request(client, owner, project_id, pending, 1)
+    pending_request = _request(client, owner, project_id, pending, 1)
     former_request = _request(client, owner, project_id, former, 2)
     assert client.post(f"/api/requests/{former_request}/accept", headers=bearer(former)).status_code == 200
     answer = client.post(f"/api/requests/{former_request}/cancel", json={}, headers=bearer(former))
     assert answer.status_code == 200, answer.get_json()
-    return Crew(owner, member, pending, former, stranger, project_id, member_request, former_request)
+    return Crew(owner, member, pending, former, stranger, project_id, member_request, former_request, pending_request)
 
 
 def wav_bytes(seconds: float = 1.0, rate: int = 8000, freq: float = 440.0) -> bytes:
@@ -200,14 +201,18 @@ def problem_code(answer: Any, status: int, code: str) -> dict[str, Any]:
 
 
 @contextmanager
-def files_app(tmp_path: Path, database_url: str, **files: Any) -> Iterator[Flask]:
-    """An app like the ``app`` fixture's with other ``[files]`` settings (tiny limits)."""
+def files_app(
+    tmp_path: Path, database_url: str, storage: StorageSettings | None = None, **files: Any
+) -> Iterator[Flask]:
+    """An app like the ``app`` fixture's with other ``[files]`` settings (tiny limits), or
+    another storage."""
     from control_plane.app import create_app
     from control_plane.kits.db.migrations import upgrade
 
     upgrade(database_url)
     settings = make_settings(tmp_path, database_url)
-    flask_app = create_app(replace(settings, files=replace(settings.files, **files)), TESTING=True)
+    settings = replace(settings, files=replace(settings.files, **files), storage=storage or settings.storage)
+    flask_app = create_app(settings, TESTING=True)
     try:
         yield flask_app
     finally:

@@ -78,9 +78,7 @@ ROUTES: dict[str, Call] = {
         f"/api/files/{w.file_id}/versions/1/content", headers={**h, "Range": "bytes=0-3"}
     ),
     "list comments": lambda c, w, h: c.get(f"/api/files/{w.file_id}/comments", headers=h),
-    "comment": lambda c, w, h: c.post(
-        f"/api/files/{w.file_id}/comments", json={"version": 1, "body": "hm"}, headers=h
-    ),
+    "comment": lambda c, w, h: c.post(f"/api/files/{w.file_id}/comments", json={"version": 1, "body": "hm"}, headers=h),
     "resolve": lambda c, w, h: c.post(f"/api/comments/{w.comment_id}/resolve", headers=h),
     "reopen": lambda c, w, h: c.post(f"/api/comments/{w.comment_id}/reopen", headers=h),
     "start upload": lambda c, w, h: c.post(
