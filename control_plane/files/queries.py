@@ -188,9 +188,13 @@ def version_json(file: ProjectFile, version: FileVersion) -> dict[str, Any]:
 
 
 def file_json(db: DB, file: ProjectFile) -> dict[str, Any]:
-    counts = db.execute(
-        select(FileComment.resolved_at.is_(None), FileComment.id).where(FileComment.file_id == file.id)
+    comments = db.execute(
+        select(FileComment.id, FileComment.reply_to_id, FileComment.resolved_at).where(FileComment.file_id == file.id)
     ).all()
+    # A reply is open or resolved with its thread: replies cannot be resolved themselves, so
+    # counting their own (always empty) resolved_at kept a fully resolved file "open" forever.
+    resolved = {cid for cid, _, resolved_at in comments if resolved_at is not None}
+    open_count = sum(1 for cid, reply_to, _ in comments if (reply_to or cid) not in resolved)
     return {
         "id": file.id,
         "project_id": file.project_id,
@@ -200,8 +204,8 @@ def file_json(db: DB, file: ProjectFile) -> dict[str, Any]:
         "created_at": _when(file.created_at),
         "updated_at": _when(file.updated_at),
         "created_by": _user(file.created_by),
-        "comment_count": len(counts),
-        "open_comment_count": sum(1 for open_, _ in counts if open_),
+        "comment_count": len(comments),
+        "open_comment_count": open_count,
         "versions": [version_json(file, v) for v in file.versions],
     }
 

@@ -10,6 +10,8 @@ import hashlib
 import io
 import json
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,29 @@ def test_the_kind_comes_from_the_bytes_never_the_name(app: Flask) -> None:
     assert staged_files(app) == []
 
 
+def test_names_come_from_the_form_or_the_file_name_without_folders_or_control_characters(app: Flask) -> None:
+    client = app.test_client()
+    c = crew(client)
+    for filename, form, expected in (
+        ("../../etc/passwd", {}, "passwd"),
+        ("/home/mia/take 3.wav", {}, "take 3.wav"),
+        ("take.wav", {"name": '  Take 3 \u2014 caf\u00e9 "final"  '}, 'Take 3 \u2014 caf\u00e9 "final"'),
+        ("bell\u0007.wav", {}, "bell.wav"),
+        ("", {}, "Untitled"),
+    ):
+        file = _created(upload(client, c.member, c.project_id, wav_bytes(0.5), filename, **form))
+        assert file["name"] == expected, filename
+        disposition = _content(client, c.member, file["id"]).headers["Content-Disposition"]
+        assert disposition.startswith("inline; filename=")
+        assert "\n" not in disposition and disposition.isascii()
+        if not expected.isascii() or '"' in expected:
+            assert "filename*=UTF-8''" in disposition
+            assert '"final"' not in disposition  # no quote that ends the header's quoted name early
+    answer = upload(client, c.member, c.project_id, wav_bytes(0.5), "take.wav", name="x" * 201)
+    assert "name" in problem_code(answer, 422, "validation-error")["errors"]
+    assert staged_files(app) == []
+
+
 def test_a_new_version_becomes_current_and_the_old_one_stays_readable(app: Flask) -> None:
     client = app.test_client()
     c = crew(client)
@@ -140,6 +165,35 @@ def test_a_new_version_becomes_current_and_the_old_one_stays_readable(app: Flask
     assert "file" in refused["errors"]
     nothing_kept(app, before)
     assert client.get(f"/api/files/{file['id']}", headers=bearer(c.member)).get_json()["current_version"] == 2
+
+
+def test_versions_uploaded_at_once_are_numbered_one_after_the_other(app: Flask) -> None:
+    client = app.test_client()
+    c = crew(client)
+    file = _created(upload(client, c.member, c.project_id, wav_bytes(0.5), "take.wav"))
+    takes = [wav_bytes(0.5, freq=200.0 + 50 * n) for n in range(6)]
+    people = [c.owner, c.member, c.pending] * 2
+    start = threading.Barrier(len(takes))
+
+    def send(n: int) -> tuple[int, dict[str, Any]]:
+        own = app.test_client()  # one client (and app context) per thread
+        start.wait()
+        answer = new_version(own, people[n], file["id"], takes[n])
+        return answer.status_code, answer.get_json()
+
+    with ThreadPoolExecutor(len(takes)) as pool:
+        answers = list(pool.map(send, range(len(takes))))
+    assert [status for status, _ in answers] == [201] * len(takes), answers
+    assert sorted(body["number"] for _, body in answers) == list(range(2, len(takes) + 2))
+    again = client.get(f"/api/files/{file['id']}", headers=bearer(c.owner)).get_json()
+    assert again["current_version"] == len(takes) + 1
+    by_number = {v["number"]: v["sha256"] for v in again["versions"]}
+    for n, (_, body) in enumerate(answers):
+        assert by_number[body["number"]] == _sha(takes[n])
+        assert _content(client, c.owner, file["id"], body["number"]).get_data() == takes[n]
+    assert len(events(app, "file.version_added")) == len(takes) + 1
+    assert len(stored_objects(app)) == len(takes) + 1
+    assert staged_files(app) == []
 
 
 def test_uploads_over_the_limit_of_their_kind_are_refused_and_leave_nothing(tmp_path: Path, database_url: str) -> None:
@@ -254,11 +308,12 @@ def test_only_the_owner_or_the_creator_renames_or_deletes_and_a_deleted_file_is_
         client.post(f"/api/files/{fid}/comments", json={"version": 1, "body": "nice"}, headers=bearer(c.owner))
     )
 
-    for person in (c.pending,):  # a member who did not create it
-        problem_code(
-            client.patch(f"/api/files/{fid}", json={"name": "x"}, headers=bearer(person)), 403, "not-file-manager"
-        )
-        problem_code(client.delete(f"/api/files/{fid}", headers=bearer(person)), 403, "not-file-manager")
+    before = snapshot(app)
+    # A member who did not create it (the project's owner did not either: still may).
+    renaming = client.patch(f"/api/files/{fid}", json={"name": "x"}, headers=bearer(c.pending))
+    problem_code(renaming, 403, "not-file-manager")
+    problem_code(client.delete(f"/api/files/{fid}", headers=bearer(c.pending)), 403, "not-file-manager")
+    assert snapshot(app) == before
     renamed = client.patch(f"/api/files/{fid}", json={"name": "Owner's name"}, headers=bearer(c.owner))
     assert (renamed.status_code, renamed.get_json()["name"]) == (200, "Owner's name")
     renamed = client.patch(f"/api/files/{fid}", json={"name": "  Final take.wav  "}, headers=bearer(c.member))

@@ -293,12 +293,15 @@ def test_the_expiry_job_also_removes_bytes_a_crash_left_half_finished(app: Flask
 
 
 def test_bytes_over_the_limit_of_their_kind_end_the_upload(tmp_path: Path, database_url: str) -> None:
-    with files_app(tmp_path, database_url, max_audio_bytes=10_000, max_image_bytes=64) as app:
+    with files_app(tmp_path, database_url, max_audio_bytes=10_000, max_image_bytes=64, max_chunk_bytes=6000) as app:
         client = app.test_client()
         c = crew(client)
         data = wav_bytes(1.0)  # 16,044 bytes: under the largest limit, over the audio one
         before = snapshot(app)
         uid = _ok(_create(client, c.member, c.project_id, name="long.wav", size=len(data)), 201)["id"]
+        too_big = problem_code(_patch(client, c.member, uid, 0, data[:6001]), 413, "chunk-too-large")
+        assert too_big["limit_bytes"] == 6000
+        assert _ok(client.get(f"/api/uploads/{uid}", headers=bearer(c.member)))["offset"] == 0
         _ok(_patch(client, c.member, uid, 0, data[:4000]))  # the kind is not known yet
         refused = problem_code(_patch(client, c.member, uid, 4000, data[4000:9000]), 413, "file-too-large")
         assert (refused["kind"], refused["limit_bytes"]) == ("audio", 10_000)
@@ -339,11 +342,13 @@ def _start(stack: Stack) -> None:
     _healthy(stack)
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Stack]:
-    """A real control plane (gunicorn, as `downbeat control-plane` runs it) on SQLite in
-    ``tmp_path``; nothing listens at the broker and Redis addresses it is given."""
-    stack = Stack(data_dir=tmp_path, bootstrap="127.0.0.1:1", redis_url="redis://127.0.0.1:1/0")
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A real control plane (gunicorn, as `downbeat control-plane` runs it) on SQLite in a
+    data dir of its own; nothing listens at the broker and Redis addresses it is given.
+    Each test uses its own account, project and upload."""
+    data_dir = tmp_path_factory.mktemp("control-plane")
+    stack = Stack(data_dir=data_dir, bootstrap="127.0.0.1:1", redis_url="redis://127.0.0.1:1/0")
     stack.run("migrate")
     try:
         _start(stack)
