@@ -52,9 +52,11 @@ def user_channel(user_id: int) -> str:
     return f"{USER_CHANNEL_PREFIX}{user_id}"
 
 
-def project_files_channel(project_id: int) -> str:
-    """The channel of one project's file changes."""
-    return f"{PROJECT_FILES_PREFIX}{project_id}"
+def project_files_channel(project_id: int, user_id: int | None = None) -> str:
+    """The channel of one project's file changes; with ``user_id``, those for that member
+    only (a deliverable concerns its engagement's two people, not every member)."""
+    base = f"{PROJECT_FILES_PREFIX}{project_id}"
+    return base if user_id is None else f"{base}:user:{user_id}"
 
 
 def last_visual_key(code: str) -> str:

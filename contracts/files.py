@@ -39,6 +39,7 @@ __all__ = [
     "TrackContentType",
     "TrackUploaded",
     "analysis_path",
+    "analysis_signed_bytes",
     "file_analysis_path",
     "file_content_path",
 ]
@@ -142,6 +143,12 @@ FILE_ANALYSIS_PATH: Final = "/internal/files/versions/{version_id}/analysis"
 def file_content_path(version_id: int) -> str:
     """Where the stream worker reads one file version's bytes (signed GET)."""
     return FILE_CONTENT_PATH.format(version_id=version_id)
+
+
+def analysis_signed_bytes(path: str, body: bytes) -> bytes:
+    """What a file version's analysis report is signed over: its path, a newline, its body.
+    Binding the path means a captured report for one version cannot be replayed to another."""
+    return path.encode() + b"\n" + body
 
 
 def file_analysis_path(version_id: int) -> str:

@@ -29,6 +29,7 @@ from control_plane.kits.http import health, openapi
 from control_plane.kits.http.pages import register_page_errors
 from control_plane.kits.http.problems import register_problem_handlers
 from control_plane.kits.http.request_gate import RequestGate, slot_released
+from control_plane.kits.http.uploads import UploadingRequest
 from control_plane.kits.http.validation import MAX_ROW_ID
 from control_plane.kits.outbox.wakeup import WAKER, RelayWaker, install_commit_hook
 from control_plane.kits.realtime.hub import RedisHub
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """App factory: binds extensions, blueprints and error handlers; performs no I/O."""
     settings = settings or load_settings()
     app = Flask(__name__)
+    app.request_class = UploadingRequest  # multipart files written once, where a route wants them
     app.url_map.converters["int"] = RowIdConverter
     app.session_interface = _LazyCookieSessions()
     app.config.update(

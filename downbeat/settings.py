@@ -206,6 +206,9 @@ class FileSettings:
     # What a client is told to send per chunk (any size up to max_chunk_bytes is accepted).
     chunk_bytes: int = 8 * 1024**2
     max_chunk_bytes: int = 64 * 1024**2
+    # What one person's unfinished uploads may declare in all (they are staged on the
+    # control plane's disk): one member cannot fill it.
+    max_open_upload_bytes: int = 8 * 1024**3
     # An audio version whose analysis has not finished after this long is asked for again.
     analysis_retry_minutes: int = 10
 

@@ -80,7 +80,7 @@ class _Transient(DownloadFailed):
 
 def file_version_reporter(settings: Settings) -> AnalysisReporter:
     """The tracks' reporter, retries and all, on the project files' path and purpose."""
-    return AnalysisReporter(settings, purpose=FILE_ANALYSIS_PURPOSE, path=file_analysis_path)
+    return AnalysisReporter(settings, purpose=FILE_ANALYSIS_PURPOSE, path=file_analysis_path, bind_path=True)
 
 
 def _where(url: str) -> str:

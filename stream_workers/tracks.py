@@ -29,7 +29,14 @@ import requests
 
 from analysis_kernels import analyze_track
 from contracts import TrackUploaded
-from contracts.files import ANALYSIS_PURPOSE, AnalysisAnswer, AnalysisReport, AnalysisResult, analysis_path
+from contracts.files import (
+    ANALYSIS_PURPOSE,
+    AnalysisAnswer,
+    AnalysisReport,
+    AnalysisResult,
+    analysis_path,
+    analysis_signed_bytes,
+)
 from downbeat.settings import Settings
 from downbeat.signing import HEADER, sign
 
@@ -126,6 +133,7 @@ class AnalysisReporter:
         *,
         purpose: str = ANALYSIS_PURPOSE,
         path: Callable[[int], str] = analysis_path,
+        bind_path: bool = False,
     ) -> None:
         cp = settings.control_plane
         self._base = (cp.internal_url or cp.url).rstrip("/")
@@ -133,6 +141,9 @@ class AnalysisReporter:
         self._attempts = attempts
         self._purpose = purpose
         self._path = path
+        # Project files sign the path with the body (contracts.files.analysis_signed_bytes);
+        # room tracks sign the body alone, as their callback always has.
+        self._bind_path = bind_path
 
     def report(self, item_id: int, report: AnalysisReport) -> bool:
         """Send one report; True when the control plane wants the analysis to go on."""
@@ -145,10 +156,12 @@ class AnalysisReporter:
         delay = 0.5
         for attempt in range(self._attempts):
             try:
+                path = self._path(item_id)
+                signed = analysis_signed_bytes(path, raw) if self._bind_path else raw
                 response = requests.post(
-                    f"{self._base}{self._path(item_id)}",
+                    f"{self._base}{path}",
                     data=raw,
-                    headers={"Content-Type": "application/json", HEADER: sign(self._secret, self._purpose, raw)},
+                    headers={"Content-Type": "application/json", HEADER: sign(self._secret, self._purpose, signed)},
                     timeout=10,
                 )
                 if response.status_code == 404:

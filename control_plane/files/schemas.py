@@ -20,6 +20,7 @@ __all__ = [
     "RenameBody",
     "SubmitBody",
     "UploadBody",
+    "UploadForm",
 ]
 
 MAX_COMMENT_CHARS = 5000
@@ -58,9 +59,16 @@ class CommentBody(_Body):
     at_ms: int | None = Field(default=None, ge=0, le=24 * 3600 * 1000, strict=True)
     until_ms: int | None = Field(default=None, ge=1, le=24 * 3600 * 1000, strict=True)
     page: int | None = Field(default=None, ge=1, le=100_000, strict=True)
-    x: float | None = Field(default=None, ge=0.0, le=1.0)
-    y: float | None = Field(default=None, ge=0.0, le=1.0)
+    x: float | None = Field(default=None, ge=0.0, le=1.0, strict=True, description="0..1 of the page's width")
+    y: float | None = Field(default=None, ge=0.0, le=1.0, strict=True, description="0..1 of the page's height")
     reply_to: RowId | None = None
+
+
+class UploadForm(_Body):
+    """The text fields beside a multipart ``file`` part."""
+
+    name: Name | None = None
+    note: Note = ""
 
 
 class UploadBody(_Body):

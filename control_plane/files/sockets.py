@@ -16,10 +16,10 @@ from flask import Blueprint
 from flask_jwt_extended import decode_token
 from simple_websocket import ConnectionClosed, Server
 
+from contracts.channels import project_files_channel
 from contracts.sockets import PING, PongMessage, echoed_time
 from control_plane.accounts.auth import authenticate_socket, token_is_revoked
 from control_plane.files.queries import visible_project
-from control_plane.files.services.live import project_files_channel
 from control_plane.kits.extensions import db, sock
 from control_plane.kits.realtime.hub import RESYNC
 from control_plane.kits.realtime.protocol import SocketRefused, hub, parse, refuse, send, server_time_ms
@@ -45,16 +45,20 @@ def files_socket(ws: Server, project_id: int) -> None:
         refuse(ws, exc)
         return
     family = {"fam": str(decode_token(auth["token"]).get("fam", ""))}
-    channel = project_files_channel(project_id)
+    channel, own = project_files_channel(project_id), project_files_channel(project_id, user.id)
     live = hub().subscribe(channel)
+    mine = hub().subscribe(own)
     try:
         ws.send('{"type": "ready"}')
         next_check = time.monotonic() + RECHECK_S
         while True:
             try:
-                item = live.get(timeout=0.5)
+                item = mine.get_nowait()
             except queue.Empty:
-                item = None
+                try:
+                    item = live.get(timeout=0.5)
+                except queue.Empty:
+                    item = None
             if item is RESYNC:
                 ws.send('{"type": "file.changed", "file_id": null, "change": "resync"}')
             elif isinstance(item, bytes | str):
@@ -73,6 +77,7 @@ def files_socket(ws: Server, project_id: int) -> None:
         pass
     finally:
         hub().unsubscribe(channel, live)
+        hub().unsubscribe(own, mine)
 
 
 def _answer_pings(ws: Server) -> None:

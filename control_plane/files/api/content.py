@@ -30,6 +30,31 @@ def _inline(version: FileVersion) -> str:
     return "inline" if version.content_type.startswith(INLINE_TYPES) else "attachment"
 
 
+UNSATISFIABLE = "unsatisfiable"
+
+
+def _wanted_span(size: int, etag: str) -> tuple[int, int] | str | None:
+    """The one byte span asked for (first, last, inclusive), UNSATISFIABLE, or None for the
+    whole file. RFC 9110 14.2 lets a server ignore a Range it does not serve: an unknown
+    unit, a malformed header or several ranges get the whole file (200), not a 416; an
+    If-Range naming another version (or a date: we keep none) does too. Only one
+    well-formed range that starts past the end is unsatisfiable; a suffix longer than the
+    file is the whole file, and an end past it is cut to the last byte."""
+    if "Range" not in request.headers:
+        return None
+    if "If-Range" in request.headers and request.if_range.etag != etag:
+        return None
+    wanted = request.range  # None when malformed or not in bytes
+    if wanted is None or wanted.units != "bytes" or len(wanted.ranges) != 1:
+        return None
+    first, stop = wanted.ranges[0]
+    if first < 0:  # a suffix: the last -first bytes
+        return (max(0, size + first), size - 1)
+    if first >= size:
+        return UNSATISFIABLE
+    return (first, size - 1 if stop is None else min(stop, size) - 1)
+
+
 def serve_version(file: ProjectFile, version: FileVersion, *, allow_redirect: bool) -> Response:
     """The answer for one version's bytes; the caller checked who asks."""
     store = storage()
@@ -46,19 +71,16 @@ def serve_version(file: ProjectFile, version: FileVersion, *, allow_redirect: bo
     if request.if_none_match and request.if_none_match.contains(etag):
         return _headers(Response(status=304), etag, content_type, disposition)
     start, end, status = 0, size - 1, 200
-    wanted = request.range
-    # If-Range with another ETag (or a date: we keep none) means "the whole file, it changed".
-    honour_range = wanted is not None and ("If-Range" not in request.headers or request.if_range.etag == etag)
-    if honour_range and wanted is not None:
-        span = wanted.range_for_length(size)
-        if span is None:
-            refused = problem_response(
-                ApiProblem(416, "range-not-satisfiable", f"The requested range lies outside the {size} bytes")
-            )
-            refused.headers["Content-Range"] = f"bytes */{size}"
-            refused.headers["Accept-Ranges"] = "bytes"
-            return refused
-        start, end, status = span[0], span[1] - 1, 206
+    span = _wanted_span(size, etag)
+    if span == UNSATISFIABLE:
+        refused = problem_response(
+            ApiProblem(416, "range-not-satisfiable", f"The requested range starts past the last of the {size} bytes")
+        )
+        refused.headers["Content-Range"] = f"bytes */{size}"
+        refused.headers["Accept-Ranges"] = "bytes"
+        return refused
+    if isinstance(span, tuple):
+        start, end, status = span[0], span[1], 206
     try:
         chunks = store.read(key, start, end)
     except MissingObject:

@@ -57,7 +57,8 @@ def create_deliverable(request_id: int) -> tuple[Response, int]:
     body = parse_body(DeliverableBody)
     row = service.add_deliverable(db.session, user, request, body)
     db.session.commit()
-    publish_change(redis_client(), row.project_id, None, "deliverable", deliverable_id=row.id)
+    parties = (request.requester_id, request.musician_id)
+    publish_change(redis_client(), row.project_id, None, "deliverable", only=parties, deliverable_id=row.id)
     return jsonify(deliverable_json(row)), 201
 
 
@@ -92,7 +93,10 @@ def _step(deliverable_id: int, step: Step) -> Response:
         raise not_found("deliverable")
     changed = step(user, row, request, project)
     db.session.commit()
-    publish_change(redis_client(), changed.project_id, changed.file_id, "deliverable", deliverable_id=changed.id)
+    parties = (request.requester_id, request.musician_id)  # the other members never see it
+    publish_change(
+        redis_client(), changed.project_id, changed.file_id, "deliverable", only=parties, deliverable_id=changed.id
+    )
     return jsonify(deliverable_json(changed))
 
 
@@ -116,6 +120,7 @@ def submit_deliverable(deliverable_id: int) -> Response:
     "POST",
     "Approve a submitted deliverable (the producer); final",
     body=DecisionBody,
+    body_required=False,
     responses=_STEP_RESPONSES,
 )
 @jwt_required()

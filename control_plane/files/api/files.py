@@ -3,28 +3,48 @@ rename, delete. Downloads are in ``content``, resumable uploads in ``uploads``."
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, jsonify, request
 from flask_jwt_extended import jwt_required
+from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from control_plane.accounts.auth import current_user
 from control_plane.files.api.common import bp, data_path, file_for, limits, project_for, redis_client, storage
 from control_plane.files.models import FileVersion, ProjectFile
 from control_plane.files.queries import file_json, files_of, members_json, version_json
-from control_plane.files.schemas import MAX_NOTE_CHARS, FileQuery, RenameBody
+from control_plane.files.schemas import MAX_NOTE_CHARS, FileQuery, RenameBody, UploadForm
+from control_plane.files.services import deliverables as deliverable_service
 from control_plane.files.services import files as file_service
 from control_plane.files.services import uploads as upload_service
 from control_plane.files.services.live import publish_change
 from control_plane.files.services.refusals import FilesRefused, not_found
-from control_plane.files.services.staging import Staged, stage_stream, too_large
+from control_plane.files.services.staging import Staged, StagingWriter, too_large
 from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.pagination import after, encode
+from control_plane.kits.http.uploads import FILE_STREAM_FACTORY
 from control_plane.kits.http.validation import parse_body, parse_query
 
 __all__ = ["find_version"]  # and the routes, which join ``common.bp`` when this module loads
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the small form fields
+
+
+def _multipart_body(with_name: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "file": {"type": "string", "format": "binary", "description": "the bytes; their kind decides the file's"},
+        "note": {"type": "string", "maxLength": MAX_NOTE_CHARS, "description": "what this version is"},
+    }
+    if with_name:
+        fields["name"] = {"type": "string", "maxLength": file_service.NAME_MAX, "description": "default: the file's"}
+    return {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": fields}}},
+    }
+
+
 _UPLOAD_RESPONSES = {
     201: "Created",
     400: "No file part",
@@ -35,9 +55,11 @@ _UPLOAD_RESPONSES = {
 }
 
 
-def _receive_part() -> tuple[Staged, str, dict[str, str]]:
-    """Stream the multipart ``file`` part to a staging file within the limit of its kind.
-    Runs with no transaction open: reading a big body takes a while."""
+def _receive_part() -> tuple[Staged, str, UploadForm]:
+    """Stream the one multipart ``file`` part straight into a staging file (counted, hashed,
+    sniffed and held to its kind's limit as it arrives), and check the form's fields. Runs
+    with no transaction open: reading a big body takes a while. On any refusal or error no
+    staged byte is left behind."""
     if request.mimetype != "multipart/form-data":
         raise FilesRefused(
             415, "multipart-required", "Send the file as multipart/form-data with the field 'file'", title="Wrong type"
@@ -47,29 +69,41 @@ def _receive_part() -> tuple[Staged, str, dict[str, str]]:
     if request.content_length is not None and request.content_length > largest + MULTIPART_OVERHEAD:
         raise too_large("any", largest)
     request.max_content_length = largest + MULTIPART_OVERHEAD  # this route only
+    writers: list[StagingWriter] = []
+
+    def into_staging(_filename: str | None) -> StagingWriter:
+        writer = StagingWriter(data_path(), kind_limits)
+        writers.append(writer)
+        return writer
+
+    request.environ[FILE_STREAM_FACTORY] = into_staging
     db.session.commit()  # no transaction (on SQLite: no write lock) while the body arrives
     try:
-        part = request.files.get("file")
-        form = {key: request.form.get(key, "") for key in ("name", "note")}
-    except RequestEntityTooLarge:
-        raise too_large("any", largest) from None
-    if part is None:
-        raise FilesRefused(
-            400, "file-missing", "Send the file as multipart form field 'file'", errors={"file": ["missing"]}
-        )
-    try:
-        staged = stage_stream(part.stream, data_path(), kind_limits)
-    finally:
-        part.close()  # werkzeug spooled a big part to a temporary file: free it now
-    errors: dict[str, list[str]] = {}
-    if len(form["name"]) > file_service.NAME_MAX:
-        errors["name"] = [f"must be at most {file_service.NAME_MAX} characters"]
-    if len(form["note"]) > MAX_NOTE_CHARS:
-        errors["note"] = [f"must be at most {MAX_NOTE_CHARS} characters"]
-    if errors:
-        staged.path.unlink(missing_ok=True)
-        raise FilesRefused.invalid_fields(errors)
-    return staged, part.filename or "", form
+        try:
+            files = request.files
+            fields = {key: request.form.get(key, "") for key in ("name", "note")}
+        except RequestEntityTooLarge:
+            raise too_large("any", largest) from None
+        parts = files.getlist("file")
+        if not parts:
+            raise FilesRefused(
+                400, "file-missing", "Send the file as multipart form field 'file'", errors={"file": ["missing"]}
+            )
+        if len(parts) > 1 or len(files) > 1:
+            raise FilesRefused(
+                400, "one-file-only", "Send exactly one file part, named 'file'", errors={"file": ["one file only"]}
+            )
+        try:
+            form = UploadForm.model_validate({"name": fields["name"] or None, "note": fields["note"]})
+        except ValidationError as exc:
+            raise FilesRefused.invalid_fields({str(e["loc"][0]): [str(e["msg"])] for e in exc.errors()}) from None
+        part = parts[0].stream
+        assert isinstance(part, StagingWriter)  # our factory made it
+        return part.finish(), parts[0].filename or "", form
+    except BaseException:
+        for made in writers:
+            made.discard()
+        raise
 
 
 @api_route(
@@ -95,14 +129,18 @@ def list_files(project_id: int) -> Response:
     "POST",
     "Upload a file (multipart `file`, optional `name` and `note`); its kind comes from its bytes",
     responses=_UPLOAD_RESPONSES,
+    request_body=_multipart_body(with_name=True),
 )
 @jwt_required()
 def create_file(project_id: int) -> tuple[Response, int]:
     user = current_user()
     project = project_for(project_id, user)
     staged, filename, form = _receive_part()
-    name = file_service.clean_name(form["name"], filename)
-    stored = file_service.add_file(db.session, storage(), user, project, staged, name=name, note=form["note"].strip())
+    name = file_service.clean_name(form.name, filename)
+    try:
+        stored = file_service.add_file(db.session, storage(), user, project, staged, name=name, note=form.note)
+    finally:
+        staged.path.unlink(missing_ok=True)  # storage took it over, or it failed: nothing stays
     publish_change(redis_client(), project_id, stored.file.id, "added")
     return jsonify(file_json(db.session, stored.file)), 201
 
@@ -154,6 +192,7 @@ def delete_file(file_id: int) -> tuple[str, int]:
     file = file_for(file_id, user, for_update=True)
     project = project_for(file.project_id, user)
     file_service.ensure_may_manage(file, user, project)
+    deliverable_service.ensure_not_delivered(db.session, file)
     file_service.delete_file(db.session, file)
     # Its unfinished resumable uploads go with it: the purge job's database cascade removes
     # their rows with the file's, which left their staged bytes in files-staging for good.
@@ -169,13 +208,17 @@ def delete_file(file_id: int) -> tuple[str, int]:
     "POST",
     "Upload a new version (multipart `file`, optional `note`); it becomes current",
     responses=_UPLOAD_RESPONSES,
+    request_body=_multipart_body(with_name=False),
 )
 @jwt_required()
 def create_version(file_id: int) -> tuple[Response, int]:
     user = current_user()
     file = file_for(file_id, user)
     staged, _, form = _receive_part()
-    stored = file_service.add_version(db.session, storage(), user, file, staged, note=form["note"].strip())
+    try:
+        stored = file_service.add_version(db.session, storage(), user, file, staged, note=form.note)
+    finally:
+        staged.path.unlink(missing_ok=True)
     publish_change(redis_client(), stored.file.project_id, stored.file.id, "version", version=stored.version.number)
     return jsonify(version_json(stored.file, stored.version)), 201
 

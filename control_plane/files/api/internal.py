@@ -13,6 +13,8 @@ from contracts.files import (
     FILE_CONTENT_PURPOSE,
     AnalysisAnswer,
     AnalysisReport,
+    analysis_signed_bytes,
+    file_analysis_path,
     file_content_path,
 )
 from control_plane.files.api.common import internal_bp, redis_client
@@ -47,7 +49,7 @@ def version_content_for_worker(version_id: int) -> Response:
 
 @internal_bp.post(FILE_ANALYSIS_PATH.format(version_id="<int:version_id>"))
 def version_analysis_report(version_id: int) -> tuple[Response, int]:
-    _verify(FILE_ANALYSIS_PURPOSE, request.get_data(cache=True))
+    _verify(FILE_ANALYSIS_PURPOSE, analysis_signed_bytes(file_analysis_path(version_id), request.get_data(cache=True)))
     report = parse_body(AnalysisReport)
     recorded = record_report(db.session, version_id, report)
     db.session.commit()

@@ -4,6 +4,7 @@ file or version and answers 201 with it."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from flask import Response, jsonify, request
@@ -19,7 +20,6 @@ from control_plane.files.services import files as file_service
 from control_plane.files.services import uploads as service
 from control_plane.files.services.live import publish_change
 from control_plane.files.services.refusals import FilesRefused, not_found
-from control_plane.files.services.staging import Staged
 from control_plane.kits.extensions import current_settings, db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.validation import parse_body
@@ -27,6 +27,9 @@ from control_plane.kits.http.validation import parse_body
 __all__: list[str] = []  # routes join ``common.bp`` when this module loads
 
 OFFSET_HEADER = "Upload-Offset"
+OFFSET = re.compile(r"[0-9]{1,19}")
+# Refusals that leave the upload as it was: someone else is recording it, or did.
+NOT_ABANDONED = frozenset({"upload-finishing", "upload-finished"})
 
 
 def _upload(upload_id: str, user: User) -> FileUpload:
@@ -81,6 +84,7 @@ def create_upload(project_id: int) -> tuple[Response, int]:
         limits=limits(),
         expire_after=timedelta(hours=settings.upload_expire_hours),
         file=file,
+        max_open_bytes=settings.max_open_upload_bytes,
     )
     db.session.commit()
     response, status = _answer(upload, 201)
@@ -96,7 +100,13 @@ def get_upload(upload_id: str) -> tuple[Response, int]:
     return _answer(_upload(upload_id, current_user()))
 
 
-@bp.route("/uploads/<upload_id>", methods=["HEAD"], endpoint="head_upload")
+@api_route(
+    bp,
+    "/uploads/<upload_id>",
+    "HEAD",
+    "A resumable upload's offset, in the Upload-Offset and Upload-Length headers",
+    responses={200: "OK", 404: "Not found"},
+)
 @jwt_required()
 def head_upload(upload_id: str) -> tuple[Response, int]:
     return _answer(_upload(upload_id, current_user()))
@@ -107,11 +117,26 @@ def head_upload(upload_id: str) -> tuple[Response, int]:
     "/uploads/<upload_id>",
     "PATCH",
     "Append bytes at `Upload-Offset`; the last byte records the file (201)",
+    request_body={
+        "required": False,  # a retry of a failed finish sends none
+        "content": {"application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    headers=(
+        {
+            "name": OFFSET_HEADER,
+            "in": "header",
+            "required": True,
+            "description": "the byte this chunk starts at: the upload's current offset",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+    ),
     responses={
         200: "Appended",
         201: "Finished: the file or version is recorded",
         404: "Not found",
-        409: "Wrong offset, busy, or finished",
+        400: "Upload-Offset is not a whole number",
+        409: "Wrong offset, busy, being finished, or finished",
+        422: "The first bytes show another kind than the file's",
         413: "Chunk too large, or the file's kind is over its limit",
         428: "Upload-Offset missing",
     },
@@ -121,13 +146,24 @@ def patch_upload(upload_id: str) -> tuple[Response, int]:
     user = current_user()
     upload = _upload(upload_id, user)
     raw = request.headers.get(OFFSET_HEADER, "")
-    if not raw.isdigit() or len(raw) > 19:
+    if not raw:
         raise FilesRefused(
-            428 if not raw else 400,
+            428,
             "upload-offset-required",
             f"Send the {OFFSET_HEADER} header: the byte this chunk starts at (GET or HEAD the upload for it)",
-            errors={OFFSET_HEADER: ["missing" if not raw else "must be a whole number of bytes"]},
+            errors={OFFSET_HEADER: ["missing"]},
         )
+    if not OFFSET.fullmatch(raw):  # ASCII digits only: str.isdigit() also takes "²"
+        raise FilesRefused(
+            400,
+            "upload-offset-invalid",
+            f"{OFFSET_HEADER} must be a whole number of bytes, like 0 or 8388608",
+            errors={OFFSET_HEADER: ["must be a whole number of bytes"]},
+        )
+    expected_kind = None
+    if upload.file_id is not None:  # a new version: its bytes must be the file's kind
+        target = db.session.get(ProjectFile, upload.file_id)
+        expected_kind = None if target is None else target.kind
     settings = current_settings().files
     request.max_content_length = settings.max_chunk_bytes + 1
     kind_limits = limits()
@@ -144,9 +180,10 @@ def patch_upload(upload_id: str) -> tuple[Response, int]:
             length=request.content_length,
             max_chunk=settings.max_chunk_bytes,
             limits=kind_limits,
+            expected_kind=expected_kind,
         )
     except FilesRefused as refused:
-        if refused.code == "file-too-large":
+        if refused.code in ("file-too-large", "kind-mismatch"):  # the upload can never succeed
             service.discard_upload(db.session, data_path(), upload)
             db.session.commit()
         raise
@@ -160,29 +197,21 @@ def patch_upload(upload_id: str) -> tuple[Response, int]:
     return _finish(upload, user)
 
 
-def _abandon(upload_id: str, staged: Staged) -> None:
-    """A refusal after the last byte (another kind than the file's, the file or project
-    gone): ``finished_staged`` moved the bytes out of the upload, so nothing is left to
-    resume. Without this the row stayed "open" at offset 0 (a PATCH then answered 404) and,
-    on a 404, the moved bytes stayed in the staging folder for good."""
-    staged.path.unlink(missing_ok=True)
+def _abandon(upload_id: str) -> None:
+    """A refusal of the complete bytes (over the kind's limit, another kind than the file's,
+    the file or project gone): nothing is left to resume, so the upload goes, bytes and row.
+    (Left "open", it answered offset 0 and 404 to every PATCH, and its bytes stayed.)"""
     db.session.rollback()
     row = db.session.get(FileUpload, upload_id)
     if row is not None and row.status == "open":  # "done": another request finished it
-        db.session.delete(row)
+        service.discard_upload(db.session, data_path(), row)
         db.session.commit()
 
 
 def _finish(upload: FileUpload, user: User) -> tuple[Response, int]:
+    """Record the complete upload. Any failure but a refusal (storage down, the database
+    gone) keeps the bytes: a PATCH at the upload's size records it again."""
     upload_id = upload.id
-    kind_limits = limits()
-    try:
-        staged = service.finished_staged(data_path(), upload, kind_limits)
-    except FilesRefused as refused:
-        if refused.code == "file-too-large":
-            service.discard_upload(db.session, data_path(), upload)
-            db.session.commit()
-        raise
 
     def mark_done(file: ProjectFile, version: FileVersion) -> None:
         row = db.session.get(FileUpload, upload_id, with_for_update=True)
@@ -191,21 +220,23 @@ def _finish(upload: FileUpload, user: User) -> tuple[Response, int]:
         row.status, row.result_file_id, row.result_version = "done", file.id, version.number
 
     try:
-        project = project_for(upload.project_id, user)
-        if upload.file_id is None:
-            name = file_service.clean_name(upload.name, "")
-            stored = file_service.add_file(
-                db.session, storage(), user, project, staged, name=name, note=upload.note, also=mark_done
-            )
-            publish_change(redis_client(), stored.file.project_id, stored.file.id, "added")
-        else:
-            file = file_for(upload.file_id, user)
-            stored = file_service.add_version(
-                db.session, storage(), user, file, staged, note=upload.note, also=mark_done
-            )
-            publish_change(redis_client(), file.project_id, file.id, "version", version=stored.version.number)
-    except FilesRefused:
-        _abandon(upload_id, staged)
+        with service.finishing(data_path(), upload, limits()) as staged:
+            project = project_for(upload.project_id, user)
+            if upload.file_id is None:
+                name = file_service.clean_name(None, upload.name)
+                stored = file_service.add_file(
+                    db.session, storage(), user, project, staged, name=name, note=upload.note, also=mark_done
+                )
+                publish_change(redis_client(), stored.file.project_id, stored.file.id, "added")
+            else:
+                file = file_for(upload.file_id, user)
+                stored = file_service.add_version(
+                    db.session, storage(), user, file, staged, note=upload.note, also=mark_done
+                )
+                publish_change(redis_client(), file.project_id, file.id, "version", version=stored.version.number)
+    except FilesRefused as refused:
+        if refused.code not in NOT_ABANDONED:
+            _abandon(upload_id)
         raise
     done = db.session.get(FileUpload, upload_id)
     if done is None:

@@ -30,7 +30,26 @@ from control_plane.kits.db.types import DB, utcnow
 from control_plane.kits.outbox.writer import add_event
 from control_plane.musicians.models import BookingRequest, Project
 
-__all__ = ["add_deliverable", "approve", "lock", "request_changes", "submit"]
+__all__ = ["add_deliverable", "approve", "ensure_not_delivered", "lock", "request_changes", "submit"]
+
+
+def ensure_not_delivered(db: DB, file: ProjectFile) -> None:
+    """A file handed in for a deliverable (submitted or approved) stays: it is what the
+    producer approves and pays for. 409 names the deliverables."""
+    titles = list(
+        db.scalars(
+            select(Deliverable.title).where(
+                Deliverable.file_id == file.id, Deliverable.status.in_(("submitted", "approved"))
+            )
+        )
+    )
+    if titles:
+        raise FilesRefused(
+            409,
+            "file-delivered",
+            f"This file was handed in for {', '.join(repr(t) for t in titles)}; it cannot be deleted",
+            deliverables=titles,
+        )
 
 
 def _state(row: Deliverable, wanted: str) -> FilesRefused:
@@ -122,6 +141,21 @@ def submit(
 def _ensure_producer(actor: User, request: BookingRequest) -> None:
     if actor.id != request.requester_id:
         raise FilesRefused(403, "not-requester", "Only the producer who sent the request decides on its deliverables")
+    if request.status != "accepted":  # approval releases money: never for a cancelled engagement
+        raise FilesRefused(
+            409, "request-not-accepted", f"This request is {request.status}", current_state=request.status
+        )
+
+
+def _ensure_delivered_file(db: DB, row: Deliverable) -> None:
+    """What is approved must still be there to be had."""
+    file = None if row.file_id is None else db.get(ProjectFile, row.file_id)
+    if file is None or file.deleted_at is not None:
+        raise FilesRefused(
+            409,
+            "deliverable-file-gone",
+            "The file handed in for this deliverable was deleted; ask the musician for it again",
+        )
 
 
 def approve(
@@ -132,6 +166,7 @@ def approve(
         return row  # a retry
     if row.status != "submitted":
         raise _state(row, "approved")
+    _ensure_delivered_file(db, row)
     row.status, row.decided_at, row.note = "approved", utcnow(), body.note
     add_event(db, _event(DeliverableApproved, row, project, actor, request.musician_id))
     return row

@@ -23,7 +23,7 @@ from control_plane.files.models import FileVersion, ProjectFile
 from control_plane.files.queries import project_role
 from control_plane.files.services.events import stage_version_added
 from control_plane.files.services.refusals import FilesRefused, not_found
-from control_plane.files.services.staging import Staged
+from control_plane.files.services.staging import Staged, kind_mismatch
 from control_plane.kits.db.types import DB, utcnow
 from control_plane.kits.storage import ObjectStorage
 from control_plane.musicians.models import Project
@@ -64,11 +64,11 @@ def _new_key(project_id: int, staged: Staged) -> str:
 
 
 def _store(storage: ObjectStorage, project_id: int, staged: Staged) -> str:
+    """Hand the staged file to storage, which takes it over on success. On failure it stays
+    where it is: a finished resumable upload is then recorded again on the next try, and the
+    multipart route removes its own."""
     key = _new_key(project_id, staged)
-    try:
-        storage.put_file(key, staged.path, content_type=staged.sniffed.content_type)
-    finally:
-        staged.path.unlink(missing_ok=True)
+    storage.put_file(key, staged.path, content_type=staged.sniffed.content_type)
     return key
 
 
@@ -154,12 +154,7 @@ def add_version(
     are another kind than the file's (a take does not turn into a PDF)."""
     if staged.sniffed.kind != file.kind:
         staged.path.unlink(missing_ok=True)
-        raise FilesRefused(
-            422,
-            "kind-mismatch",
-            f"This file holds {file.kind}; the upload is {staged.sniffed.kind}. Upload it as a new file instead.",
-            errors={"file": [f"is {staged.sniffed.kind}, the file is {file.kind}"]},
-        )
+        raise kind_mismatch(file.kind, staged.sniffed.kind)
     file_id, actor_id, project_id = file.id, actor.id, file.project_id
     db.commit()
     key = _store(storage, project_id, staged)

@@ -19,13 +19,21 @@ Change = Literal["version", "comment", "analysis", "renamed", "deleted", "delive
 
 
 def publish_change(
-    client: redis.Redis | None, project_id: int, file_id: int | None, change: Change, **extra: int
+    client: redis.Redis | None,
+    project_id: int,
+    file_id: int | None,
+    change: Change,
+    *,
+    only: tuple[int, ...] = (),
+    **extra: int,
 ) -> None:
-    """After commit only."""
+    """After commit only. ``only``: tell just these members (on their own channels)."""
     if client is None:
         return
     message = json.dumps({"type": "file.changed", "file_id": file_id, "change": change, **extra})
+    channels = [project_files_channel(project_id, uid) for uid in only] or [project_files_channel(project_id)]
     try:
-        client.publish(project_files_channel(project_id), message)
+        for channel in channels:
+            client.publish(channel, message)
     except redis.RedisError:
         log.warning("could not publish a files change of project %s; open pages miss it", project_id)

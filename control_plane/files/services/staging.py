@@ -9,6 +9,7 @@ storage adapter, so handing a checked file to it is a rename rather than a secon
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import uuid
 from collections.abc import Mapping
@@ -23,9 +24,11 @@ from downbeat.settings import FileSettings
 __all__ = [
     "READ_BYTES",
     "Staged",
+    "StagingWriter",
     "check_limit",
     "hash_and_sniff",
     "kind_limits",
+    "kind_mismatch",
     "stage_stream",
     "staging_dir",
     "too_large",
@@ -58,6 +61,16 @@ def too_large(kind: str, limit: int) -> FilesRefused:
         errors={"file": [f"larger than the {limit}-byte limit for {kind} files"]},
         limit_bytes=limit,
         kind=kind,
+    )
+
+
+def kind_mismatch(expected: str, found: str) -> FilesRefused:
+    """A new version must be the file's kind (a take does not turn into a PDF)."""
+    return FilesRefused(
+        422,
+        "kind-mismatch",
+        f"This file holds {expected}; the upload is {found}. Upload it as a new file instead.",
+        errors={"file": [f"is {found}, the file is {expected}"]},
     )
 
 
@@ -98,6 +111,75 @@ def stage_stream(source: IO[bytes], data_path: Path, limits: Mapping[str, int]) 
         path.unlink(missing_ok=True)
         raise
     return Staged(path, size, digest.hexdigest(), sniffed)
+
+
+class StagingWriter(io.RawIOBase):
+    """Where the multipart parser writes one file part: straight into a staging file, counted,
+    hashed and sniffed on the way, refused (413, the file removed) as soon as it passes the
+    limit of the kind its first bytes showed. :meth:`finish` makes it a :class:`Staged`."""
+
+    def __init__(self, data_path: Path, limits: Mapping[str, int]) -> None:
+        super().__init__()
+        self.path = staging_dir(data_path) / f"{uuid.uuid4().hex}.part"
+        self._out = self.path.open("w+b")
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._head = b""
+        self._sniffed: Sniffed | None = None
+        self._limits = limits
+        self._limit = max(limits.values())
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self._size += len(data)
+        if len(self._head) < SNIFF_BYTES:
+            self._head += data[: SNIFF_BYTES - len(self._head)]
+            if len(self._head) >= SNIFF_BYTES:
+                self._sniffed = sniff(self._head)
+                self._limit = self._limits[self._sniffed.kind]
+        if self._size > self._limit:
+            kind = self._sniffed.kind if self._sniffed else "any"
+            self.discard()
+            raise too_large(kind, self._limit)
+        self._digest.update(data)
+        return self._out.write(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._out.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._out.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        return self._out.read(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._out.readline(-1 if size is None else size)
+
+    def finish(self) -> Staged:
+        """The part as a checked staged file: 422 when empty, 413 over its kind's limit."""
+        self._out.close()
+        try:
+            if self._size == 0:
+                raise FilesRefused(422, "empty-file", "The uploaded file is empty", errors={"file": ["empty"]})
+            sniffed = self._sniffed or sniff(self._head)
+            check_limit(sniffed, self._size, self._limits)
+        except BaseException:
+            self.discard()
+            raise
+        return Staged(self.path, self._size, self._digest.hexdigest(), sniffed)
+
+    def discard(self) -> None:
+        self._out.close()
+        self.path.unlink(missing_ok=True)
 
 
 def hash_and_sniff(path: Path) -> tuple[str, Sniffed, int]:

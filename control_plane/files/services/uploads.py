@@ -21,14 +21,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from control_plane.accounts.models import User
 from control_plane.files.models import FileUpload, ProjectFile
 from control_plane.files.schemas import UploadBody
+from control_plane.files.services.files import clean_name
 from control_plane.files.services.kinds import SNIFF_BYTES, sniff
 from control_plane.files.services.refusals import FilesRefused, not_found
-from control_plane.files.services.staging import READ_BYTES, Staged, check_limit, hash_and_sniff, staging_dir
+from control_plane.files.services.staging import (
+    READ_BYTES,
+    Staged,
+    check_limit,
+    hash_and_sniff,
+    kind_mismatch,
+    staging_dir,
+)
 from control_plane.kits.db.types import DB, utcnow
 from control_plane.musicians.models import Project
 
@@ -39,7 +47,8 @@ __all__ = [
     "discard_upload",
     "discard_uploads_of",
     "expired_uploads",
-    "finished_staged",
+    "finishing",
+    "finishing_path",
     "touch_upload",
     "upload_offset",
     "upload_path",
@@ -50,9 +59,15 @@ def upload_path(data_path: Path, upload_id: str) -> Path:
     return staging_dir(data_path) / f"upload-{upload_id}.part"
 
 
+def finishing_path(data_path: Path, upload_id: str) -> Path:
+    """Where a complete upload's bytes wait while they are recorded (and after a failure
+    there, for the retry): out of the upload's name, so nothing can append to them."""
+    return staging_dir(data_path) / f"done-{upload_id}.part"
+
+
 def upload_offset(data_path: Path, upload: FileUpload) -> int:
-    if upload.status == "done":
-        return upload.size
+    if upload.status == "done" or finishing_path(data_path, upload.id).exists():
+        return upload.size  # complete: being recorded, or waiting for a retry of that
     try:
         return os.path.getsize(upload_path(data_path, upload.id))
     except FileNotFoundError:
@@ -69,6 +84,7 @@ def create_upload(
     limits: Mapping[str, int],
     expire_after: timedelta,
     file: ProjectFile | None,
+    max_open_bytes: int,
 ) -> FileUpload:
     """Stage the upload row and create its empty staging file; the caller commits. 413 when
     the declared size is over every kind's limit (the kind's own limit is checked as soon as
@@ -82,12 +98,25 @@ def create_upload(
             errors={"size": [f"larger than the {largest}-byte limit"]},
             limit_bytes=largest,
         )
+    open_bytes = db.scalar(
+        select(func.coalesce(func.sum(FileUpload.size), 0)).where(
+            FileUpload.user_id == actor.id, FileUpload.status == "open"
+        )
+    )
+    if int(open_bytes or 0) + body.size > max_open_bytes:
+        raise FilesRefused(
+            409,
+            "too-many-open-uploads",
+            f"Your unfinished uploads would pass {max_open_bytes} bytes; finish or delete some first",
+            open_bytes=int(open_bytes or 0),
+            limit_bytes=max_open_bytes,
+        )
     upload = FileUpload(
         id=secrets.token_hex(16),
         project_id=project.id,
         file_id=None if file is None else file.id,
         user_id=actor.id,
-        name=body.name,
+        name=clean_name(None, body.name),  # no folder part, like a multipart upload's
         note=body.note,
         size=body.size,
         status="open",
@@ -131,16 +160,29 @@ def append_chunk(
     length: int | None,
     max_chunk: int,
     limits: Mapping[str, int],
+    expected_kind: str | None = None,
 ) -> Appended:
     """Append what ``source`` gives, from ``claimed_offset`` (which must be the current one).
     Needs no database transaction: run it with none open. 409 ``upload-offset-mismatch``
     tells the current offset; 413 ``file-too-large`` once the first bytes show a kind whose
-    limit the declared size is over (the upload is then useless and the caller discards it)."""
+    limit the declared size is over, and 422 ``kind-mismatch`` once they show another kind than
+    ``expected_kind`` (a new version's file's); either way the upload is useless and the
+    caller discards it. A complete upload whose recording failed answers ``complete`` to a
+    PATCH at its size, so that the caller records it again."""
     if upload.status != "open":
         raise FilesRefused(409, "upload-finished", "This upload is finished", offset=upload.size)
     if length is not None and length > max_chunk:
         raise FilesRefused(413, "chunk-too-large", f"Send at most {max_chunk} bytes per request", limit_bytes=max_chunk)
     path = upload_path(data_path, upload.id)
+    if not path.exists() and finishing_path(data_path, upload.id).exists():
+        if claimed_offset == upload.size:
+            return Appended(upload.size, complete=True)
+        raise FilesRefused(
+            409,
+            "upload-offset-mismatch",
+            f"This upload is complete at byte {upload.size}; send Upload-Offset: {upload.size} and no bytes",
+            offset=upload.size,
+        )
     with _locked(path) as handle:
         offset = os.fstat(handle.fileno()).st_size
         if claimed_offset != offset:
@@ -181,27 +223,55 @@ def append_chunk(
         offset += written
         if offset - written < SNIFF_BYTES <= offset or (offset == upload.size and offset - written < SNIFF_BYTES):
             handle.seek(0)
-            check_limit(sniff(handle.read(SNIFF_BYTES)), upload.size, limits)
+            sniffed = sniff(handle.read(SNIFF_BYTES))
+            if expected_kind is not None and sniffed.kind != expected_kind:
+                raise kind_mismatch(expected_kind, sniffed.kind)
+            check_limit(sniffed, upload.size, limits)
     return Appended(offset, offset == upload.size)
 
 
-def finished_staged(data_path: Path, upload: FileUpload, limits: Mapping[str, int]) -> Staged:
-    """The complete upload as a staged file (moved out of the upload's name, so a retry of
-    the finishing request cannot append to it)."""
-    path = upload_path(data_path, upload.id)
-    final = path.with_name(f"done-{upload.id}.part")
-    with _locked(path):
-        os.replace(path, final)
-    sha256, sniffed, size = hash_and_sniff(final)
-    if size != upload.size:  # only a bug could do this; never store a truncated file
-        final.unlink(missing_ok=True)
-        raise FilesRefused(409, "upload-incomplete", f"Only {size} of {upload.size} bytes arrived", offset=size)
+@contextmanager
+def finishing(data_path: Path, upload: FileUpload, limits: Mapping[str, int]) -> Iterator[Staged]:
+    """The complete upload as a staged file, held under an exclusive lock while the caller
+    records it. The bytes move to :func:`finishing_path` first, so nothing can append to
+    them; meanwhile the offset reads as complete, and a second finisher hears 409
+    ``upload-finishing``. If recording fails for any reason but a refusal, the bytes stay
+    there and a PATCH at the upload's size finishes it again; a refusal removes them."""
+    path, final = upload_path(data_path, upload.id), finishing_path(data_path, upload.id)
+    if path.exists():
+        try:
+            with _locked(path):
+                os.replace(path, final)
+        except (FileNotFoundError, FilesRefused):
+            pass  # another request moved it first: the lock below decides who records it
     try:
-        check_limit(sniffed, size, limits)
-    except FilesRefused:
-        final.unlink(missing_ok=True)
-        raise
-    return Staged(final, size, sha256, sniffed)
+        handle = final.open("rb")
+    except FileNotFoundError:
+        raise not_found("upload") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FilesRefused(
+                409,
+                "upload-finishing",
+                "This upload is complete and being recorded; ask for it again (GET) in a moment",
+                offset=upload.size,
+            ) from None
+        if not final.exists():  # recorded by the request that held the lock before us
+            raise FilesRefused(409, "upload-finished", "This upload is finished", offset=upload.size)
+        sha256, sniffed, size = hash_and_sniff(final)
+        if size != upload.size:  # only a bug could do this; never store a truncated file
+            final.unlink(missing_ok=True)
+            raise FilesRefused(409, "upload-incomplete", f"Only {size} of {upload.size} bytes arrived", offset=size)
+        try:
+            check_limit(sniffed, size, limits)
+        except FilesRefused:
+            final.unlink(missing_ok=True)
+            raise
+        yield Staged(final, size, sha256, sniffed)
+    finally:
+        handle.close()
 
 
 def touch_upload(db: DB, upload: FileUpload, expire_after: timedelta) -> None:
@@ -221,7 +291,7 @@ def discard_upload(db: DB, data_path: Path, upload: FileUpload) -> None:
     path.unlink(missing_ok=True)
     # Also the bytes ``finished_staged`` moved aside, should a crash have come between that
     # and recording the file: nothing else ever removes them.
-    path.with_name(f"done-{upload.id}.part").unlink(missing_ok=True)
+    finishing_path(data_path, upload.id).unlink(missing_ok=True)
     db.delete(upload)
 
 

@@ -32,6 +32,12 @@ class Operation:
     response: type[BaseModel] | None = None
     # Werkzeug converter of each path parameter ("int" becomes an integer in the document).
     path_types: dict[str, str] = field(default_factory=dict)
+    # A body that is not JSON (multipart, raw bytes): its OpenAPI requestBody, as is.
+    request_body: dict[str, Any] | None = None
+    # Request headers the operation reads (OpenAPI parameter objects, "in": "header").
+    headers: tuple[dict[str, Any], ...] = ()
+    # A JSON body that may be left out (its defaults apply).
+    body_required: bool = True
 
 
 OPERATIONS: list[Operation] = []
@@ -49,6 +55,9 @@ def api_route(
     responses: dict[int, str] | None = None,
     auth: bool = True,
     response: type[BaseModel] | None = None,
+    request_body: dict[str, Any] | None = None,
+    headers: tuple[dict[str, Any], ...] = (),
+    body_required: bool = True,
 ) -> Callable[[F], F]:
     prefix = bp.url_prefix or ""
     path = _CONVERTER.sub(r"{\1}", prefix + rule)
@@ -64,6 +73,9 @@ def api_route(
             auth,
             response,
             {name: kind for kind, name in _PATH_PARAM.findall(rule) if kind},
+            request_body,
+            headers,
+            body_required,
         )
     )
 
@@ -157,14 +169,16 @@ def openapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": _PROBLEM_SCHEMA}
     for op in OPERATIONS:
         entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": _operation_id(op)}
-        params = _path_parameters(op) + _query_parameters(op, schemas)
+        params = _path_parameters(op) + _query_parameters(op, schemas) + list(op.headers)
         if params:
             entry["parameters"] = params
         if op.body is not None:
             entry["requestBody"] = {
-                "required": True,
+                "required": op.body_required,
                 "content": {"application/json": {"schema": _component(op.body, schemas)}},
             }
+        elif op.request_body is not None:
+            entry["requestBody"] = op.request_body
         entry["responses"] = _responses(op, schemas)
         entry["security"] = [{"bearer": []}, {"cookie": [], "csrf": []}] if op.auth else []
         paths.setdefault(op.path, {})[op.method.lower()] = entry

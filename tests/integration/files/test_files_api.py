@@ -20,7 +20,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from contracts.files import FILE_ANALYSIS_PURPOSE, FILE_CONTENT_PURPOSE, file_analysis_path, file_content_path
+from contracts.files import (
+    FILE_ANALYSIS_PURPOSE,
+    FILE_CONTENT_PURPOSE,
+    analysis_signed_bytes,
+    file_analysis_path,
+    file_content_path,
+)
 from control_plane.files.jobs import JOBS
 from control_plane.files.models import FileComment, FileVersion, ProjectFile
 from control_plane.files.services.analysis import MAX_ATTEMPTS
@@ -278,6 +284,12 @@ def test_ranges_and_conditional_downloads(app: Flask) -> None:
         refused = _content(client, c.owner, file_id, Range=spec)
         problem_code(refused, 416, "range-not-satisfiable")
         assert refused.headers["Content-Range"] == f"bytes */{size}"
+    part(f"bytes=-{size * 10}", 0, size - 1)  # a suffix longer than the file: all of it
+    # Ranges a server may ignore (RFC 9110 14.2) get the whole file, not a 416.
+    for ignored in ("items=0-5", "bytes=0-1,5-6", "bytes=abc", "bytes=5-2"):
+        whole = _content(client, c.owner, file_id, Range=ignored)
+        assert (whole.status_code, whole.get_data()) == (200, RANDOM), ignored
+        assert "Content-Range" not in whole.headers, ignored
 
     cached = _content(client, c.owner, file_id, **{"If-None-Match": etag})
     assert cached.status_code == 304
@@ -473,7 +485,8 @@ def test_each_version_stages_one_event_telling_the_others(app: Flask) -> None:
 
 def _report(client: FlaskClient, app: Flask, version_id: int, report: dict[str, Any], secret: str = "") -> Any:
     raw = json.dumps(report).encode()
-    signature = sign(secret or settings_of(app).secret_key, FILE_ANALYSIS_PURPOSE, raw)
+    signed = analysis_signed_bytes(file_analysis_path(version_id), raw)
+    signature = sign(secret or settings_of(app).secret_key, FILE_ANALYSIS_PURPOSE, signed)
     return client.post(
         file_analysis_path(version_id), data=raw, headers={HEADER: signature, "Content-Type": "application/json"}
     )
@@ -516,6 +529,22 @@ def test_the_worker_reports_the_analysis_through_the_signed_callback(app: Flask)
         assert (again.status_code, again.get_json()) == (200, {"proceed": False, "status": "done"})
     assert analysis()["result"] == RESULT
 
+    # A report signed for one version and sent to another (a replay): 401, nothing changes.
+    other = _created(upload(client, c.member, c.project_id, wav_bytes(0.5), "other.wav"))
+    other_vid = other["versions"][0]["id"]
+    raw = json.dumps({"status": "failed", "error": "replayed"}).encode()
+    for_first = sign(
+        settings_of(app).secret_key, FILE_ANALYSIS_PURPOSE, analysis_signed_bytes(file_analysis_path(vid), raw)
+    )
+    replayed = client.post(
+        file_analysis_path(other_vid), data=raw, headers={HEADER: for_first, "Content-Type": "application/json"}
+    )
+    problem_code(replayed, 401, "bad-signature")
+    assert (
+        client.get(f"/api/files/{other['id']}/versions/1", headers=bearer(c.owner)).get_json()["analysis"]["status"]
+        == "pending"
+    )
+
     # Forged, unsigned, or signed for another body: 401.
     problem_code(_report(client, app, vid, {"status": "running"}, secret="not-our-secret"), 401, "bad-signature")
     unsigned = client.post(file_analysis_path(vid), json={"status": "running"})
@@ -523,7 +552,13 @@ def test_the_worker_reports_the_analysis_through_the_signed_callback(app: Flask)
     other_body = client.post(
         file_analysis_path(vid),
         data=b'{"status": "failed"}',
-        headers={HEADER: sign(settings_of(app).secret_key, FILE_ANALYSIS_PURPOSE, b'{"status": "running"}')},
+        headers={
+            HEADER: sign(
+                settings_of(app).secret_key,
+                FILE_ANALYSIS_PURPOSE,
+                analysis_signed_bytes(file_analysis_path(vid), b'{"status": "running"}'),
+            )
+        },
         content_type="application/json",
     )
     problem_code(other_body, 401, "bad-signature")

@@ -85,6 +85,19 @@ def test_members_hear_changes_and_outsiders_hear_nothing(server: LiveServer) -> 
     heard = _next(member, "file.changed")
     assert (heard["change"], heard["version"]) == ("version", 2)
 
+    # A deliverable is its engagement's business: its musician hears it, the others do not.
+    pending = _connect(server, c.project_id, c.pending)
+    assert _next(pending, "ready")
+    deliverable = client.post(
+        f"/api/requests/{c.member_request}/deliverables", json={"title": "Stems"}, headers=bearer(c.owner)
+    ).get_json()
+    heard = _next(member, "file.changed")
+    assert (heard["change"], heard["deliverable_id"]) == ("deliverable", deliverable["id"])
+    client.post(f"/api/files/{file['id']}/comments", json={"version": 2, "body": "again"}, headers=bearer(c.owner))
+    assert _next(pending, "file.changed")["change"] == "comment"  # the deliverable never reached it
+    assert _next(member, "file.changed")["change"] == "comment"
+    pending.close()
+
     # The member's request is cancelled: they are no longer a member, and the socket ends.
     assert client.post(f"/api/requests/{c.member_request}/cancel", json={}, headers=bearer(c.member)).status_code == 200
     assert _refused(member)["code"] == "not-found"

@@ -130,11 +130,11 @@ def test_an_upload_in_chunks_finishes_as_a_file_with_the_original_bytes(app: Fla
         assert refused["offset"] == 3000
     missing = problem_code(_patch(client, c.member, uid, None, data[3000:3010]), 428, "upload-offset-required")
     assert "Upload-Offset" in missing["errors"]
-    for bad in ("abc", "-1", "1e3", " 3000", "9" * 20):
+    for bad in ("abc", "-1", "1e3", " 3000", "9" * 20, "\u00b2"):
         answer = client.patch(
             f"/api/uploads/{uid}", data=data[3000:3010], headers={**bearer(c.member), "Upload-Offset": bad}
         )
-        assert "Upload-Offset" in problem_code(answer, 400, "upload-offset-required")["errors"], bad
+        assert "Upload-Offset" in problem_code(answer, 400, "upload-offset-invalid")["errors"], bad
     past = problem_code(_patch(client, c.member, uid, 3000, data[3000:] + b"x"), 413, "chunk-too-large")
     assert past["limit_bytes"] == size - 3000
     assert _ok(client.get(f"/api/uploads/{uid}", headers=bearer(c.member)))["offset"] == 3000  # nothing appended

@@ -30,6 +30,7 @@ from contracts.files import (
     FILE_CONTENT_PURPOSE,
     AnalysisAnswer,
     AnalysisReport,
+    analysis_signed_bytes,
     file_analysis_path,
     file_content_path,
 )
@@ -127,7 +128,9 @@ def _handler(cp: ControlPlane) -> type[BaseHTTPRequestHandler]:
             if self.path != analysis:
                 return self._send(404)
             try:
-                verify(cp.secret, FILE_ANALYSIS_PURPOSE, raw, self.headers.get(HEADER))
+                verify(
+                    cp.secret, FILE_ANALYSIS_PURPOSE, analysis_signed_bytes(self.path, raw), self.headers.get(HEADER)
+                )
             except SignatureInvalid:
                 return self._send(401)
             cp.reports.append(AnalysisReport.model_validate_json(raw))  # strict, as the control plane reads it
