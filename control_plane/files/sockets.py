@@ -17,12 +17,11 @@ from flask_jwt_extended import decode_token
 from simple_websocket import ConnectionClosed, Server
 
 from contracts.channels import project_files_channel
-from contracts.sockets import PING, PongMessage, echoed_time
 from control_plane.accounts.auth import authenticate_socket, token_is_revoked
 from control_plane.files.queries import visible_project
 from control_plane.kits.extensions import db, sock
 from control_plane.kits.realtime.hub import RESYNC
-from control_plane.kits.realtime.protocol import SocketRefused, hub, parse, refuse, send, server_time_ms
+from control_plane.kits.realtime.protocol import SocketRefused, answer_pings, hub, refuse
 
 __all__ = ["bp", "files_socket"]
 
@@ -63,7 +62,7 @@ def files_socket(ws: Server, project_id: int) -> None:
                 ws.send('{"type": "file.changed", "file_id": null, "change": "resync"}')
             elif isinstance(item, bytes | str):
                 ws.send(item if isinstance(item, str) else item.decode())
-            _answer_pings(ws)
+            answer_pings(ws)
             if time.monotonic() >= next_check:
                 try:
                     revoked = token_is_revoked(family)
@@ -78,23 +77,6 @@ def files_socket(ws: Server, project_id: int) -> None:
     finally:
         hub().unsubscribe(channel, live)
         hub().unsubscribe(own, mine)
-
-
-def _answer_pings(ws: Server) -> None:
-    while True:
-        raw = ws.receive(timeout=0)
-        if raw is None:
-            return
-        try:
-            message = parse(raw)
-        except SocketRefused as exc:
-            send(ws, exc.message())
-            continue
-        if message["type"] == PING:
-            send(
-                ws,
-                PongMessage(client_time_ms=echoed_time(message.get("client_time_ms")), server_time_ms=server_time_ms()),
-            )
 
 
 bp = Blueprint("files_sockets", __name__)

@@ -21,19 +21,16 @@ from simple_websocket import ConnectionClosed, Server
 
 from contracts.channels import user_channel
 from contracts.sockets import (
-    PING,
     EpochMessage,
     ErrorMessage,
     NotificationMessage,
-    PongMessage,
     ResetMessage,
-    echoed_time,
 )
 from control_plane.accounts.auth import authenticate_socket, token_is_revoked
 from control_plane.kits.extensions import NOTIFICATIONS_KEY, db, sock
 from control_plane.kits.http.validation import MAX_ROW_ID
 from control_plane.kits.realtime.hub import RESYNC
-from control_plane.kits.realtime.protocol import SocketRefused, hub, parse, refuse, send, server_time_ms
+from control_plane.kits.realtime.protocol import SocketRefused, answer_pings, hub, refuse, send
 from control_plane.notifications.services import NotificationsClient, NotificationsUnavailable
 
 __all__ = ["bp", "notifications_socket"]
@@ -87,7 +84,7 @@ def notifications_socket(ws: Server) -> None:
                 feed.backlog()
             elif isinstance(item, bytes | str):
                 feed.live(item)
-            _answer_client(ws)
+            answer_pings(ws)
             if time.monotonic() >= next_check:
                 # Logout (or a reused refresh token) revokes the login: its socket ends too.
                 if _login_revoked(family):
@@ -180,26 +177,6 @@ def _notification(raw: T, parse: Callable[[T], NotificationMessage]) -> Notifica
     except ValidationError:
         log.warning("skipping a notification that does not match contracts.sockets.NotificationMessage")
         return None
-
-
-def _answer_client(ws: Server) -> None:
-    """Drain client messages without blocking; answer pings."""
-    while True:
-        raw = ws.receive(timeout=0)
-        if raw is None:
-            return
-        try:
-            message = parse(raw)
-        except SocketRefused as exc:
-            send(ws, exc.message())
-            continue
-        if message["type"] == PING:
-            send(
-                ws,
-                PongMessage(client_time_ms=echoed_time(message.get("client_time_ms")), server_time_ms=server_time_ms()),
-            )
-        else:
-            send(ws, ErrorMessage(code="unknown-type", detail=f"unknown message type {message['type']!r}"))
 
 
 bp = Blueprint("notifications_sockets", __name__)

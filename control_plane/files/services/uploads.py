@@ -14,7 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -127,19 +127,25 @@ def create_upload(
     return upload
 
 
+def _busy() -> FilesRefused:
+    return FilesRefused(
+        409, "upload-busy", "Another request is writing to this upload; wait for it, then ask for the offset"
+    )
+
+
 @contextmanager
-def _locked(path: Path) -> Iterator[IO[bytes]]:
+def _locked(path: Path, *, mode: str = "r+b", busy: Callable[[], FilesRefused] = _busy) -> Iterator[IO[bytes]]:
+    """``path`` open and exclusively locked (flock: across threads and processes on this
+    host), or ``busy()`` when another request holds it; 404 when it is gone."""
     try:
-        handle = path.open("r+b")
+        handle = path.open(mode)
     except FileNotFoundError:
         raise not_found("upload") from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise FilesRefused(
-                409, "upload-busy", "Another request is writing to this upload; wait for it, then ask for the offset"
-            ) from None
+            raise busy() from None
         yield handle
     finally:
         handle.close()  # releases the lock
@@ -244,20 +250,16 @@ def finishing(data_path: Path, upload: FileUpload, limits: Mapping[str, int]) ->
                 os.replace(path, final)
         except (FileNotFoundError, FilesRefused):
             pass  # another request moved it first: the lock below decides who records it
-    try:
-        handle = final.open("rb")
-    except FileNotFoundError:
-        raise not_found("upload") from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FilesRefused(
-                409,
-                "upload-finishing",
-                "This upload is complete and being recorded; ask for it again (GET) in a moment",
-                offset=upload.size,
-            ) from None
+
+    def finishing_elsewhere() -> FilesRefused:
+        return FilesRefused(
+            409,
+            "upload-finishing",
+            "This upload is complete and being recorded; ask for it again (GET) in a moment",
+            offset=upload.size,
+        )
+
+    with _locked(final, mode="rb", busy=finishing_elsewhere):
         if not final.exists():  # recorded by the request that held the lock before us
             raise FilesRefused(409, "upload-finished", "This upload is finished", offset=upload.size)
         sha256, sniffed, size = hash_and_sniff(final)
@@ -270,8 +272,6 @@ def finishing(data_path: Path, upload: FileUpload, limits: Mapping[str, int]) ->
             final.unlink(missing_ok=True)
             raise
         yield Staged(final, size, sha256, sniffed)
-    finally:
-        handle.close()
 
 
 def touch_upload(db: DB, upload: FileUpload, expire_after: timedelta) -> None:

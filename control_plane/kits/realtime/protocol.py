@@ -16,11 +16,21 @@ from typing import Any
 from flask import current_app
 from simple_websocket import ConnectionClosed, Server
 
-from contracts.sockets import ErrorMessage, SocketMessage
+from contracts.sockets import PING, ErrorMessage, PongMessage, SocketMessage, echoed_time
 from control_plane.kits.extensions import HUB_KEY
 from control_plane.kits.realtime.hub import RedisHub
 
-__all__ = ["AUTH_TIMEOUT_S", "MAX_CLIENT_MESSAGE", "SocketRefused", "hub", "parse", "refuse", "send", "server_time_ms"]
+__all__ = [
+    "AUTH_TIMEOUT_S",
+    "MAX_CLIENT_MESSAGE",
+    "SocketRefused",
+    "answer_pings",
+    "hub",
+    "parse",
+    "refuse",
+    "send",
+    "server_time_ms",
+]
 
 AUTH_TIMEOUT_S = 10
 MAX_CLIENT_MESSAGE = 4096
@@ -68,3 +78,22 @@ def hub() -> RedisHub:
     """This process's Redis pub/sub hub (built in create_app)."""
     found: RedisHub = current_app.extensions[HUB_KEY]
     return found
+
+
+def answer_pings(ws: Server) -> None:
+    """Drain what the client sent without blocking: answer pings, tell what is malformed
+    (every socket that only listens does this between the messages it forwards)."""
+    while True:
+        raw = ws.receive(timeout=0)
+        if raw is None:
+            return
+        try:
+            message = parse(raw)
+        except SocketRefused as exc:
+            send(ws, exc.message())
+            continue
+        if message["type"] == PING:
+            send(
+                ws,
+                PongMessage(client_time_ms=echoed_time(message.get("client_time_ms")), server_time_ms=server_time_ms()),
+            )

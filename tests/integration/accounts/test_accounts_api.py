@@ -349,7 +349,15 @@ def test_unknown_api_paths_and_missing_auth_are_problem_json(app: Flask) -> None
 
 def test_openapi_describes_every_api_route(app: Flask) -> None:
     document = app.test_client().get("/api/openapi.json").get_json()
-    described = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
+    # Flask answers HEAD for every GET rule by itself, so HEAD is compared only where an
+    # operation declares it (the resumable upload's offset) and is routed.
+    described = {
+        (path, method.upper()) for path, ops in document["paths"].items() for method in ops if method != "head"
+    }
+    for path, ops in document["paths"].items():
+        if "head" in ops:
+            probe = path.replace("{upload_id}", "0" * 32)
+            assert app.url_map.bind("localhost").match(probe, method="HEAD"), path
     routed = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/") and rule.rule not in ("/api/openapi.json", "/api/docs"):
