@@ -264,7 +264,15 @@ try {
 
 socket = openSocket(`/ws/rooms/${encodeURIComponent(code)}`, { onMessage, onStatus: setRoomStatus });
 const lastSeq = new Map(); // stream id -> newest visual seq dispatched
+const endedStreams = new Set(); // streams whose end was dispatched (an end can arrive twice:
+// a worker closing a stream on its end event and again on a stall, or a reconnect's replay)
 function isNewFrame(frame) {
+  if (frame.ended && typeof frame.stream_id === "string") {
+    if (endedStreams.has(frame.stream_id)) return false;
+    endedStreams.add(frame.stream_id);
+    if (endedStreams.size > 64) endedStreams.delete(endedStreams.values().next().value);
+    return true;
+  }
   if (typeof frame.stream_id !== "string" || typeof frame.seq !== "number") return true;
   const last = lastSeq.get(frame.stream_id);
   if (last !== undefined && frame.seq <= last) return false;
