@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from control_plane.files.services.kinds import SNIFF_BYTES, Sniffed, sniff
 from control_plane.files.services.refusals import FilesRefused
@@ -29,7 +28,6 @@ __all__ = [
     "hash_and_sniff",
     "kind_limits",
     "kind_mismatch",
-    "stage_stream",
     "staging_dir",
     "too_large",
 ]
@@ -79,38 +77,6 @@ def check_limit(sniffed: Sniffed, size: int, limits: Mapping[str, int]) -> None:
     limit = limits[sniffed.kind]
     if size > limit:
         raise too_large(sniffed.kind, limit)
-
-
-def stage_stream(source: IO[bytes], data_path: Path, limits: Mapping[str, int]) -> Staged:
-    """Copy ``source`` to a new staging file, within the limit of its kind (decided once the
-    first bytes are in). On any refusal or error the staging file is gone."""
-    path = staging_dir(data_path) / f"{uuid.uuid4().hex}.part"
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    sniffed: Sniffed | None = None
-    limit = max(limits.values())
-    try:
-        with path.open("wb") as out:
-            while chunk := source.read(READ_BYTES):
-                size += len(chunk)
-                if len(head) < SNIFF_BYTES:
-                    head += chunk[: SNIFF_BYTES - len(head)]
-                if sniffed is None and len(head) >= SNIFF_BYTES:
-                    sniffed = sniff(head)
-                    limit = limits[sniffed.kind]
-                if size > limit:
-                    raise too_large(sniffed.kind if sniffed else "any", limit)
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise FilesRefused(422, "empty-file", "The uploaded file is empty", errors={"file": ["empty"]})
-        sniffed = sniffed or sniff(head)
-        check_limit(sniffed, size, limits)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return Staged(path, size, digest.hexdigest(), sniffed)
 
 
 class StagingWriter(io.RawIOBase):
