@@ -38,6 +38,7 @@ from contracts.live import (
     encode_audio_hop,
     is_audio_hop,
 )
+from contracts.messages import MessageDeleted, MessageEdited, MessagePosted
 from contracts.requests import (
     RequestAccepted,
     RequestCancelled,
@@ -71,6 +72,9 @@ __all__ = [
     "EventBase",
     "FileCommentAdded",
     "FileVersionAdded",
+    "MessageDeleted",
+    "MessageEdited",
+    "MessagePosted",
     "Money",
     "RequestAccepted",
     "RequestCancelled",
@@ -118,7 +122,10 @@ Event = Annotated[
     | FileCommentAdded
     | DeliverableSubmitted
     | DeliverableApproved
-    | DeliverableChangesRequested,
+    | DeliverableChangesRequested
+    | MessagePosted
+    | MessageEdited
+    | MessageDeleted,
     Field(discriminator="type"),
 ]
 
@@ -147,4 +154,7 @@ ALL_EVENT_TYPES: tuple[type[EventBase], ...] = (
     DeliverableSubmitted,
     DeliverableApproved,
     DeliverableChangesRequested,
+    MessagePosted,
+    MessageEdited,
+    MessageDeleted,
 )

@@ -52,6 +52,8 @@ NotificationKind = Literal[
     "deliverable.submitted",
     "deliverable.approved",
     "deliverable.changes_requested",
+    "message.received",
+    "message.mentioned",
 ]
 # Each kind with the label a settings page shows, in the order it shows them.
 NOTIFICATION_KINDS: Final[Mapping[NotificationKind, str]] = MappingProxyType(
@@ -80,6 +82,9 @@ NOTIFICATION_KINDS: Final[Mapping[NotificationKind, str]] = MappingProxyType(
         "deliverable.submitted": "Deliverables handed in to you",
         "deliverable.approved": "Your deliverables approved",
         "deliverable.changes_requested": "Changes asked for on your deliverables",
+        "message.received": "New messages while you are away (a burst is one notification)",
+        # A mention reaches the inbox whatever this says, and even in a muted conversation.
+        "message.mentioned": "Messages that mention you (always reach your inbox)",
     }
 )
 

@@ -8,14 +8,25 @@ from contracts.base import EventBase
 from contracts.bookings import BookingEvent, SessionCancelled
 from contracts.files import DeliverableEvent, FileEvent, TrackUploaded
 from contracts.live import StreamEnded, StreamStarted, VisualParams
+from contracts.messages import MessageEvent
 from contracts.requests import RequestEvent
 
-__all__ = ["AUDIO_FRAMES", "BOOKING_EVENTS", "FILES_EVENTS", "TOPICS", "VISUAL_PARAMS", "Topic", "topic_for"]
+__all__ = [
+    "AUDIO_FRAMES",
+    "BOOKING_EVENTS",
+    "FILES_EVENTS",
+    "MESSAGE_EVENTS",
+    "TOPICS",
+    "VISUAL_PARAMS",
+    "Topic",
+    "topic_for",
+]
 
 BOOKING_EVENTS = "booking.events"
 AUDIO_FRAMES = "audio.frames"
 VISUAL_PARAMS = "visual.params"
 FILES_EVENTS = "files.events"
+MESSAGE_EVENTS = "message.events"
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,7 @@ TOPICS: dict[str, Topic] = {
     AUDIO_FRAMES: Topic(AUDIO_FRAMES, (StreamStarted, StreamEnded), "stream id"),
     VISUAL_PARAMS: Topic(VISUAL_PARAMS, (VisualParams,), "room code"),
     FILES_EVENTS: Topic(FILES_EVENTS, (TrackUploaded, FileEvent), "file id"),
+    MESSAGE_EVENTS: Topic(MESSAGE_EVENTS, (MessageEvent,), "conversation id"),
 }
 
 

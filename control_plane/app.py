@@ -34,6 +34,8 @@ from control_plane.kits.http.validation import MAX_ROW_ID
 from control_plane.kits.outbox.wakeup import WAKER, RelayWaker, install_commit_hook
 from control_plane.kits.realtime.hub import RedisHub
 from control_plane.kits.storage.factory import STORAGE_KEY, storage_from_settings
+from control_plane.messages import api as messages_api
+from control_plane.messages import pages as messages_pages
 from control_plane.musicians import api as musicians_api
 from control_plane.musicians import pages as musicians_pages
 from control_plane.notifications import api as notifications_api
@@ -105,7 +107,16 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     register_jwt_callbacks()
     accounts_api.init_app(app, settings)
     register_problem_handlers(app)
-    for area in (accounts_api, catalog_api, calendars_api, musicians_api, rooms_api, notifications_api, files_api):
+    for area in (
+        accounts_api,
+        catalog_api,
+        calendars_api,
+        musicians_api,
+        rooms_api,
+        notifications_api,
+        files_api,
+        messages_api,
+    ):
         for blueprint in area.BLUEPRINTS:
             app.register_blueprint(blueprint)
     app.register_blueprint(health.bp)
@@ -117,6 +128,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         rooms_pages,
         notifications_pages,
         files_pages,
+        messages_pages,
     ):
         app.register_blueprint(pages.bp)
     register_page_errors(app)

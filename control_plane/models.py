@@ -8,6 +8,14 @@ from control_plane.files.models import Deliverable, FileComment, FileUpload, Fil
 from control_plane.kits.db.types import Base
 from control_plane.kits.idempotency import IdempotencyRecord
 from control_plane.kits.outbox.models import OutboxMessage
+from control_plane.messages.models import (
+    Conversation,
+    ConversationMember,
+    Message,
+    MessageAttachment,
+    MessageReport,
+    UserBlock,
+)
 from control_plane.musicians.models import (
     BookingRequest,
     MusicianAvailability,
@@ -22,11 +30,16 @@ __all__ = [
     "Booking",
     "BookingRequest",
     "CatalogSession",
+    "Conversation",
+    "ConversationMember",
     "Deliverable",
     "FileComment",
     "FileUpload",
     "FileVersion",
     "IdempotencyRecord",
+    "Message",
+    "MessageAttachment",
+    "MessageReport",
     "MusicianAvailability",
     "MusicianInstrument",
     "MusicianProfile",
@@ -40,6 +53,7 @@ __all__ = [
     "RoomMember",
     "TokenFamily",
     "User",
+    "UserBlock",
     "metadata",
 ]
 

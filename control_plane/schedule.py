@@ -11,6 +11,7 @@ from control_plane.accounts import jobs as accounts_jobs
 from control_plane.catalog import jobs as catalog_jobs
 from control_plane.files import jobs as files_jobs
 from control_plane.kits.jobs import Job
+from control_plane.messages import jobs as messages_jobs
 from control_plane.musicians import jobs as musicians_jobs
 from control_plane.rooms import jobs as rooms_jobs
 
@@ -22,4 +23,5 @@ ALL_JOBS: Mapping[str, Job] = {
     **rooms_jobs.JOBS,
     **accounts_jobs.JOBS,
     **files_jobs.JOBS,
+    **messages_jobs.JOBS,
 }

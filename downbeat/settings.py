@@ -236,6 +236,9 @@ class LimitSettings:
     login: str = "10/minute;60/hour"
     register: str = "5/minute;30/hour"
     refresh: str = "30/minute"
+    # Messages (issue 15): per sender, and per conversation (all its members together).
+    message_user: str = "30/10second;600/hour"
+    message_conversation: str = "60/10second"
     # Failed logins before each further failure locks for base * 2^n seconds (capped).
     account_failures: int = 5
     address_failures: int = 20

@@ -1,6 +1,6 @@
-"""The notification service process: a faust app consuming booking.events and files.events,
-timers for reminders and mail, plus its internal HTTP API (inbox, preferences), health and metrics
-endpoints on the faust web server."""
+"""The notification service process: a faust app consuming booking.events, files.events and
+message.events, timers for reminders and mail, plus its internal HTTP API (inbox, preferences),
+health and metrics endpoints on the faust web server."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import redis
 from faust.web import Request, View
 from faust.web import Response as WebResponse
 
-from contracts.topics import BOOKING_EVENTS, FILES_EVENTS
+from contracts.topics import BOOKING_EVENTS, FILES_EVENTS, MESSAGE_EVENTS
 from downbeat.faust_app import base_faust_settings
 from downbeat.health import readiness, redis_ok, sql_ok
 from downbeat.kafka import broker_reachable
@@ -39,7 +39,8 @@ def create_faust_app(settings: Settings) -> faust.App:
         "downbeat-notifications",
         **base_faust_settings(settings, web_host=settings.notifications.host, web_port=settings.notifications.port),
     )
-    store = InboxStore.from_url(settings.notifications_database_url)
+    # A burst of messages folds into one inbox row over the window that digests its mail.
+    store = InboxStore.from_url(settings.notifications_database_url, coalesce_window_s=settings.smtp.digest_window_s)
     counters = Counters()
     handler = NotificationHandler(
         store,
@@ -55,9 +56,10 @@ def create_faust_app(settings: Settings) -> faust.App:
         window_s=settings.smtp.digest_window_s,
     )
     # Bookings, requests and deliverables on one topic; project files' versions and comments on
-    # the other (shared with the stream worker's analysis, in its own consumer group). One agent
-    # reads both, so every event is stored through the one writer below in the order it is read.
-    source = app.topic(BOOKING_EVENTS, FILES_EVENTS, key_serializer="raw", value_serializer="raw")
+    # another (shared with the stream worker's analysis, in its own consumer group); messages on
+    # the third (notifications plus their durable live copy). One agent reads all three, so every
+    # event is stored through the one writer below in the order it is read.
+    source = app.topic(BOOKING_EVENTS, FILES_EVENTS, MESSAGE_EVENTS, key_serializer="raw", value_serializer="raw")
     consumed = frozenset(source.topics)
     checks = {
         "database": sql_ok(store.engine),

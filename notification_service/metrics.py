@@ -11,10 +11,12 @@ COUNTERS = {
     "notifications_stored": "Notifications stored in the inbox (new rows).",
     "notifications_pushed": "Notifications published to Redis for online sockets.",
     "notifications_duplicates": "Stored rows found again for a redelivered event (not stored twice).",
+    "notifications_folded": "Notifications told by an unread one of the same burst (no row of their own).",
+    "messages_relayed": "Durable live copies of messages published to members' channels.",
     "emails_queued": "Mails queued for sending.",
     "emails_sent": "Mails the SMTP server accepted (a digest counts once).",
     "reminders_sent": "Session reminders stored.",
-    "events_consumed": "booking.events and files.events messages handled.",
+    "events_consumed": "booking.events, files.events and message.events messages handled.",
 }
 
 

@@ -8,7 +8,10 @@
 - a project's owner and members (the event's ``recipients``, never the one who acted): new
   files and versions, and comments; whoever a comment mentions always finds it in the inbox;
 - the other side of a deliverable (``recipient_id``): the owner when it is handed in, the
-  musician when it is approved or changes are asked for.
+  musician when it is approved or changes are asked for;
+- a conversation's members, by the flags the control plane set on each (``message_rules``):
+  the mentioned always, the others only while offline and not muting it; edits and
+  deletions nobody (their live copy is enough).
 
 Drafts about files carry ``data.url``, the page to open: the file, or a project's files for a
 deliverable.
@@ -46,13 +49,16 @@ from contracts import (
     SessionCancelled,
 )
 from contracts.files import DeliverableEvent, FileEvent
+from contracts.messages import MessageDeleted, MessageEdited, MessagePosted
 from contracts.notifications import NotificationKind
+from notification_service.message_rules import message_drafts
 from notification_service.store import Draft
 
 __all__ = ["drafts_for"]
 
 
 def drafts_for(event: Event) -> list[Draft]:
+    """The notifications one event calls for (none for events nobody is told about)."""
     handler = _HANDLERS.get(type(event))
     return handler(event) if handler is not None else []
 
@@ -478,4 +484,7 @@ _HANDLERS: dict[type, Callable[[Any], list[Draft]]] = {
     DeliverableSubmitted: _deliverable_submitted,
     DeliverableApproved: _deliverable_approved,
     DeliverableChangesRequested: _deliverable_changes_requested,
+    MessagePosted: message_drafts,
+    MessageEdited: lambda _event: [],  # the durable live copy tells the sockets; nobody is notified
+    MessageDeleted: lambda _event: [],
 }

@@ -6,6 +6,9 @@
 - ``reminders``: one row per booking and reminder window, sent once by a timer.
 - ``outgoing_mail``: mail queued in the same transaction as its notification, sent by a
   timer in per-recipient digests.
+- ``coalescing``: which inbox row tells an event under a coalesce key (a burst of messages
+  is told by one unread row); a table of its own so that stores created before it get it
+  from ``create_all`` without altering ``notifications``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["metadata", "notifications", "outgoing_mail", "preferences", "recipients", "reminders", "store_meta"]
+__all__ = [
+    "coalescing",
+    "metadata",
+    "notifications",
+    "outgoing_mail",
+    "preferences",
+    "recipients",
+    "reminders",
+    "store_meta",
+]
 
 metadata = MetaData()
 
@@ -100,4 +112,18 @@ outgoing_mail = Table(
     Column("sent_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("event_id", "user_id", name="uq_outgoing_mail_event_user"),
     sqlite_autoincrement=True,
+)
+
+coalescing = Table(
+    "coalescing",
+    metadata,
+    # One row per (event, user) drafted with a coalesce key that reached the inbox: the row
+    # that tells it is its own (the first of a burst) or an unread one it was folded into.
+    # A redelivered event finds its row here and stays folded, never a second notification.
+    Column("event_id", String(64), nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("notification_id", Integer, nullable=False),
+    UniqueConstraint("event_id", "user_id", name="uq_coalescing_event_user"),
+    Index("ix_coalescing_user_key", "user_id", "key"),
 )

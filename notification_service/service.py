@@ -1,5 +1,11 @@
-"""Consuming one event (booking.events or files.events): decide, store, then push. Free of
-faust so tests drive it."""
+"""Consuming one event (booking.events, files.events or message.events): decide, store, then
+push. Free of faust so tests drive it.
+
+Message events also carry the durable live path (``contracts.messages``): after storing,
+the message itself is published again to every member's channel, marked ``redelivered``.
+The control plane publishes it right after its commit; this copy is the backstop for a
+control plane killed in between, and the socket drops a message it has already sent.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import redis
 
 from contracts import DecodeError, decode
 from contracts.channels import user_channel
+from contracts.messages import MessageDeleted, MessageEdited, MessageEvent, MessageMessage, MessageUpdatedMessage
 from notification_service.metrics import Counters
 from notification_service.reminders import ReminderBook
 from notification_service.rules import drafts_for
@@ -35,7 +42,8 @@ class NotificationHandler:
 
     def handle(self, raw: bytes) -> list[Notification]:
         """Store first, then push. A duplicate event re-pushes the stored rows (the first push
-        may have been lost in a crash); gateways drop ids a client already has."""
+        may have been lost in a crash) and a message event its live copy; gateways drop ids
+        a client already has."""
         try:
             event = decode(raw)
         except DecodeError:
@@ -44,19 +52,23 @@ class NotificationHandler:
         self.counters.add("events_consumed")
         drafts = drafts_for(event)
         reminders = self._reminders
-        if not drafts:
-            if reminders is not None:
-                reminders.apply(event)
-            return []
-        # The reminder schedule changes in the same transaction as the event's notifications.
-        schedule = None if reminders is None else functools.partial(reminders.apply, event)
-        return self.deliver(self._store.record(str(event.event_id), drafts, schedule))
+        fresh: list[Notification] = []
+        if drafts:
+            # The reminder schedule changes in the same transaction as the event's notifications.
+            schedule = None if reminders is None else functools.partial(reminders.apply, event)
+            fresh = self.deliver(self._store.record(str(event.event_id), drafts, schedule))
+        elif reminders is not None and not isinstance(event, MessageEvent):
+            reminders.apply(event)  # messages schedule nothing: spare them a transaction
+        if isinstance(event, MessageEvent):
+            self.relay_message(event)
+        return fresh
 
     def deliver(self, recorded: list[Recorded]) -> list[Notification]:
         """Push what was stored (again, for duplicates); count; return the new rows."""
         fresh: list[Notification] = []
         for item in recorded:
             self.counters.add("emails_queued", int(item.mail_queued))
+            self.counters.add("notifications_folded", int(item.folded))
             if item.notification is None:
                 continue
             self.counters.add("notifications_stored" if item.new else "notifications_duplicates")
@@ -82,3 +94,22 @@ class NotificationHandler:
         except redis.RedisError:
             # The row is stored; the client gets it from the store when its socket resyncs.
             log.warning("Redis unavailable; notification %s will be delivered from the store", note.id)
+
+    def relay_message(self, event: MessageEvent) -> None:
+        """The durable live copy: the message (or its edit or deletion) to every member's
+        channel, the sender's other tabs included, in one round trip."""
+        model = MessageUpdatedMessage if isinstance(event, MessageEdited | MessageDeleted) else MessageMessage
+        text = model(message=event.message, redelivered=True).to_json()
+        members = list(dict.fromkeys(event.members))
+        if not members:
+            return
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for user_id in members:
+                pipe.publish(user_channel(user_id), text)
+            pipe.execute()
+            self.counters.add("messages_relayed", len(members))
+        except redis.RedisError:
+            # The message is in the control plane's store and its own publish most likely went
+            # out; an open conversation refetches what it missed when its socket comes back.
+            log.warning("Redis unavailable; the live copy of message %s was not relayed", event.message_id)

@@ -1,4 +1,8 @@
-"""/ws/notifications (API.md): the stored backlog after ``since``, then live notifications.
+"""/ws/notifications (API.md): the stored backlog after ``since``, then live notifications,
+and everything live about the user's conversations (``control_plane.messages.sockets``:
+messages, edits, read markers, typing; the client sends ``typing``). While open, the socket
+marks its user present (``kits.realtime.presence``): present people are not told of new
+messages through the notification service, they see them here.
 
 The first message is ``{"type": "auth", "token", "since", "epoch"}``; see
 ``control_plane.kits.realtime.protocol`` for what every socket shares, and
@@ -11,15 +15,18 @@ from __future__ import annotations
 import logging
 import queue
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import redis
 from flask import Blueprint, current_app
 from flask_jwt_extended import decode_token
 from pydantic import ValidationError
 from simple_websocket import ConnectionClosed, Server
 
 from contracts.channels import user_channel
+from contracts.messages import ResyncMessage
 from contracts.sockets import (
     EpochMessage,
     ErrorMessage,
@@ -27,16 +34,21 @@ from contracts.sockets import (
     ResetMessage,
 )
 from control_plane.accounts.auth import authenticate_socket, token_is_revoked
-from control_plane.kits.extensions import NOTIFICATIONS_KEY, db, sock
+from control_plane.kits.extensions import NOTIFICATIONS_KEY, REDIS_KEY, db, sock
 from control_plane.kits.http.validation import MAX_ROW_ID
+from control_plane.kits.realtime import presence
 from control_plane.kits.realtime.hub import RESYNC
 from control_plane.kits.realtime.protocol import SocketRefused, answer_pings, hub, refuse, send
+from control_plane.messages.sockets import ConversationLive
 from control_plane.notifications.services import NotificationsClient, NotificationsUnavailable
 
 __all__ = ["bp", "notifications_socket"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Notifications are encoded type first (contracts.sockets); anything else on the user's
+# channel is about their conversations.
+NOTIFICATION_PREFIX = '{"type":"notification"'
 # How often an open notifications socket checks that its login was not ended.
 REVOCATION_CHECK_S = 1.0
 
@@ -57,12 +69,18 @@ def notifications_socket(ws: Server) -> None:
         return
     client: NotificationsClient = current_app.extensions[NOTIFICATIONS_KEY]
     channel = user_channel(user.id)
+    found = current_app.extensions.get(REDIS_KEY)
+    store = found if isinstance(found, redis.Redis) else None
+    # The same channel carries the user's conversations (messages, edits, read markers, typing).
+    conversations = ConversationLive(user.id, store)
+    socket_id = uuid.uuid4().hex
     family = str(decode_token(auth["token"]).get("fam", ""))  # checked valid by _authenticate
     # Subscribe before reading the backlog: anything stored meanwhile arrives live, and the
     # id filter below drops what the backlog already delivered. No gap, no duplicate.
     live = hub().subscribe(channel)
+    presence.present(store, user.id, socket_id)
     try:
-        feed = _Feed(ws, client, user.id, since or 0)
+        feed = _Feed(ws, client, user.id, since or 0, conversations)
         # Clients that send an "epoch" key (even null) speak the epoch protocol: they get the
         # store's epoch first. Older clients keep the original stream of notifications only.
         speaks_epoch = "epoch" in auth
@@ -75,6 +93,7 @@ def notifications_socket(ws: Server) -> None:
             feed.reset()
         feed.backlog()
         next_check = time.monotonic() + REVOCATION_CHECK_S
+        next_presence = time.monotonic() + presence.PRESENCE_TTL_S / 3
         while True:
             try:
                 item = live.get(timeout=0.5)
@@ -82,9 +101,13 @@ def notifications_socket(ws: Server) -> None:
                 item = None
             if item is RESYNC:
                 feed.backlog()
+                ws.send(ResyncMessage().to_json())
             elif isinstance(item, bytes | str):
                 feed.live(item)
-            answer_pings(ws)
+            answer_pings(ws, conversations.incoming)
+            if time.monotonic() >= next_presence:
+                presence.present(store, user.id, socket_id)
+                next_presence = time.monotonic() + presence.PRESENCE_TTL_S / 3
             if time.monotonic() >= next_check:
                 # Logout (or a reused refresh token) revokes the login: its socket ends too.
                 if _login_revoked(family):
@@ -95,6 +118,7 @@ def notifications_socket(ws: Server) -> None:
         pass
     finally:
         hub().unsubscribe(channel, live)
+        presence.leave(store, user.id, socket_id)
 
 
 def _login_revoked(family: str) -> bool:
@@ -112,8 +136,11 @@ class _Feed:
 
     SENT_LIMIT = 10_000
 
-    def __init__(self, ws: Server, client: NotificationsClient, user_id: int, since: int) -> None:
+    def __init__(
+        self, ws: Server, client: NotificationsClient, user_id: int, since: int, conversations: ConversationLive
+    ) -> None:
         self._ws, self._client, self._user_id = ws, client, user_id
+        self._conversations = conversations
         self.floor = self.last = since
         self._sent: set[int] = set()
         self._epoch: str | None = None
@@ -152,6 +179,12 @@ class _Feed:
                 return
 
     def live(self, raw: bytes | str) -> None:
+        head = raw[:40] if isinstance(raw, str) else raw[:40].decode("utf-8", "replace")
+        if not head.startswith(NOTIFICATION_PREFIX):
+            text = self._conversations.outgoing(raw)
+            if text is not None:
+                self._ws.send(text)
+            return
         note = _notification(raw, NotificationMessage.model_validate_json)
         if note is None:
             return

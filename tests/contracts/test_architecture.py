@@ -21,7 +21,7 @@ PACKAGES = (
     "contracts",
     "downbeat",
 )
-AREAS = ("accounts", "calendars", "catalog", "files", "musicians", "notifications", "payments", "rooms")
+AREAS = ("accounts", "calendars", "catalog", "files", "messages", "musicians", "notifications", "payments", "rooms")
 # The rooms every area has, and may have (docs/ARCHITECTURE.md); services, queries and api may be packages.
 AREA_REQUIRED = {"models", "services", "queries", "schemas", "api", "pages", "jobs"}
 AREA_MODULES = AREA_REQUIRED | {"sockets", "auth", "limits"}

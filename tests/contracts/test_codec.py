@@ -49,6 +49,7 @@ from contracts import (
     topic_for,
 )
 from contracts.live import AUDIO_HOP_HEADER
+from contracts.messages import MessageDeleted, MessageEdited, MessagePosted, Recipient
 from downbeat.settings import load_topics
 
 _START = datetime(2030, 1, 1, 18, tzinfo=UTC)
@@ -73,6 +74,17 @@ _FILE: dict[str, object] = dict(file_id=11, project_id=6, project_title="Album",
 _DELIVERABLE: dict[str, object] = dict(
     deliverable_id=13, request_id=5, project_id=6, project_title="Album", title="Bass for track 3"
 )
+_MESSAGE = {
+    "conversation_id": 4,
+    "conversation_kind": "project",
+    "conversation_title": "Project: Demo EP",
+    "message_id": 40,
+    "sender_id": 7,
+    "sender_name": "Pia",
+    "members": [7, 8],
+    "message": {"id": 40, "conversation_id": 4, "sender": {"id": 7, "name": "Pia"}, "body": "see the chart"},
+}
+
 EXAMPLES = [
     BookingWaitlisted(**_BOOKING, position=2),  # type: ignore[arg-type]
     BookingPromoted(**_BOOKING, status="confirmed"),  # type: ignore[arg-type]
@@ -153,6 +165,13 @@ EXAMPLES = [
     DeliverableChangesRequested(  # type: ignore[arg-type]
         **_DELIVERABLE, actor_id=7, actor_name="Pia", recipient_id=8, note="less reverb"
     ),
+    MessagePosted(
+        **_MESSAGE,
+        excerpt="see the chart",
+        recipients=[Recipient(user_id=8, online=False, muted=False, mentioned=True)],
+    ),
+    MessageEdited(**_MESSAGE),
+    MessageDeleted(**{**_MESSAGE, "message": {**_MESSAGE["message"], "body": "", "deleted": True}}),
 ]
 
 

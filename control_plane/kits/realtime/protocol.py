@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -80,9 +81,10 @@ def hub() -> RedisHub:
     return found
 
 
-def answer_pings(ws: Server) -> None:
+def answer_pings(ws: Server, others: Callable[[dict[str, Any]], SocketMessage | None] | None = None) -> None:
     """Drain what the client sent without blocking: answer pings, tell what is malformed
-    (every socket that only listens does this between the messages it forwards)."""
+    (every socket that only listens does this between the messages it forwards). Any other
+    message goes to ``others``, whose answer (an error, say) is sent back."""
     while True:
         raw = ws.receive(timeout=0)
         if raw is None:
@@ -97,3 +99,7 @@ def answer_pings(ws: Server) -> None:
                 ws,
                 PongMessage(client_time_ms=echoed_time(message.get("client_time_ms")), server_time_ms=server_time_ms()),
             )
+        elif others is not None:
+            answer = others(message)
+            if answer is not None:
+                send(ws, answer)

@@ -1,0 +1,43 @@
+"""What the messages area's route modules share: the blueprint, Redis, presence, the rate
+limits, and the commit-then-publish step every change ends with."""
+
+from __future__ import annotations
+
+import redis
+from flask import Blueprint, current_app, request
+from flask_jwt_extended import get_jwt_identity
+
+from control_plane.kits.extensions import REDIS_KEY, current_settings, limiter
+from control_plane.kits.realtime import presence
+
+__all__ = ["bp", "limit_per_conversation", "limit_per_sender", "online_check", "redis_client"]
+
+bp = Blueprint("messages", __name__, url_prefix="/api")
+
+
+def redis_client() -> redis.Redis | None:
+    found = current_app.extensions.get(REDIS_KEY)
+    return found if isinstance(found, redis.Redis) else None
+
+
+def online_check(user_ids: list[int]) -> set[int]:
+    return presence.online(redis_client(), user_ids)
+
+
+def _sender() -> str:
+    return f"user:{get_jwt_identity()}"
+
+
+def _conversation() -> str:
+    return f"conversation:{(request.view_args or {}).get('conversation_id', 0)}"
+
+
+# Beyond these a send is a 429 problem with Retry-After (the app's breach handler) and
+# stores nothing. Per sender: one person flooding everyone; per conversation: a room of
+# people flooding each other. Both read from settings on every request.
+limit_per_sender = limiter.limit(
+    lambda: current_settings().limits.message_user, key_func=_sender, scope="message-sender"
+)
+limit_per_conversation = limiter.limit(
+    lambda: current_settings().limits.message_conversation, key_func=_conversation, scope="message-conversation"
+)

@@ -1,0 +1,1 @@
+"""Use cases of the messages area: (db, actor, command) → result or ``MessagesRefused``."""
