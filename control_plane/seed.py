@@ -13,6 +13,9 @@ from control_plane.app import create_app
 from control_plane.catalog.models import CatalogSession
 from control_plane.kits.db.types import utcnow
 from control_plane.kits.extensions import db
+from control_plane.messages.schemas import ConversationBody, MessageBody
+from control_plane.messages.services.conversations import start_conversation
+from control_plane.messages.services.posting import post_message
 from control_plane.musicians.models import MusicianAvailability, MusicianProfile
 from control_plane.musicians.schemas import AvailabilityBody
 from control_plane.musicians.services.profiles import ProfileFields, save_profile
@@ -105,6 +108,21 @@ def _musician_availability(musician: User) -> None:
     save_availability(db.session, musician, command)
 
 
+def _demo_conversation(producer: User, musician: User) -> None:
+    """A first direct conversation, so /messages is not empty on a fresh stack. Idempotent:
+    the pair has one conversation, and the fixed client_id makes the message once."""
+    body = ConversationBody(kind="direct", member_ids=[musician.id])
+    opened = start_conversation(db.session, producer, body)
+    text = "Hi Milo! I have a funk EP coming up: are you free for drums in the next weeks? **Charts to follow.**"
+    post_message(
+        db.session,
+        producer,
+        opened.access.conversation.id,
+        MessageBody(body=text, client_id="demo-welcome"),
+        online=lambda _ids: set(),
+    )
+
+
 def seed_demo(settings: Settings) -> Demo:
     app = create_app(settings)
     with app.app_context():
@@ -135,6 +153,8 @@ def seed_demo(settings: Settings) -> Demo:
         _musician_profile(users["musician@downbeat.local"])
         _musician_availability(users["musician@downbeat.local"])
         db.session.commit()
+        _demo_conversation(users["producer@downbeat.local"], users["musician@downbeat.local"])
+        db.session.commit()
         room = db.session.scalar(select(Room).where(Room.name == DEMO_ROOM, Room.host_id == facilitator.id))
         if room is None:
             room = create_room(db.session, facilitator.id, CreateRoom(name=DEMO_ROOM, allow_member_streams=True))
@@ -156,6 +176,7 @@ def demo_lines(demo: Demo, settings: Settings) -> list[str]:
         "  user@downbeat.local         books the demo session at " + f"{url}/sessions",
         "  musician@downbeat.local     answers booking requests at " + f"{url}/requests",
         "  producer@downbeat.local     sends booking requests from " + f"{url}/projects",
+        "  (producer and musician have a first conversation at " + f"{url}/messages)",
         f"Demo room: {url}/rooms/{demo.room_code}  (code {demo.room_code})",
     ]
 
