@@ -5,6 +5,9 @@ Every server message is a strict, frozen model here, and its ``type`` is written
 that model. A message is built and encoded once (``to_json``), then the same text goes to
 every socket that gets it (through Redis ``room:<code>`` / ``notify:<user>``).
 
+Room ``chat`` messages are plain text: a client renders ``body`` (and the sender's name) as
+text (``textContent``), never as HTML.
+
 Two messages skip the model on their hot path, on purpose, and are defined here all the same:
 
 - ``visual`` frames (60 per second per stream, to every socket of a room) are encoded once
@@ -30,10 +33,16 @@ from contracts.base import RoomCode
 
 __all__ = [
     "AUTH",
+    "CHAT",
+    "CHAT_BODY_MAX",
+    "CHAT_CLIENT_ID_PATTERN",
     "PING",
     "SERVER_MESSAGES",
     "VISUAL",
     "VISUAL_FRAME_PREFIX",
+    "ChatHistoryMessage",
+    "ChatMessage",
+    "ChatUser",
     "EpochMessage",
     "ErrorMessage",
     "NotificationMessage",
@@ -54,10 +63,14 @@ __all__ = [
     "pong_text",
 ]
 
-# --- from browsers: the two messages every socket understands ----------------------------
+# --- from browsers: the two messages every socket understands, and room chat --------------
 
 AUTH: Final = "auth"  # the first message: {"type": "auth", "token", ...}
 PING: Final = "ping"  # {"type": "ping", "client_time_ms"} -> pong
+CHAT: Final = "chat"  # room socket: {"type": "chat", "body", "client_id"} -> ChatMessage to the room
+CHAT_BODY_MAX: Final = 1000  # characters, after trimming spaces at either end
+# A client's own id for one chat message, the same on every retry of it.
+CHAT_CLIENT_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 
 # --- visual frames: built by the stream worker, forwarded untouched ----------------------
 
@@ -157,7 +170,35 @@ class TrackMessage(SocketMessage):
     track: TrackJson
 
 
-RoomMessage = ParticipantsMessage | QueueMessage | StateMessage | TrackMessage
+class ChatUser(_Strict):
+    id: int
+    name: str
+
+
+class ChatMessage(SocketMessage):
+    """One line of room chat, as every socket in the room gets it. ``id`` rises per room (a
+    client orders and de-duplicates by it); ``client_id`` is the sender's own id for the
+    message, so the sender recognises its message when it comes back. Plain text: render
+    ``body`` and ``user.name`` as text, never as HTML."""
+
+    type: Literal["chat"] = "chat"
+    id: int = Field(ge=1)
+    user: ChatUser
+    body: str = Field(min_length=1, max_length=CHAT_BODY_MAX)
+    client_id: str = Field(pattern=CHAT_CLIENT_ID_PATTERN)
+    created_at: str  # ISO 8601 in UTC (+00:00)
+
+
+class ChatHistoryMessage(SocketMessage):
+    """The room's recent chat, oldest first, sent to a socket after its ``state`` (on joining
+    and after the gateway reconnects to Redis). It replaces what the client held: the room's
+    chat lives only in Redis and may have expired or restarted its ids meanwhile."""
+
+    type: Literal["chat_history"] = "chat_history"
+    items: list[ChatMessage]
+
+
+RoomMessage = ParticipantsMessage | QueueMessage | StateMessage | TrackMessage | ChatMessage
 
 
 class Playback(_Strict):
@@ -206,13 +247,19 @@ class PongMessage(SocketMessage):
 
 
 class ErrorMessage(SocketMessage):
-    """A refused message (``request`` names its type), or, followed by a close, a refused socket."""
+    """A refused message (``request`` names its type), or, followed by a close, a refused socket.
 
-    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"request"})
+    A refused ``chat`` also carries its ``client_id`` (when it had a usable one), so the
+    client knows which of its messages did not go out, and ``retry_after_ms`` when it was
+    refused for coming too fast."""
+
+    OMITTED_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"request", "client_id", "retry_after_ms"})
     type: Literal["error"] = "error"
     code: str
     detail: str
     request: str | None = None
+    client_id: str | None = None
+    retry_after_ms: int | None = Field(default=None, ge=0)
 
 
 def echoed_time(value: object) -> float | None:
@@ -274,6 +321,8 @@ SERVER_MESSAGES: tuple[type[SocketMessage], ...] = (
     QueueMessage,
     StateMessage,
     TrackMessage,
+    ChatMessage,
+    ChatHistoryMessage,
     PongMessage,
     ErrorMessage,
     EpochMessage,

@@ -11,11 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 from contracts.base import ROOM_CODE_ALPHABET as ALPHABET
 from contracts.base import ROOM_CODE_LENGTH as CODE_LENGTH
 from contracts.live import MAX_SDP_BYTES
-from control_plane.kits.http.validation import ONE_LINE
+from contracts.sockets import CHAT_BODY_MAX, CHAT_CLIENT_ID_PATTERN
+from control_plane.kits.http.validation import ONE_LINE, TEXT
 
 __all__ = [
     "ALPHABET",
+    "CHAT_RULES",
     "CODE_LENGTH",
+    "ChatDraft",
     "CreateRoom",
     "StreamOffer",
     "TrackList",
@@ -61,6 +64,28 @@ class StreamOffer(BaseModel):
         whether aiortc can use it, only the media process can tell.)"""
         lines = self.sdp.replace("\r\n", "\n").split("\n")
         return lines[0].strip() == "v=0" and any(line.startswith("m=audio ") for line in lines)
+
+
+# --- chat ------------------------------------------------------------------------------------
+
+
+class ChatDraft(BaseModel):
+    """``{"type": "chat", "body", "client_id"}`` from a room socket. Strict: a body that is
+    not a string is refused, not converted. The body is free text (line breaks allowed, no
+    control characters or bidirectional overrides), counted after trimming."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    type: Literal["chat"]
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CHAT_BODY_MAX, pattern=TEXT)]
+    client_id: Annotated[str, StringConstraints(pattern=CHAT_CLIENT_ID_PATTERN)]
+
+
+# What the socket tells a client whose chat message broke a rule, per field.
+CHAT_RULES: dict[str, str] = {
+    "body": f"body must be text of 1 to {CHAT_BODY_MAX} characters (not counting spaces at either end), "
+    "without control characters",
+    "client_id": "client_id must be 1 to 64 letters, digits, '_' or '-'",
+}
 
 
 # --- tracks ----------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Two threads per socket. A forwarder passes everything published on Redis ``room:
 (state, queue, participants, track, visual) to this socket. On opening, the socket gets the
 room (participants, queue, state) and, while someone streams, the room's newest ``visual``
 frame (``visual:last:<code>``, kept a few seconds by the stream worker), so a late joiner
-sees the visuals at once instead of after the next frame. The socket's own thread blocks
+sees the visuals at once instead of after the next frame, then the room's recent chat
+(``chat_history``, kept in Redis by ``services/chat.py``). The socket's own thread blocks
 on the next client message, so a ``ping`` is answered the moment it arrives: the pong
 carries ``server_receive_ms`` (taken on arrival) and ``server_time_ms`` (taken just before
 the send, under the send lock), which is what an NTP-style offset estimate needs. Sends
@@ -24,7 +25,7 @@ from flask import Blueprint, Flask, current_app
 from simple_websocket import ConnectionClosed, Server
 
 from contracts.channels import last_visual_key, room_channel
-from contracts.sockets import PING, ErrorMessage, RoomMessage, SocketMessage, echoed_time, pong_text
+from contracts.sockets import CHAT, PING, ErrorMessage, RoomMessage, SocketMessage, echoed_time, pong_text
 from control_plane.accounts.auth import authenticate_socket
 from control_plane.accounts.models import User
 from control_plane.kits.extensions import HUB_KEY, REDIS_KEY, current_settings, db, sock
@@ -33,11 +34,20 @@ from control_plane.kits.realtime.protocol import SocketRefused, parse, refuse, s
 from control_plane.rooms.jobs import RoomTicker
 from control_plane.rooms.models import Room
 from control_plane.rooms.queries import room_by_code
-from control_plane.rooms.services import messages
+from control_plane.rooms.services import chat, messages
 from control_plane.rooms.services import rooms as service
-from control_plane.rooms.services.presence import Presence, PresenceConnection
+from control_plane.rooms.services.presence import Presence, PresenceConnection, room_keys_lifetime_ms
 
-__all__ = ["RoomConnection", "bp", "present_in", "room_presence", "room_snapshot", "room_socket", "server_time_ms"]
+__all__ = [
+    "RoomConnection",
+    "bp",
+    "present_in",
+    "room_chat",
+    "room_presence",
+    "room_snapshot",
+    "room_socket",
+    "server_time_ms",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +64,17 @@ def room_presence() -> Presence:
         settings = current_settings()
         found = Presence(current_app.extensions[REDIS_KEY], settings.rooms.presence_ttl_ms)
         current_app.extensions["downbeat.room_presence"] = found
+    return found
+
+
+def room_chat() -> chat.RoomChat | None:
+    """This app's room chat (in the app's Redis; None when the app has none)."""
+    found: chat.RoomChat | None = current_app.extensions.get("downbeat.room_chat")
+    client: redis.Redis | None = current_app.extensions.get(REDIS_KEY)
+    if found is None and client is not None:
+        lifetime = room_keys_lifetime_ms(current_settings().rooms.presence_ttl_ms)
+        found = chat.RoomChat(client, lifetime)
+        current_app.extensions["downbeat.room_chat"] = found
     return found
 
 
@@ -80,6 +101,8 @@ class RoomConnection:
         self._send_lock = threading.Lock()
         self._closed = threading.Event()
         self._presence: PresenceConnection | None = None
+        self.chat = room_chat()
+        self.author = chat.ChatAuthor(id=user.id, name=user.name)  # read once: the user row is detached
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -90,8 +113,8 @@ class RoomConnection:
     def send(self, message: SocketMessage) -> None:
         self.send_text(message.to_json())
 
-    def error(self, code: str, detail: str, request: str | None = None) -> None:
-        self.send(ErrorMessage(code=code, detail=detail, request=request or None))
+    def error(self, code: str, detail: str, request: str | None = None, **extra: Any) -> None:
+        self.send(ErrorMessage(code=code, detail=detail, request=request or None, **extra))
 
     def pong(self, client_time: object, received_ms: float) -> None:
         echoed = echoed_time(client_time)
@@ -111,6 +134,7 @@ class RoomConnection:
             self._arrive()
             self._send_snapshot()
             self._send_last_visual()
+            self._send_recent_chat()
             forwarder.start()
             self._listen()
         except (ConnectionClosed, OSError):
@@ -192,6 +216,17 @@ class RoomConnection:
         if isinstance(frame, bytes):
             self.send_text(frame.decode())
 
+    def _send_recent_chat(self) -> None:
+        """The room's recent chat, after the state. Messages posted meanwhile may also arrive
+        live; clients keep each id once."""
+        if self.chat is None:
+            return
+        try:
+            history = self.chat.history(self.code)
+        except redis.RedisError:
+            return  # chat resumes with the next live message
+        self.send(history)
+
     def _forward(self, app: Flask, live: queue.Queue[object]) -> None:
         with app.app_context():  # a resync reads the database
             try:
@@ -208,6 +243,7 @@ class RoomConnection:
             try:
                 if item is RESYNC:
                     self._send_snapshot()  # Redis came back: we may have missed changes
+                    self._send_recent_chat()
                 elif isinstance(item, bytes | str):
                     self.send_text(item.decode() if isinstance(item, bytes) else item)
             except (ConnectionClosed, OSError):
@@ -241,6 +277,11 @@ class RoomConnection:
         except redis.RedisError:
             log.debug("presence heartbeat failed for %s", self.code)
             return
+        if still_here and self.chat is not None:
+            try:
+                self.chat.keep(self.code)  # the room's chat lives as long as its presence
+            except redis.RedisError:
+                log.debug("chat keep-alive failed for %s", self.code)
         if not still_here:
             # Left the room (POST /leave) or stalled past the TTL: this socket is over; a
             # client that still wants the room reconnects, which joins it again.
@@ -260,6 +301,9 @@ class RoomConnection:
         kind = message["type"]
         if kind == PING:
             self.pong(message.get("client_time_ms"), received_ms)
+            return
+        if kind == CHAT:
+            self._chat(message)
             return
         try:
             outcome = service.handle_command(
@@ -284,6 +328,30 @@ class RoomConnection:
         finally:
             db.session.remove()  # sockets live long: hand the connection back at once
         messages.publish(self.redis, self.code, outcome.messages)
+
+    def _chat(self, message: dict[str, Any]) -> None:
+        """A chat line: to everyone in the room, or an ``error`` to this socket only (which
+        stays open). A retry of a message that went out is answered to this socket only."""
+        try:
+            if self.chat is None:
+                raise redis.RedisError("no Redis configured")
+            posted = chat.post_chat(db.session, self.chat, self.code, self.author, message, server_time_ms())
+        except chat.ChatRefused as exc:
+            self.error(exc.code, exc.detail, CHAT, client_id=exc.client_id, retry_after_ms=exc.retry_after_ms)
+            return
+        except redis.RedisError:
+            log.warning("chat in %s failed: Redis unreachable", self.code)
+            client_id = chat.usable_client_id(message)
+            self.error("chat-unavailable", "chat is unavailable right now; try again", CHAT, client_id=client_id)
+            return
+        finally:
+            db.session.remove()  # the membership read; sockets live long
+        if posted.message is None:
+            return
+        if posted.first:
+            messages.publish(self.redis, self.code, [posted.message])
+        else:
+            self.send(posted.message)
 
 
 def room_socket(ws: Server, code: str) -> None:

@@ -13,9 +13,14 @@ from pydantic import BaseModel, ValidationError
 
 from contracts import VisualParams
 from contracts.sockets import (
+    CHAT,
+    CHAT_BODY_MAX,
     SERVER_MESSAGES,
     VISUAL,
     VISUAL_FRAME_PREFIX,
+    ChatHistoryMessage,
+    ChatMessage,
+    ChatUser,
     EpochMessage,
     ErrorMessage,
     NotificationMessage,
@@ -82,11 +87,20 @@ STATE = StateMessage(
     playing=True,
     rate=1.0,
 )
+CHAT_EXAMPLE = ChatMessage(
+    id=4,
+    user=ChatUser(id=2, name="Ana"),
+    body="<b>hi</b> & welcome",  # plain text: carried as is, never interpreted
+    client_id="k3Xa_9-z",
+    created_at=datetime(2030, 1, 1, tzinfo=UTC).isoformat(timespec="milliseconds"),
+)
 EXAMPLES: list[SocketMessage] = [
     PARTICIPANTS,
     QUEUE,
     STATE,
     TrackMessage(track=TRACK),
+    CHAT_EXAMPLE,
+    ChatHistoryMessage(items=[CHAT_EXAMPLE]),
     PongMessage(client_time_ms=12.5, server_receive_ms=1.7e12, server_time_ms=1.7e12 + 1),
     ErrorMessage(code="not-host", detail="only the host controls playback", request="play"),
     EpochMessage(epoch="a" * 32),
@@ -118,6 +132,11 @@ def test_every_server_message_has_an_example_and_one_type_each() -> None:
     assert {type(m) for m in EXAMPLES} == set(SERVER_MESSAGES)
 
 
+def test_a_clients_chat_comes_back_to_the_room_as_a_chat_message_of_the_same_type() -> None:
+    assert ChatMessage.model_fields["type"].default == CHAT
+    assert ChatHistoryMessage(items=[CHAT_EXAMPLE]).to_dict()["items"] == [CHAT_EXAMPLE.to_dict()]
+
+
 @pytest.mark.parametrize(
     ("model", "bad"),
     [
@@ -128,6 +147,14 @@ def test_every_server_message_has_an_example_and_one_type_each() -> None:
         (QueueMessage, {**QUEUE.to_dict(), "skip_needed": 0}),
         (ParticipantsMessage, {**PARTICIPANTS.to_dict(), "items": [{**PARTICIPANT.model_dump(), "role": "owner"}]}),
         (ErrorMessage, {"type": "error", "code": "x"}),  # detail is required
+        (ErrorMessage, {"type": "error", "code": "x", "detail": "y", "retry_after_ms": -1}),
+        (ChatMessage, {**CHAT_EXAMPLE.to_dict(), "id": 0}),
+        (ChatMessage, {**CHAT_EXAMPLE.to_dict(), "body": ""}),
+        (ChatMessage, {**CHAT_EXAMPLE.to_dict(), "body": "x" * (CHAT_BODY_MAX + 1)}),
+        (ChatMessage, {**CHAT_EXAMPLE.to_dict(), "client_id": "has space"}),
+        (ChatMessage, {**CHAT_EXAMPLE.to_dict(), "client_id": "x" * 65}),
+        (ChatMessage, {**CHAT_EXAMPLE.to_dict(), "user": {"id": 2}}),
+        (ChatHistoryMessage, {"type": "chat_history", "items": [{**CHAT_EXAMPLE.to_dict(), "type": "state"}]}),
         (NotificationMessage, {**EXAMPLES[-1].to_dict(), "id": 0}),
         (NotificationMessage, {**EXAMPLES[-1].to_dict(), "redelivered": False}),
     ],
@@ -147,6 +174,16 @@ def test_optional_extras_are_left_off_the_wire_rather_than_sent_as_null() -> Non
         "type": "error",
         "code": "bad-message",
         "detail": "no",
+    }
+    # A refused chat names its client_id, and a rate-limited one says when to retry.
+    refused = ErrorMessage(code="rate-limited", detail="slow down", request="chat", client_id="a1", retry_after_ms=900)
+    assert json.loads(refused.to_json()) == {
+        "type": "error",
+        "code": "rate-limited",
+        "detail": "slow down",
+        "request": "chat",
+        "client_id": "a1",
+        "retry_after_ms": 900,
     }
     # The notifications socket's pong has no receive time; a ping without a number echoes null.
     assert json.loads(PongMessage(client_time_ms=None, server_time_ms=5.0).to_json()) == {

@@ -15,11 +15,19 @@ from dataclasses import dataclass
 
 import redis
 
-__all__ = ["Presence", "PresenceConnection", "now_ms"]
+__all__ = ["Presence", "PresenceConnection", "now_ms", "room_keys_lifetime_ms"]
 
 
 def now_ms() -> float:
     return time.time() * 1000.0
+
+
+def room_keys_lifetime_ms(presence_ttl_ms: int) -> int:
+    """How long a room's Redis keys (presence, chat) outlive their last refresh. Every open
+    socket refreshes them each heartbeat, so they last while anyone is in the room, and a
+    few presence TTLs more: a room everyone left is forgotten about a minute later (with the
+    default 15 s TTL)."""
+    return presence_ttl_ms * 4
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class Presence:
     def __init__(self, client: redis.Redis, ttl_ms: int) -> None:
         self._redis = client
         self._ttl_ms = ttl_ms
+        self._lifetime_ms = room_keys_lifetime_ms(ttl_ms)
 
     @staticmethod
     def key(code: str) -> str:
@@ -52,7 +61,7 @@ class Presence:
         key = self.key(conn.code)
         pipe = self._redis.pipeline()
         pipe.zadd(key, {conn.member: now_ms() + self._ttl_ms}, xx=True, ch=True)
-        pipe.pexpire(key, self._ttl_ms * 4)
+        pipe.pexpire(key, self._lifetime_ms)
         changed, _ = pipe.execute()
         return bool(changed)
 
@@ -88,7 +97,7 @@ class Presence:
         key = self.key(conn.code)
         pipe = self._redis.pipeline()
         pipe.zadd(key, {conn.member: now + self._ttl_ms})
-        pipe.pexpire(key, self._ttl_ms * 4)
+        pipe.pexpire(key, self._lifetime_ms)
         pipe.execute()
 
 

@@ -2,6 +2,8 @@
 // (player.js + sync.js), the queue (queue.js), the participant list and the status line.
 // Hooks for other parts of the page (protocol note): every `visual` message is re-dispatched as
 // a `downbeat:visual` CustomEvent on document, and `window.downbeatRoom = {code, socket, clock}`.
+// Chat (room_chat.js): `chat`, `chat_history` and chat `error`s go out as `downbeat:chat`, the
+// socket's status as `downbeat:room-status`.
 
 import { apiFetch } from "./api.js";
 import { createPlayerView } from "./player.js";
@@ -179,6 +181,7 @@ setInterval(renderSync, 500);
 function setRoomStatus(status) {
   roomStatus.textContent = status;
   roomStatus.dataset.status = status;
+  document.dispatchEvent(new CustomEvent("downbeat:room-status", { detail: { status } }));
   if (status === "live") clock.start(); // a fresh burst after every (re)connect
   else clock.stop();
   renderSync();
@@ -228,8 +231,16 @@ function onMessage(message) {
       // path already delivered, so anything not newer than the last seen of its stream is dropped.
       if (isNewFrame(message)) document.dispatchEvent(new CustomEvent("downbeat:visual", { detail: message }));
       break;
+    case "chat":
+    case "chat_history":
+      document.dispatchEvent(new CustomEvent("downbeat:chat", { detail: message }));
+      break;
     case "error":
       received.lastError = { code: message.code, detail: message.detail, request: message.request ?? null };
+      if (message.request === "chat") { // shown by the chat panel, next to the message
+        document.dispatchEvent(new CustomEvent("downbeat:chat", { detail: message }));
+        break;
+      }
       if (message.code === "left") break; // our own leave (or a stall): the socket reconnects if we stay
       if (message.code === "room-not-found") showRoomError("This room no longer exists.");
       else if (ERRORS[message.code]) flash(ERRORS[message.code], "error");
