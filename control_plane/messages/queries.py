@@ -311,20 +311,33 @@ def conversation_json(
     db: DB, access: Access, viewer_id: int, *, unread: int | None = None, with_last: bool = True
 ) -> dict[str, Any]:
     conversation, member = access.conversation, access.member
-    members = db.execute(
+    until = access.visible_until
+    who = (
         select(User.id, User.name, ConversationMember.last_read_id)
         .join(ConversationMember, ConversationMember.user_id == User.id)
-        .where(ConversationMember.conversation_id == conversation.id, ConversationMember.left_at.is_(None))
-        .order_by(ConversationMember.joined_at, User.id)
-    ).all()
+        .where(ConversationMember.conversation_id == conversation.id)
+    )
+    if until is not None and member is not None and member.left_at is not None:
+        # Someone who left sees nothing new: the members as they were when they left (not
+        # who joined since), read markers and activity no later than their last message.
+        who = who.where(
+            ConversationMember.joined_at <= member.left_at,
+            or_(ConversationMember.left_at.is_(None), ConversationMember.left_at >= member.left_at),
+        )
+    else:
+        who = who.where(ConversationMember.left_at.is_(None))
+    members = db.execute(who.order_by(ConversationMember.joined_at, User.id)).all()
     pairs = [(uid, name) for uid, name, _ in members]
-    last = None
-    if with_last:
+    newest = None
+    if with_last or until is not None:
         stmt = select(Message).where(Message.conversation_id == conversation.id)
-        if access.visible_until is not None:
-            stmt = stmt.where(Message.id <= access.visible_until)
+        if until is not None:
+            stmt = stmt.where(Message.id <= until)
         newest = db.scalar(stmt.order_by(Message.id.desc()).limit(1))
-        last = messages_json(db, [newest])[0] if newest is not None else None
+    last = messages_json(db, [newest])[0] if with_last and newest is not None else None
+    activity = conversation.last_activity_at
+    if until is not None:
+        activity = newest.created_at if newest is not None else conversation.created_at
     if unread is None:
         unread = unread_counts(db, viewer_id, [conversation.id]).get(conversation.id, 0)
     return {
@@ -333,11 +346,11 @@ def conversation_json(
         "title": conversation_title(db, conversation, viewer_id, pairs),
         "members": [{"id": uid, "name": name} for uid, name in pairs],
         # Everyone's read marker, for read ticks ("seen by").
-        "read_markers": {str(uid): read for uid, _, read in members},
+        "read_markers": {str(uid): read if until is None else min(read, until) for uid, _, read in members},
         "project_id": conversation.project_id,
         "session_id": conversation.session_id,
         "last_message": last,
-        "last_activity_at": _when(conversation.last_activity_at),
+        "last_activity_at": _when(activity),
         "unread": unread,
         "muted": bool(member.muted) if member is not None else False,
         "last_read_id": member.last_read_id if member is not None else 0,
@@ -348,7 +361,10 @@ def conversation_json(
 
 def search_terms(q: str) -> tuple[str, ...]:
     """The words of a search (letters and digits), lower-cased, at most eight."""
-    return tuple(dict.fromkeys(re.findall(r"[^\W_]+", q.casefold())))[:8]
+    # lower(), not casefold(): the indexes lower-case (FTS5's unicode61, PostgreSQL's lower in
+    # to_tsvector), and casefold() turned "Straße" into "strasse", which neither index holds,
+    # so a word with ß was never found.
+    return tuple(dict.fromkeys(re.findall(r"[^\W_]+", q.lower())))[:8]
 
 
 def search(db: DB, user_id: int, terms: tuple[str, ...], *, limit: int, before: int | None) -> list[Message]:

@@ -82,7 +82,7 @@ class ReadBody(_Body):
 
 
 class MuteBody(_Body):
-    muted: bool
+    muted: bool = Field(strict=True)
 
 
 class RenameBody(_Body):

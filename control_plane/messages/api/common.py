@@ -4,7 +4,7 @@ limits, and the commit-then-publish step every change ends with."""
 from __future__ import annotations
 
 import redis
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 from flask_jwt_extended import get_jwt_identity
 
 from control_plane.kits.extensions import REDIS_KEY, current_settings, limiter
@@ -38,6 +38,19 @@ def _conversation() -> str:
 limit_per_sender = limiter.limit(
     lambda: current_settings().limits.message_user, key_func=_sender, scope="message-sender"
 )
+
+
+def _stored(response: Response) -> bool:
+    return response.status_code == 201
+
+
+# The per-conversation budget is shared by the members, so only messages it stores count:
+# counting every request let anyone silence a conversation they are not in by posting at its
+# id (404 after 404), and a member's refused sends ate everyone's budget. The sender's own
+# budget counts every attempt.
 limit_per_conversation = limiter.limit(
-    lambda: current_settings().limits.message_conversation, key_func=_conversation, scope="message-conversation"
+    lambda: current_settings().limits.message_conversation,
+    key_func=_conversation,
+    scope="message-conversation",
+    deduct_when=_stored,
 )

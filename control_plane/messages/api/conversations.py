@@ -148,7 +148,9 @@ def rename(conversation_id: int) -> Response:
     access = service.rename_group(db.session, user, conversation_id, body.title)
     members = service.current_members(db.session, conversation_id)
     db.session.commit()
-    publish_changes(redis_client(), [MemberChange(conversation_id, uid, "added") for uid in members if uid != user.id])
+    # "renamed", as the contract names it: the members were told "added" for a rename.
+    renamed = [MemberChange(conversation_id, uid, "renamed") for uid in members if uid != user.id]
+    publish_changes(redis_client(), renamed)
     return jsonify(conversation_json(db.session, access, user.id))
 
 

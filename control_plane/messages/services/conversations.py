@@ -137,7 +137,7 @@ def project_conversation(db: DB, actor: User, project_id: int) -> Opened:
     what they could) open it; anyone else gets a 404."""
     project = db.get(Project, project_id)
     if project is None:
-        raise not_found("project")
+        raise not_found()  # the same answer a stranger gets for a project that exists
     existing = db.scalar(select(Conversation).where(Conversation.project_id == project.id))
     fresh = Conversation(kind="project", project_id=project.id, created_by_id=actor.id, last_activity_at=utcnow())
     probe = existing or fresh
@@ -147,7 +147,7 @@ def project_conversation(db: DB, actor: User, project_id: int) -> Opened:
 def session_conversation(db: DB, actor: User, session_id: int) -> Opened:
     listing = db.get(CatalogSession, session_id)
     if listing is None:
-        raise not_found("session")
+        raise not_found()  # the same answer a stranger gets for a session that exists
     existing = db.scalar(select(Conversation).where(Conversation.session_id == listing.id))
     fresh = Conversation(kind="session", session_id=listing.id, created_by_id=actor.id, last_activity_at=utcnow())
     probe = existing or fresh

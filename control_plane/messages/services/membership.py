@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from control_plane.catalog.models import Booking, CatalogSession
 from control_plane.kits.db.types import DB, utcnow
@@ -28,7 +29,8 @@ from control_plane.musicians.models import BookingRequest, Project
 
 __all__ = ["Change", "MemberChange", "add_member", "remove_member", "sync_conversation", "sync_user"]
 
-Change = Literal["added", "removed"]
+# "renamed" is not a membership change, but travels the same way (ConversationMessage.change).
+Change = Literal["added", "removed", "renamed"]
 
 
 @dataclass(frozen=True)
@@ -43,17 +45,27 @@ def add_member(db: DB, conversation: Conversation, user_id: int, now: datetime) 
     row = db.get(ConversationMember, (conversation.id, user_id))
     if row is None:
         # History before they joined is theirs to read, but not "unread".
-        db.add(
-            ConversationMember(
-                conversation_id=conversation.id,
-                user_id=user_id,
-                joined_at=now,
-                last_read_id=conversation.last_message_id or 0,
-            )
+        fresh = ConversationMember(
+            conversation_id=conversation.id,
+            user_id=user_id,
+            joined_at=now,
+            last_read_id=conversation.last_message_id or 0,
         )
+        # Two requests may bring the same person in at once (members opening the conversation,
+        # reading their lists or posting right after a new request or booking): on PostgreSQL
+        # the second insert met the first's key and the whole request failed with a 500. Under
+        # a savepoint the loser finds the row there, which is all it wanted (the winner tells).
+        db.flush()  # what was staged before stays outside the savepoint
+        try:
+            with db.begin_nested():
+                db.add(fresh)
+                db.flush()
+        except IntegrityError:
+            return None
         return MemberChange(conversation.id, user_id, "added")
     if row.left_at is not None:
-        row.left_at, row.visible_until = None, None
+        # Back: joined now (those who left meanwhile do not see them among the members).
+        row.left_at, row.visible_until, row.joined_at = None, None, now
         return MemberChange(conversation.id, user_id, "added")
     return None
 
@@ -118,6 +130,7 @@ def sync_user(db: DB, user_id: int, now: datetime | None = None) -> list[MemberC
             ),
             or_(ConversationMember.user_id.is_(None), ConversationMember.left_at.is_not(None)),
         )
+        .order_by(Conversation.id)  # rows inserted in key order by everyone: no lock cycles
     ).all()
     changes = [add_member(db, conversation, user_id, now) for conversation in joinable]
     held = db.execute(
