@@ -110,12 +110,13 @@ class TypingMessage(_LiveMessage):
 
 
 class ConversationMessage(_LiveMessage):
-    """The user's list changed: a conversation was started with them, or they joined or left
-    one (membership follows requests and bookings); clients refetch the list."""
+    """The user's list changed: a conversation was started with them, they joined or left one
+    (membership follows requests and bookings), it was renamed, or someone else joined or left
+    it (``members``); clients refetch the list."""
 
     type: Literal["conversation"] = "conversation"
     conversation_id: int = Field(ge=1)
-    change: Literal["added", "removed", "renamed"]
+    change: Literal["added", "removed", "renamed", "members"]
 
 
 class ResyncMessage(_LiveMessage):

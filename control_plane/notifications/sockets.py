@@ -51,6 +51,7 @@ T = TypeVar("T")
 NOTIFICATION_PREFIX = '{"type":"notification"'
 # How often an open notifications socket checks that its login was not ended.
 REVOCATION_CHECK_S = 1.0
+LISTEN_S = 0.2  # longest wait for the channel before reading what the client sent
 
 
 def notifications_socket(ws: Server) -> None:
@@ -96,7 +97,9 @@ def notifications_socket(ws: Server) -> None:
         next_presence = time.monotonic() + presence.PRESENCE_TTL_S / 3
         while True:
             try:
-                item = live.get(timeout=0.5)
+                # Short: what the browser sent (typing, pings) is read between waits, and
+                # typing must not trail the message it came before.
+                item = live.get(timeout=LISTEN_S)
             except queue.Empty:
                 item = None
             if item is RESYNC:

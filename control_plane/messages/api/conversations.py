@@ -185,8 +185,11 @@ def add_members(conversation_id: int) -> Response:
     body = parse_body(MembersBody)
     changes = service.add_to_group(db.session, user, conversation_id, body.member_ids)
     access = service.open_conversation(db.session, user, conversation_id)
+    added = {c.user_id for c in changes}
+    others = [uid for uid in service.current_members(db.session, conversation_id) if uid not in added]
     db.session.commit()
-    publish_changes(redis_client(), changes)
+    if changes:
+        publish_changes(redis_client(), [*changes, *(MemberChange(conversation_id, uid, "members") for uid in others)])
     return jsonify(conversation_json(db.session, access, user.id))
 
 
@@ -199,6 +202,12 @@ def add_members(conversation_id: int) -> Response:
 )
 @jwt_required()
 def leave(conversation_id: int) -> tuple[str, int]:
-    service.leave_group(db.session, current_user(), conversation_id)
+    user = current_user()
+    _, change = service.leave_group(db.session, user, conversation_id)
+    others = service.current_members(db.session, conversation_id)
     db.session.commit()
+    if change is not None:
+        # The leaver's other tabs drop it from their list; the others see one member fewer.
+        stayed = [MemberChange(conversation_id, uid, "members") for uid in others]
+        publish_changes(redis_client(), [change, *stayed])
     return "", 204

@@ -29,8 +29,9 @@ from control_plane.musicians.models import BookingRequest, Project
 
 __all__ = ["Change", "MemberChange", "add_member", "remove_member", "sync_conversation", "sync_user"]
 
-# "renamed" is not a membership change, but travels the same way (ConversationMessage.change).
-Change = Literal["added", "removed", "renamed"]
+# "renamed" and "members" (someone else joined or left) are not this person's membership
+# changing, but travel the same way (ConversationMessage.change).
+Change = Literal["added", "removed", "renamed", "members"]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
-// A project's page: its requests (live), and the form that sends a new one.
+// A project's page: its requests (live), the form that sends a new one, and the project's
+// conversation with the musicians it asked (conversation.js).
 import { apiFetch } from "./api.js";
+import { mountConversation } from "./conversation.js";
 import { bindRequestActions, poll, requestItem } from "./requests_inbox.js";
 import { $, clearErrors, currencyDigits, goToLogin, h, localInputToIso, localizeTimes, setBusy, showProblem, toLocalInput } from "./ui.js";
 
@@ -116,4 +118,12 @@ form.addEventListener("submit", async (event) => {
   } finally {
     setBusy(submit, false);
   }
+});
+
+// --- the project's conversation ---------------------------------------------------------------
+
+mountConversation($("#project-conversation"), {
+  load: () => apiFetch(`/api/projects/${projectId}/conversation`),
+  heading: "Conversation",
+  embedded: true,
 });

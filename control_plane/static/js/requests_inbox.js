@@ -94,6 +94,10 @@ export function requestItem(req, { asMusician }) {
       // Members (pending or accepted) share the project's charts, stems and takes.
       asMusician && (req.status === "pending" || req.status === "accepted")
         ? h("a", { class: "small request-files", href: `/projects/${req.project_id}/files` }, "Project files")
+        : null,
+      // ...and its conversation (made the first time someone opens it).
+      asMusician && (req.status === "pending" || req.status === "accepted")
+        ? h("a", { class: "small request-messages", href: `/messages?project=${req.project_id}` }, "Project conversation")
         : null),
     h("div", { class: "my-session-side" },
       h("span", { class: `badge ${STATUS_BADGE[req.status] || "badge-draft"} request-status` }, req.status)),

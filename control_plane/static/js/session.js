@@ -1,7 +1,8 @@
 // One session: live seats (polled every 3 s while the tab is visible), book, join the waitlist,
-// pay or cancel.
+// pay or cancel; the session's conversation for its host and confirmed attendees.
 import { apiFetch } from "./api.js";
 import { cancelBookingFlow, cancelledText, checkoutPath, statusText } from "./bookings.js";
+import { mountConversation } from "./conversation.js";
 import { $, goToLogin, localizePrices, localizeTimes, plural } from "./ui.js";
 
 const POLL_MS = 3000;
@@ -83,7 +84,32 @@ function setStatus(text, kind, code) {
   statusEl.dataset.status = code || "";
 }
 
+// --- the session's conversation ----------------------------------------------------------
+// Its members are the host and everyone holding a confirmed seat; the panel follows the
+// booking as it changes on this page (booked, paid, cancelled).
+
+const conversationPanel = $("#session-conversation");
+let conversation = null;
+
+function syncConversation() {
+  const member = isOwner || Boolean(booking && booking.status === "confirmed");
+  if (member && !conversation) {
+    conversationPanel.hidden = false;
+    conversation = mountConversation(conversationPanel, {
+      load: () => apiFetch(`/api/sessions/${sessionId}/conversation`),
+      heading: "Conversation",
+      embedded: true,
+      onUnavailable: () => { conversationPanel.hidden = true; },
+    });
+  } else if (!member && conversation) {
+    conversation.destroy();
+    conversation = null;
+    conversationPanel.hidden = true;
+  }
+}
+
 function render() {
+  syncConversation();
   paintSeats();
   const started = Date.parse(session.starts_at) <= Date.now();
   const open = session.status === "published" && !started;

@@ -1,12 +1,58 @@
 // Authenticated WebSocket with automatic reconnects.
 // openSocket("/ws/notifications", {onMessage, onStatus, getSince}) -> {send, close, status, lastNotificationId}
+//
+// One page keeps one connection per path: the first module that opens it owns it (bell.js
+// opens /ws/notifications on every page of a signed-in person), and other modules listen on
+// that same connection with listenSocket(path, {onMessage, onStatus}) instead of opening a
+// second one: a second socket would double the server's work and its presence count.
 
 import { apiFetch } from "./api.js";
 
 const MAX_BACKOFF_MS = 10_000;
 const LIVE_AFTER_MS = 300;
 
+// path -> {owner, status, listeners}: `owner` is the first open connection for the path, the
+// only one whose messages and status reach the listeners.
+const channels = new Map();
+
+function channel(path) {
+  let found = channels.get(path);
+  if (!found) {
+    found = { owner: null, status: null, listeners: new Set() };
+    channels.set(path, found);
+  }
+  return found;
+}
+
+function tell(listener, kind, value) {
+  const handler = listener[kind];
+  if (!handler) return;
+  try { handler(value); } catch (err) { console.error(err); }
+}
+
+/**
+ * Hear what the page's connection to `path` receives, without opening one: the listener's
+ * onStatus gets the current status at once when a connection exists (else when one opens),
+ * then every change ("connecting", "live", "offline": a "live" after anything else means a
+ * reconnect, when listeners fetch what they may have missed). -> {send, status, stop}
+ */
+export function listenSocket(path, listener) {
+  const ch = channel(path);
+  ch.listeners.add(listener);
+  if (ch.owner && ch.status) tell(listener, "onStatus", ch.status);
+  return {
+    send(message) { return ch.owner && ch.owner.send ? ch.owner.send(message) : false; },
+    get status() { return ch.owner ? ch.status : null; },
+    stop() { ch.listeners.delete(listener); },
+  };
+}
+
 export function openSocket(path, { onMessage, onStatus, getSince } = {}) {
+  const ch = channel(path);
+  const token = {}; // this connection, until the handle below exists
+  if (!ch.owner) ch.owner = token;
+  const owns = () => ch.owner === token || ch.owner === handle;
+  let handle = null;
   let ws = null;
   let attempt = 0;
   let closed = false;
@@ -19,6 +65,10 @@ export function openSocket(path, { onMessage, onStatus, getSince } = {}) {
     if (next === status) return;
     status = next;
     try { onStatus && onStatus(next); } catch (err) { console.error(err); }
+    if (owns()) {
+      ch.status = next;
+      for (const listener of [...ch.listeners]) tell(listener, "onStatus", next);
+    }
   };
 
   const scheduleReconnect = () => {
@@ -85,6 +135,7 @@ export function openSocket(path, { onMessage, onStatus, getSince } = {}) {
         lastNotificationId = Math.max(lastNotificationId ?? 0, message.id);
       }
       try { onMessage && onMessage(message); } catch (err) { console.error(err); }
+      if (owns()) for (const listener of [...ch.listeners]) tell(listener, "onMessage", message);
     });
 
     socket.addEventListener("close", () => {
@@ -108,7 +159,7 @@ export function openSocket(path, { onMessage, onStatus, getSince } = {}) {
 
   connect();
 
-  return {
+  handle = {
     send(message) {
       if (ws && ws.readyState === WebSocket.OPEN) {
         ws.send(JSON.stringify(message));
@@ -124,8 +175,14 @@ export function openSocket(path, { onMessage, onStatus, getSince } = {}) {
       if (ws) ws.close(1000, "bye");
       ws = null;
       setStatus("offline");
+      if (owns()) {
+        ch.owner = null;
+        ch.status = null;
+      }
     },
     get status() { return status; },
     get lastNotificationId() { return lastNotificationId; },
   };
+  if (ch.owner === token) ch.owner = handle;
+  return handle;
 }
