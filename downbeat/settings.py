@@ -42,9 +42,12 @@ class ServiceAddress:
 class ControlPlaneSettings(ServiceAddress):
     port: int = 8000
     # Processes x threads. One process is enough on SQLite (one writer anyway); on
-    # PostgreSQL more processes get past the GIL. Each open WebSocket holds a thread.
+    # PostgreSQL more processes get past the GIL. Each open WebSocket holds a thread, and
+    # every page keeps /ws/notifications open: threads bound how many tabs a process serves
+    # (with 64, the 65th tab left no thread for any request). The request gate below, not
+    # the thread count, bounds how many ordinary requests run at once.
     workers: int = 1
-    threads: int = 64
+    threads: int = 512
     # Of those threads, how many may run ordinary (non-WebSocket) requests at once: more
     # only queue on the GIL (control_plane/kits/http/request_gate.py; measured in docs/BOOKINGS_PERF.md).
     busy_requests: int = 4

@@ -33,8 +33,9 @@ from contracts.sockets import (
     NotificationMessage,
     ResetMessage,
 )
-from control_plane.accounts.auth import authenticate_socket, token_is_revoked
-from control_plane.kits.extensions import NOTIFICATIONS_KEY, REDIS_KEY, db, sock
+from control_plane.accounts.auth import authenticate_socket
+from control_plane.accounts.sockets import login_watch
+from control_plane.kits.extensions import NOTIFICATIONS_KEY, REDIS_KEY, sock
 from control_plane.kits.http.validation import MAX_ROW_ID
 from control_plane.kits.realtime import presence
 from control_plane.kits.realtime.hub import RESYNC
@@ -49,8 +50,6 @@ T = TypeVar("T")
 # Notifications are encoded type first (contracts.sockets); anything else on the user's
 # channel is about their conversations.
 NOTIFICATION_PREFIX = '{"type":"notification"'
-# How often an open notifications socket checks that its login was not ended.
-REVOCATION_CHECK_S = 1.0
 LISTEN_S = 0.2  # longest wait for the channel before reading what the client sent
 
 
@@ -80,6 +79,8 @@ def notifications_socket(ws: Server) -> None:
     # id filter below drops what the backlog already delivered. No gap, no duplicate.
     live = hub().subscribe(channel)
     presence.present(store, user.id, socket_id)
+    logins = login_watch()
+    logins.add(family)
     try:
         feed = _Feed(ws, client, user.id, since or 0, conversations)
         # Clients that send an "epoch" key (even null) speak the epoch protocol: they get the
@@ -93,7 +94,6 @@ def notifications_socket(ws: Server) -> None:
             send(ws, ResetMessage(epoch=epoch))
             feed.reset()
         feed.backlog()
-        next_check = time.monotonic() + REVOCATION_CHECK_S
         next_presence = time.monotonic() + presence.PRESENCE_TTL_S / 3
         while True:
             try:
@@ -111,25 +111,17 @@ def notifications_socket(ws: Server) -> None:
             if time.monotonic() >= next_presence:
                 presence.present(store, user.id, socket_id)
                 next_presence = time.monotonic() + presence.PRESENCE_TTL_S / 3
-            if time.monotonic() >= next_check:
-                # Logout (or a reused refresh token) revokes the login: its socket ends too.
-                if _login_revoked(family):
-                    refuse(ws, SocketRefused("token-revoked", "this login was ended (logged out)"))
-                    return
-                next_check = time.monotonic() + REVOCATION_CHECK_S
+            # Logout (or a reused refresh token) revokes the login: its socket ends too. The
+            # process's watch asks the database about every open socket's login at once.
+            if logins.revoked(family):
+                refuse(ws, SocketRefused("token-revoked", "this login was ended (logged out)"))
+                return
     except (ConnectionClosed, OSError):
         pass
     finally:
         hub().unsubscribe(channel, live)
         presence.leave(store, user.id, socket_id)
-
-
-def _login_revoked(family: str) -> bool:
-    """One primary-key read; the connection goes straight back to the pool (sockets live long)."""
-    try:
-        return token_is_revoked({"fam": family})
-    finally:
-        db.session.remove()
+        logins.discard(family)
 
 
 class _Feed:
