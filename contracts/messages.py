@@ -52,6 +52,7 @@ MAX_TITLE_CHARS: Final = 120  # a group's name
 MAX_REPORT_CHARS: Final = 1000  # why a message is reported
 MAX_ATTACHMENTS: Final = 10  # file versions on one message
 EDIT_WINDOW_S: Final = 15 * 60  # the sender may edit for 15 minutes
+MAX_MEMBERS: Final = 100_000  # the largest session's seats (its capacity's limit)
 TYPING: Final = "typing"  # from browsers: {"type": "typing", "conversation_id"}
 
 # A message as every client sees it (the control plane's ``message_json``):
@@ -156,7 +157,8 @@ class MessageEvent(EventBase):
     sender_id: int = Field(ge=1)
     sender_name: str = Field(min_length=1, max_length=120)
     # Every current member, the sender included: whose sockets get the durable live copy.
-    members: list[int] = Field(default_factory=list, max_length=1000)
+    # A session's conversation holds everyone with a seat: capacity, not a group's size.
+    members: list[int] = Field(default_factory=list, max_length=MAX_MEMBERS)
     message: MessageJson
 
 
@@ -165,7 +167,7 @@ class MessagePosted(MessageEvent):
 
     type: Literal["message.posted"] = "message.posted"
     excerpt: str = Field(min_length=1, max_length=200)
-    recipients: list[Recipient] = Field(default_factory=list, max_length=1000)
+    recipients: list[Recipient] = Field(default_factory=list, max_length=MAX_MEMBERS)
 
 
 class MessageEdited(MessageEvent):

@@ -12,7 +12,8 @@ from typing import Any
 import redis
 from flask import Flask, Request, Response, jsonify
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from control_plane.accounts import api as accounts_api
 from control_plane.accounts import pages as accounts_pages
@@ -58,6 +59,14 @@ class RowIdConverter(IntegerConverter):
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(map, *args, **kwargs)
+
+    def to_python(self, value: str) -> Any:
+        # Not werkzeug's ValidationError ("this rule does not match"): routing would go on to
+        # the same path's other methods and answer 405. No such row: 404.
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise NotFound() from None
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:

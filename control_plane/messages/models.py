@@ -88,6 +88,9 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     client_id: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text, default="")
+    # The body through the safe Markdown subset, rendered once when written: a read shapes
+    # 50 messages, and hostile Markdown can cost tens of milliseconds to render.
+    html: Mapped[str] = mapped_column(Text, default="")
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
     # Member ids named with @name when it was posted (or last edited).
     mentions: Mapped[list[int]] = mapped_column(JSON, default=list)
@@ -100,13 +103,24 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
 
 
 class MessageAttachment(db.Model):  # type: ignore[name-defined,misc]
-    """A project file version shown with a message (project conversations only)."""
+    """A project file version shown with a message (project conversations only).
+
+    The file's name, kind and version number are copied here: a file deleted from the
+    project is purged later (its rows go), and the message keeps showing what was attached,
+    marked deleted, instead of an empty bubble.
+    """
 
     __tablename__ = "message_attachments"
 
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("file_versions.id", ondelete="CASCADE"), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("file_versions.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    file_id: Mapped[int] = mapped_column(Integer)  # no key: the file's row may be purged
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    number: Mapped[int] = mapped_column(Integer)
 
 
 class UserBlock(db.Model):  # type: ignore[name-defined,misc]

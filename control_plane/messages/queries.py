@@ -23,7 +23,6 @@ from control_plane.accounts.models import User
 from control_plane.catalog.models import Booking, CatalogSession
 from control_plane.files.models import FileVersion, ProjectFile
 from control_plane.kits.db.types import DB, utcnow
-from control_plane.kits.markdown import render
 from control_plane.messages.models import Conversation, ConversationMember, Message, MessageAttachment
 from control_plane.musicians.models import BookingRequest, Project
 
@@ -181,33 +180,34 @@ def messages_json(db: DB, messages: list[Message]) -> list[dict[str, Any]]:
     replies: dict[int, tuple[int, str, str]] = {}
     reply_ids = {m.reply_to_id for m in messages if m.reply_to_id is not None}
     if reply_ids:
-        for rid, sender, name, body, gone in db.execute(
+        for rid, sender, name, body, removed_at in db.execute(
             select(Message.id, Message.sender_id, User.name, Message.body, Message.deleted_at)
             .join(User, User.id == Message.sender_id)
             .where(Message.id.in_(reply_ids))
         ):
-            replies[rid] = (sender, name, body if gone is None else "")
+            replies[rid] = (sender, name, body if removed_at is None else "")
     attachments: dict[int, list[dict[str, Any]]] = {}
-    for message_id, version, file in db.execute(
-        select(MessageAttachment.message_id, FileVersion, ProjectFile)
-        .join(FileVersion, FileVersion.id == MessageAttachment.version_id)
-        .join(ProjectFile, ProjectFile.id == FileVersion.file_id)
+    for attached, version, file in db.execute(
+        select(MessageAttachment, FileVersion, ProjectFile)
+        .outerjoin(FileVersion, FileVersion.id == MessageAttachment.version_id)
+        .outerjoin(ProjectFile, ProjectFile.id == FileVersion.file_id)
         .where(MessageAttachment.message_id.in_(ids))
         .order_by(MessageAttachment.message_id, MessageAttachment.position)
     ):
-        attachments.setdefault(message_id, []).append(
+        # A file deleted (or purged since) keeps its place, named as it was, without its bytes.
+        gone = version is None or file is None or file.deleted_at is not None
+        attachments.setdefault(attached.message_id, []).append(
             {
-                "version_id": version.id,
-                "file_id": file.id,
-                "name": file.name,
-                "kind": file.kind,
-                "number": version.number,
-                "size": version.size,
-                "content_type": version.content_type,
-                # A deleted file keeps its place in the conversation, without its bytes.
-                "deleted": file.deleted_at is not None,
-                "url": f"/files/{file.id}?version={version.number}",
-                "content_url": f"/api/files/{file.id}/versions/{version.number}/content",
+                "version_id": attached.version_id,
+                "file_id": attached.file_id,
+                "name": attached.name if gone else file.name,
+                "kind": attached.kind,
+                "number": attached.number,
+                "size": None if version is None else version.size,
+                "content_type": None if version is None else version.content_type,
+                "deleted": gone,
+                "url": None if gone else f"/files/{attached.file_id}?version={attached.number}",
+                "content_url": None if gone else f"/api/files/{attached.file_id}/versions/{attached.number}/content",
             }
         )
     out = []
@@ -220,7 +220,7 @@ def messages_json(db: DB, messages: list[Message]) -> list[dict[str, Any]]:
                 "conversation_id": m.conversation_id,
                 "sender": {"id": m.sender_id, "name": names.get(m.sender_id, "")},
                 "body": "" if deleted else m.body,
-                "html": "" if deleted else render(m.body),
+                "html": "" if deleted else m.html,
                 "reply_to": m.reply_to_id,
                 "reply_preview": None
                 if reply is None

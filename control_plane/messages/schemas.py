@@ -25,7 +25,7 @@ __all__ = [
     "SearchQuery",
 ]
 
-MAX_GROUP_MEMBERS = 100
+MAX_GROUP_MEMBERS = 100  # people named in one request (a group holds up to 256)
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID, strict=True)]
 # Newlines are welcome in a message; other control characters and bidi overrides are not.
 Body = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS, pattern=TEXT)]
@@ -60,6 +60,9 @@ class ConversationQuery(_Body):
 
 class HistoryQuery(_Body):
     before: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="messages older than this id")
+    cursor: int | None = Field(
+        default=None, ge=1, le=MAX_ROW_ID, description="the next_cursor of the previous page (the same as before)"
+    )
     after: int | None = Field(default=None, ge=0, le=MAX_ROW_ID, description="messages newer than this id")
     limit: int = Field(default=50, ge=1, le=200)
 
@@ -99,3 +102,6 @@ class SearchQuery(_Body):
     q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=ONE_LINE)]
     limit: int = Field(default=20, ge=1, le=100)
     before: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="results older than this message id")
+    cursor: int | None = Field(
+        default=None, ge=1, le=MAX_ROW_ID, description="the next_cursor of the previous page (the same as before)"
+    )

@@ -26,13 +26,14 @@ from control_plane.kits.extensions import db
 from control_plane.kits.http.validation import MAX_ROW_ID
 from control_plane.messages.queries import conversation_access, member_rows
 from control_plane.messages.services.live import publish_typing
+from control_plane.messages.services.safety import blocked_between
 
 __all__ = ["ConversationLive"]
 
 log = logging.getLogger(__name__)
 SENT_LIMIT = 5_000  # message versions remembered per socket; older ones are long forgotten by any copy
 TYPING_EVERY_S = 1.0  # at most one typing signal per conversation per second goes out
-ACCESS_TTL_S = 30.0  # how long a membership answer is trusted for typing (sockets live long)
+ACCESS_TTL_S = 5.0  # how long a membership answer is trusted for typing (sockets live long)
 _LIVE_TYPES = frozenset({"message", "message_updated"})
 _PASSED_TYPES = frozenset({"read", "typing", "conversation"})
 
@@ -57,6 +58,8 @@ class ConversationLive:
         kind = message.get("type")
         if kind in _PASSED_TYPES:
             message.pop("redelivered", None)
+            if kind == "conversation" and isinstance(message.get("conversation_id"), int):
+                self.forget(message["conversation_id"])
             return json.dumps(message, separators=(",", ":"))
         if kind not in _LIVE_TYPES or not isinstance(message.get("message"), dict):
             return None
@@ -102,9 +105,20 @@ class ConversationLive:
             members = None
             if access is not None and access.active:
                 members = [row.user_id for row in member_rows(db.session, conversation_id)]
+                # A block silences typing too, in the one conversation the two share alone.
+                if access.conversation.kind == "direct" and any(
+                    blocked_between(db.session, self._user_id, uid) for uid in members if uid != self._user_id
+                ):
+                    members = None
         finally:
             db.session.remove()  # hand the connection back; sockets live long
+        if members is None:
+            return None  # "no" is not remembered: someone just added may type at once
         if len(self._members) > 1000:
             self._members.clear()
         self._members[conversation_id] = (now, members)
         return members
+
+    def forget(self, conversation_id: int) -> None:
+        """Membership of this conversation changed: ask again before relaying typing."""
+        self._members.pop(conversation_id, None)

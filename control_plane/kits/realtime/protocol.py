@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 AUTH_TIMEOUT_S = 10
+DRAIN_LIMIT = 32  # client messages handled between two looks at what the server has to send
 MAX_CLIENT_MESSAGE = 4096
 
 
@@ -84,8 +85,10 @@ def hub() -> RedisHub:
 def answer_pings(ws: Server, others: Callable[[dict[str, Any]], SocketMessage | None] | None = None) -> None:
     """Drain what the client sent without blocking: answer pings, tell what is malformed
     (every socket that only listens does this between the messages it forwards). Any other
-    message goes to ``others``, whose answer (an error, say) is sent back."""
-    while True:
+    message goes to ``others``, whose answer (an error, say) is sent back. At most
+    ``DRAIN_LIMIT`` per call: a client sending without pause must not keep its socket from
+    forwarding what the server has for it (or from noticing a logout)."""
+    for _ in range(DRAIN_LIMIT):
         raw = ws.receive(timeout=0)
         if raw is None:
             return

@@ -12,7 +12,7 @@ from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.pagination import after, encode
 from control_plane.kits.http.validation import parse_body, parse_query
-from control_plane.messages.api.common import bp, redis_client
+from control_plane.messages.api.common import bp, limit_per_sender, redis_client
 from control_plane.messages.models import Conversation, ConversationMember
 from control_plane.messages.queries import Access, access_to, conversation_json, unread_counts, unread_total
 from control_plane.messages.schemas import ConversationBody, ConversationQuery, MembersBody, MuteBody, RenameBody
@@ -23,12 +23,12 @@ from control_plane.messages.services.membership import MemberChange, sync_user
 __all__: list[str] = []  # routes join ``common.bp`` when this module loads
 
 
-def _opened(opened: service.Opened) -> tuple[Response, int]:
+def _opened(opened: service.Opened, *, created_status: int = 201) -> tuple[Response, int]:
     user = current_user()
     changes = opened.changes
     db.session.commit()
     publish_changes(redis_client(), changes)
-    return jsonify(conversation_json(db.session, opened.access, user.id)), 201 if opened.created else 200
+    return jsonify(conversation_json(db.session, opened.access, user.id)), created_status if opened.created else 200
 
 
 @api_route(
@@ -83,6 +83,7 @@ def list_conversations() -> Response:
     responses={200: "The direct conversation that exists", 201: "Created", 403: "Blocked", 422: "Invalid fields"},
 )
 @jwt_required()
+@limit_per_sender
 def start_conversation() -> tuple[Response, int]:
     body = parse_body(ConversationBody)
     return _opened(service.start_conversation(db.session, current_user(), body))
@@ -114,11 +115,12 @@ def get_conversation(conversation_id: int) -> Response:
     "/projects/<int:project_id>/conversation",
     "GET",
     "The project's conversation (its owner and every musician with a pending or accepted request)",
-    responses={200: "OK", 201: "Made now (the first time anyone opened it)", 404: "Not found"},
+    responses={200: "OK (made the first time anyone entitled opens it)", 404: "Not found"},
 )
 @jwt_required()
 def project_conversation(project_id: int) -> tuple[Response, int]:
-    return _opened(service.project_conversation(db.session, current_user(), project_id))
+    # 200 even the first time: to the client it was always there (made on first open).
+    return _opened(service.project_conversation(db.session, current_user(), project_id), created_status=200)
 
 
 @api_route(
@@ -126,11 +128,11 @@ def project_conversation(project_id: int) -> tuple[Response, int]:
     "/sessions/<int:session_id>/conversation",
     "GET",
     "The session's conversation (its host and everyone holding a confirmed seat)",
-    responses={200: "OK", 201: "Made now (the first time anyone opened it)", 404: "Not found"},
+    responses={200: "OK (made the first time anyone entitled opens it)", 404: "Not found"},
 )
 @jwt_required()
 def session_conversation(session_id: int) -> tuple[Response, int]:
-    return _opened(service.session_conversation(db.session, current_user(), session_id))
+    return _opened(service.session_conversation(db.session, current_user(), session_id), created_status=200)
 
 
 @api_route(
@@ -142,6 +144,7 @@ def session_conversation(session_id: int) -> tuple[Response, int]:
     responses={200: "OK", 403: "Not a member any more", 404: "Not found", 409: "Not a group"},
 )
 @jwt_required()
+@limit_per_sender
 def rename(conversation_id: int) -> Response:
     user = current_user()
     body = parse_body(RenameBody)
@@ -180,6 +183,7 @@ def mute(conversation_id: int) -> Response:
     responses={200: "OK", 403: "Not a member any more", 404: "Not found", 409: "Not a group", 422: "Invalid fields"},
 )
 @jwt_required()
+@limit_per_sender
 def add_members(conversation_id: int) -> Response:
     user = current_user()
     body = parse_body(MembersBody)

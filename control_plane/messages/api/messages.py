@@ -43,17 +43,24 @@ def list_messages(conversation_id: int) -> Response:
     query = parse_query(HistoryQuery)
     access = conversation_service.open_conversation(db.session, user, conversation_id)
     db.session.commit()
-    rows: list[Message] = list(
-        db.session.scalars(history(access, before=query.before, after=query.after, limit=query.limit + 1))
-    )
+    # ``cursor`` (the list convention) continues where ``next_cursor`` pointed: older
+    # messages, or newer ones when the client is catching up with ``after``.
+    before, after = query.before, query.after
+    if query.cursor is not None:
+        if after is not None:
+            after = query.cursor
+        else:
+            before = query.cursor
+    page = history(access, before=before, after=after, limit=query.limit + 1)
+    rows: list[Message] = list(db.session.scalars(page))
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    if query.after is None:
+    if after is None:
         rows.reverse()  # fetched newest first; always answered in id order
     items = messages_json(db.session, rows)
     cursor = None
     if more and rows:
-        cursor = str(rows[-1].id if query.after is not None else rows[0].id)
+        cursor = str(rows[-1].id if after is not None else rows[0].id)
     return jsonify({"items": items, "has_more": more, "next_cursor": cursor})
 
 
@@ -96,6 +103,7 @@ def send_message(conversation_id: int) -> tuple[Response, int]:
     responses={200: "OK", 403: "Not the sender", 404: "Not found", 409: "Deleted, or too late", 422: "Invalid"},
 )
 @jwt_required()
+@limit_per_sender
 def edit_message(message_id: int) -> Response:
     body = parse_body(EditBody)
     changed = posting.edit_message(db.session, current_user(), message_id, body.body)
@@ -112,6 +120,7 @@ def edit_message(message_id: int) -> Response:
     responses={204: "Deleted (a repeat too)", 403: "Not the sender", 404: "Not found"},
 )
 @jwt_required()
+@limit_per_sender
 def delete_message(message_id: int) -> tuple[str, int]:
     changed = posting.delete_message(db.session, current_user(), message_id)
     db.session.commit()
@@ -153,7 +162,8 @@ def search_messages() -> Response:
     query = parse_query(SearchQuery)
     if sync_user(db.session, user.id):
         db.session.commit()
-    rows = search(db.session, user.id, search_terms(query.q), limit=query.limit + 1, before=query.before)
+    before = query.cursor if query.cursor is not None else query.before
+    rows = search(db.session, user.id, search_terms(query.q), limit=query.limit + 1, before=before)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     return jsonify({"items": messages_json(db.session, rows), "next_cursor": str(rows[-1].id) if more else None})

@@ -11,7 +11,7 @@ from control_plane.accounts.models import User
 from control_plane.kits.extensions import db
 from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.validation import parse_body
-from control_plane.messages.api.common import bp
+from control_plane.messages.api.common import bp, limit_per_sender
 from control_plane.messages.models import UserBlock
 from control_plane.messages.queries import visible_message
 from control_plane.messages.schemas import ReportBody
@@ -71,6 +71,7 @@ def blocked() -> Response:
     responses={200: "Reported before", 201: "Reported", 404: "Not found", 422: "Invalid (or your own message)"},
 )
 @jwt_required()
+@limit_per_sender
 def report(message_id: int) -> tuple[Response, int]:
     user = current_user()
     body = parse_body(ReportBody)

@@ -20,6 +20,7 @@ from control_plane.messages.services.safety import blocked_between
 from control_plane.musicians.models import Project
 
 __all__ = [
+    "MAX_GROUP_SIZE",
     "Opened",
     "add_to_group",
     "current_members",
@@ -41,6 +42,18 @@ class Opened:
     access: Access
     created: bool
     changes: list[MemberChange] = field(default_factory=list)
+
+
+# A group is people who chose each other; a crowd belongs in a session. The cap also keeps
+# one message's event (every member listed) a small Kafka message.
+MAX_GROUP_SIZE = 256
+
+
+def _refuse_blocked(db: DB, actor: User, people: list[int]) -> None:
+    """A group is no way around a block: nobody starts one with, or adds, someone who blocked
+    them or whom they blocked."""
+    if any(blocked_between(db, actor.id, uid) for uid in people):
+        raise MessagesRefused(403, "blocked", "You cannot start a conversation with one of these people")
 
 
 def direct_key(a: int, b: int) -> str:
@@ -96,6 +109,7 @@ def start_conversation(db: DB, actor: User, body: ConversationBody) -> Opened:
         raise invalid("title", "a group needs a name")
     if not others:
         raise invalid("member_ids", "name at least one other person")
+    _refuse_blocked(db, actor, others)
     group = Conversation(kind="group", title=body.title, created_by_id=actor.id, last_activity_at=now)
     db.add(group)
     db.flush()
@@ -194,7 +208,12 @@ def leave_group(db: DB, actor: User, conversation_id: int) -> tuple[Access, Memb
 def add_to_group(db: DB, actor: User, conversation_id: int, ids: list[int]) -> list[MemberChange]:
     access = _group_access(db, actor, conversation_id)
     now = utcnow()
-    changes = [add_member(db, access.conversation, uid, now) for uid in _people(db, ids, actor)]
+    people = _people(db, ids, actor)
+    _refuse_blocked(db, actor, people)
+    current = set(current_members(db, conversation_id))
+    if len(current | set(people)) > MAX_GROUP_SIZE:
+        raise invalid("member_ids", f"a group holds at most {MAX_GROUP_SIZE} people")
+    changes = [add_member(db, access.conversation, uid, now) for uid in people]
     db.flush()
     return [c for c in changes if c is not None]
 

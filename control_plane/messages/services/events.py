@@ -29,8 +29,10 @@ def stage_posted(
     message: dict[str, Any],
     members: list[ConversationMember],
     online: set[int],
+    silenced: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> MessagePosted:
-    mentions = set(message.get("mentions") or [])
+    """``silenced``: members who blocked the sender; they are never told (muted, no mention)."""
+    mentions = set(message.get("mentions") or []) - silenced
     event = MessagePosted(
         conversation_id=conversation.id,
         conversation_kind=conversation.kind,  # type: ignore[arg-type]  # a check constraint keeps it one
@@ -42,7 +44,12 @@ def stage_posted(
         message=message,
         excerpt=_excerpt(str(message.get("body") or ""), len(message.get("attachments") or [])),
         recipients=[
-            Recipient(user_id=m.user_id, online=m.user_id in online, muted=m.muted, mentioned=m.user_id in mentions)
+            Recipient(
+                user_id=m.user_id,
+                online=m.user_id in online,
+                muted=m.muted or m.user_id in silenced,
+                mentioned=m.user_id in mentions,
+            )
             for m in members
             if m.user_id != sender.id
         ],

@@ -74,7 +74,10 @@ def add_member(db: DB, conversation: Conversation, user_id: int, now: datetime) 
 def remove_member(db: DB, conversation: Conversation, row: ConversationMember, now: datetime) -> MemberChange | None:
     if row.left_at is not None:
         return None
-    row.left_at, row.visible_until = now, conversation.last_message_id or 0
+    # The cut is taken under the conversation's lock, the one every post holds: a post either
+    # committed before it (readable) or waits and comes after (not).
+    newest = db.scalar(select(Conversation.last_message_id).where(Conversation.id == conversation.id).with_for_update())
+    row.left_at, row.visible_until = now, newest or 0
     return MemberChange(conversation.id, row.user_id, "removed")
 
 

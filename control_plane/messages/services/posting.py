@@ -24,7 +24,8 @@ from contracts.messages import EDIT_WINDOW_S
 from control_plane.accounts.models import User
 from control_plane.files.models import FileVersion, ProjectFile
 from control_plane.kits.db.types import DB, utcnow
-from control_plane.messages.models import Conversation, ConversationMember, Message, MessageAttachment
+from control_plane.kits.markdown import render
+from control_plane.messages.models import Conversation, ConversationMember, Message, MessageAttachment, UserBlock
 from control_plane.messages.queries import (
     Access,
     conversation_access,
@@ -94,15 +95,16 @@ def _check_reply(db: DB, conversation: Conversation, reply_to: int | None) -> No
         raise invalid("reply_to", "is not a message of this conversation")
 
 
-def _attachments(db: DB, conversation: Conversation, ids: list[int]) -> list[int]:
+def _attachments(db: DB, conversation: Conversation, ids: list[int]) -> list[tuple[FileVersion, ProjectFile]]:
     if not ids:
         return []
     if conversation.kind != "project" or conversation.project_id is None:
         raise invalid("attachments", "only project conversations carry project files")
     wanted = list(dict.fromkeys(ids))
-    found = set(
-        db.scalars(
-            select(FileVersion.id)
+    found = {
+        version.id: (version, file)
+        for version, file in db.execute(
+            select(FileVersion, ProjectFile)
             .join(ProjectFile, ProjectFile.id == FileVersion.file_id)
             .where(
                 FileVersion.id.in_(wanted),
@@ -110,14 +112,17 @@ def _attachments(db: DB, conversation: Conversation, ids: list[int]) -> list[int
                 ProjectFile.deleted_at.is_(None),
             )
         )
-    )
+    }
     missing = [i for i in wanted if i not in found]
     if missing:
         raise invalid("attachments", "not a file version of this project: " + ", ".join(map(str, missing)))
-    return wanted
+    return [found[i] for i in wanted]
 
 
 def post_message(db: DB, actor: User, conversation_id: int, body: MessageBody, online: OnlineCheck) -> Posted:
+    # Who has a socket open is asked before the lock: a slow Redis must not hold every other
+    # post to this conversation. Someone who joins in between counts as away (told, not live).
+    present = online([r.user_id for r in member_rows(db, conversation_id) if r.user_id != actor.id])
     access = _locked_access(db, conversation_id, actor)
     conversation = access.conversation
     # A retry finds the first message, even one sent before its sender left.
@@ -150,14 +155,25 @@ def post_message(db: DB, actor: User, conversation_id: int, body: MessageBody, o
         sender_id=actor.id,
         client_id=body.client_id,
         body=text,
+        html=render(text),
         reply_to_id=body.reply_to,
         mentions=mentioned(text, names, actor.id),
         created_at=now,
     )
     db.add(message)
     db.flush()
-    for position, version_id in enumerate(versions):
-        db.add(MessageAttachment(message_id=message.id, version_id=version_id, position=position))
+    for position, (version, file) in enumerate(versions):
+        db.add(
+            MessageAttachment(
+                message_id=message.id,
+                position=position,
+                version_id=version.id,
+                file_id=file.id,
+                name=file.name,
+                kind=file.kind,
+                number=version.number,
+            )
+        )
     conversation.last_message_id = message.id
     conversation.last_activity_at = now
     mine = next((r for r in rows if r.user_id == actor.id), None)
@@ -166,7 +182,14 @@ def post_message(db: DB, actor: User, conversation_id: int, body: MessageBody, o
     db.flush()
     shaped = messages_json(db, [message])[0]
     others = [r.user_id for r in rows if r.user_id != actor.id]
-    stage_posted(db, conversation, _title(db, conversation, names, actor.id), actor, shaped, rows, online(others))
+    # Whoever blocked the sender sees a shared group's messages but is never told of them.
+    silenced = set(
+        db.scalars(
+            select(UserBlock.blocker_id).where(UserBlock.blocked_id == actor.id, UserBlock.blocker_id.in_(others))
+        )
+    )
+    title = _title(db, conversation, names, actor.id)
+    stage_posted(db, conversation, title, actor, shaped, rows, present, silenced)
     return Posted(shaped, True, [r.user_id for r in rows], [c for c in changes if c.user_id != actor.id])
 
 
@@ -184,6 +207,13 @@ def _own_message(db: DB, actor: User, message_id: int) -> tuple[Message, Access]
     return message, access
 
 
+def _refuse_if_blocked(db: DB, actor: User, access: Access) -> None:
+    """A block silences edits too (a changed message reaches the blocker live); deleting one's
+    own message stays possible."""
+    if access.conversation.kind == "direct":
+        _check_direct(db, access.conversation, member_rows(db, access.conversation.id), actor)
+
+
 def _changed(db: DB, actor: User, message: Message, access: Access) -> Changed:
     db.flush()
     shaped = messages_json(db, [message])[0]
@@ -196,6 +226,7 @@ def _changed(db: DB, actor: User, message: Message, access: Access) -> Changed:
 
 def edit_message(db: DB, actor: User, message_id: int, new_body: str) -> Changed:
     message, access = _own_message(db, actor, message_id)
+    _refuse_if_blocked(db, actor, access)
     if message.deleted_at is not None:
         raise MessagesRefused(409, "message-deleted", "A deleted message cannot be edited")
     if utcnow() - message.created_at > timedelta(seconds=EDIT_WINDOW_S):
@@ -203,13 +234,14 @@ def edit_message(db: DB, actor: User, message_id: int, new_body: str) -> Changed
             409, "edit-window-passed", f"Messages can be edited for {EDIT_WINDOW_S // 60} minutes after sending"
         )
     text = new_body.strip()
-    has_files = db.scalar(select(MessageAttachment.version_id).where(MessageAttachment.message_id == message.id))
+    has_files = db.scalar(select(MessageAttachment.position).where(MessageAttachment.message_id == message.id))
     if not text and has_files is None:
         raise invalid("body", "write something (or delete the message)")
     if text == message.body:
         return Changed(messages_json(db, [message])[0], [r.user_id for r in member_rows(db, message.conversation_id)])
     names = _names(db, member_rows(db, message.conversation_id))
     message.body = text
+    message.html = render(text)
     message.mentions = mentioned(text, names, actor.id)
     message.edited_at = utcnow()
     return _changed(db, actor, message, access)
@@ -222,6 +254,7 @@ def delete_message(db: DB, actor: User, message_id: int) -> Changed | None:
     if message.deleted_at is not None:
         return None
     message.body = ""
+    message.html = ""
     message.mentions = []
     message.deleted_at = utcnow()
     return _changed(db, actor, message, access)

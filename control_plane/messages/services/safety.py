@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from control_plane.accounts.models import User
 from control_plane.kits.db.types import DB, utcnow
@@ -46,8 +47,13 @@ def block(db: DB, actor: User, user_id: int) -> bool:
         raise not_found("user")
     if db.get(UserBlock, (actor.id, user_id)) is not None:
         return False
-    db.add(UserBlock(blocker_id=actor.id, blocked_id=user_id, created_at=utcnow()))
-    db.flush()
+    # Two identical requests at once: the second meets the first's key, and is a repeat.
+    try:
+        with db.begin_nested():
+            db.add(UserBlock(blocker_id=actor.id, blocked_id=user_id, created_at=utcnow()))
+            db.flush()
+    except IntegrityError:
+        return False
     return True
 
 
@@ -82,8 +88,16 @@ def report(db: DB, actor: User, message: Message, reason: str) -> Reported:
         status="open",
         created_at=utcnow(),
     )
-    db.add(row)
-    db.flush()
-    if row.id is None:  # pragma: no cover
-        raise MessagesRefused(409, "report-conflict", "Try again")
+    try:
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        # The same report sent twice at once: the first one stands.
+        first = db.scalar(
+            select(MessageReport).where(MessageReport.message_id == message.id, MessageReport.reporter_id == actor.id)
+        )
+        if first is None:  # pragma: no cover - the unique key said it exists
+            raise MessagesRefused(409, "report-conflict", "Try again") from None
+        return Reported(first, False)
     return Reported(row, True)

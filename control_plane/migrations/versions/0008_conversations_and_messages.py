@@ -102,6 +102,7 @@ def upgrade() -> None:
     sa.Column('sender_id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('html', sa.Text(), nullable=False),
     sa.Column('reply_to_id', sa.Integer(), nullable=True),
     sa.Column('mentions', sa.JSON(), nullable=False),
     sa.Column('created_at', control_plane.kits.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -119,12 +120,19 @@ def upgrade() -> None:
 
     op.create_table('message_attachments',
     sa.Column('message_id', sa.Integer(), nullable=False),
-    sa.Column('version_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=True),
+    sa.Column('file_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_message_attachments_message_id_messages'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['version_id'], ['file_versions.id'], name=op.f('fk_message_attachments_version_id_file_versions'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('message_id', 'version_id', name=op.f('pk_message_attachments'))
+    sa.ForeignKeyConstraint(['version_id'], ['file_versions.id'], name=op.f('fk_message_attachments_version_id_file_versions'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('message_id', 'position', name=op.f('pk_message_attachments'))
     )
+    with op.batch_alter_table('message_attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_message_attachments_version_id'), ['version_id'], unique=False)
+
     op.create_table('message_reports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=False),
@@ -159,6 +167,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_message_reports_message_id'))
 
     op.drop_table('message_reports')
+    with op.batch_alter_table('message_attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_message_attachments_version_id'))
+
     op.drop_table('message_attachments')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_sender_id'))

@@ -65,7 +65,7 @@ def _former_sees(client: FlaskClient, person: dict[str, Any], cid: int, visible:
 def test_project_conversation_follows_the_requests(app: Flask) -> None:
     client = app.test_client()
     c = crew(client)  # member: accepted; pending: pending; former: accepted then cancelled
-    opened = ok(project_conversation(client, c.owner, c.project_id), 201)
+    opened = ok(project_conversation(client, c.owner, c.project_id), 200)
     cid = opened["id"]
     assert {m["id"] for m in opened["members"]} == {_uid(c.owner), _uid(c.member), _uid(c.pending)}
     assert ok(project_conversation(client, c.member, c.project_id))["id"] == cid  # one per project
@@ -120,7 +120,7 @@ def test_a_leaver_who_has_not_been_synced_yet_still_stops_at_the_last_message(ap
     posting marks the leaver first, so the new message is already out of their reach."""
     client = app.test_client()
     c = crew(client)
-    cid = ok(project_conversation(client, c.owner, c.project_id), 201)["id"]
+    cid = ok(project_conversation(client, c.owner, c.project_id), 200)["id"]
     first = send(client, c.pending, cid, "first")
     ok(client.post(f"/api/requests/{c.pending_request}/decline", json={}, headers=bearer(c.pending)))
     # Before anything syncs, they already may not post, and what they read ends at `first`.
@@ -141,7 +141,7 @@ def test_session_conversation_follows_confirmed_bookings(app: Flask) -> None:
     assert book(client, bob, session["id"], waitlist=True)["status"] == "waitlisted"
 
     problem(session_conversation(client, bob, session["id"]), 404)  # waitlisted: not a member
-    cid = ok(session_conversation(client, alice, session["id"]), 201)["id"]
+    cid = ok(session_conversation(client, alice, session["id"]), 200)["id"]
     assert ok(session_conversation(client, host, session["id"]))["id"] == cid
     assert _members(client, host, cid) == {_uid(host), _uid(alice)}
     problem(history(client, bob, cid), 404)
@@ -166,8 +166,8 @@ def test_strangers_get_404_on_every_route(app: Flask) -> None:
     client = app.test_client()
     c = crew(client)
     host, session = host_and_session(client)
-    cid = ok(project_conversation(client, c.owner, c.project_id), 201)["id"]
-    sid = ok(session_conversation(client, host, session["id"]), 201)["id"]
+    cid = ok(project_conversation(client, c.owner, c.project_id), 200)["id"]
+    sid = ok(session_conversation(client, host, session["id"]), 200)["id"]
     mid = send(client, c.owner, cid, "private")
     gid = ok(
         client.post(
@@ -214,7 +214,7 @@ def test_strangers_get_404_on_every_route(app: Flask) -> None:
 def test_the_list_shows_entitled_conversations_with_unread_counts_and_the_total_skips_muted(app: Flask) -> None:
     client = app.test_client()
     c = crew(client)
-    cid = ok(project_conversation(client, c.owner, c.project_id), 201)["id"]
+    cid = ok(project_conversation(client, c.owner, c.project_id), 200)["id"]
     # The member never opened it, yet it is on their list (their request entitles them).
     mine = listing(client, c.member)
     assert mine[cid]["kind"] == "project" and mine[cid]["unread"] == 0 and mine[cid]["title"] == "Project: Album"

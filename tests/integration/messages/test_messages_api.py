@@ -179,7 +179,7 @@ def test_bad_message_bodies_are_422_naming_the_field_and_store_nothing(app: Flas
 def test_replies_and_attachments_must_belong_to_the_conversation(app: Flask) -> None:
     client = app.test_client()
     c = crew(client)
-    cid = ok(project_conversation(client, c.owner, c.project_id), 201)["id"]
+    cid = ok(project_conversation(client, c.owner, c.project_id), 200)["id"]
     file = ok(upload(client, c.owner, c.project_id, wav_bytes(0.2), "take.wav"), 201)
     version = file["versions"][0]["id"]
     # Another project's file, and a group: neither takes this project's files.
@@ -374,7 +374,7 @@ def test_read_markers_never_move_back_and_stop_at_the_newest(app: Flask) -> None
 def test_search_finds_prefixes_only_where_the_caller_may_read(app: Flask) -> None:
     client = app.test_client()
     c = crew(client)
-    cid = ok(project_conversation(client, c.owner, c.project_id), 201)["id"]
+    cid = ok(project_conversation(client, c.owner, c.project_id), 200)["id"]
     send(client, c.owner, cid, "The bridge needs strings")
     send(client, c.pending, cid, "Bridges are my thing")
     ana = register(client, name="Ana")
