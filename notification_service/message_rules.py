@@ -12,16 +12,48 @@ message names them; this service knows no members and decides by those flags alo
 - otherwise nothing: an online member sees the message live, a muted one asked for quiet.
 
 Edits and deletions tell nobody: the durable live copy (``service.py``) is all they need.
+They do change what was already stored about the message (``InboxStore.revise_message``):
+an edit puts the new text's excerpt (:func:`excerpt`, the control plane's rule) on its inbox
+rows and on mail not yet sent, a deletion puts :data:`DELETED_BODY` on its rows and drops
+that mail. Titles name the sender and the conversation, never the text, and stay.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
-from contracts.messages import MessagePosted, Recipient
+from contracts.messages import MessageJson, MessagePosted, Recipient
 from notification_service.store import Draft
 
-__all__ = ["message_drafts", "received_key"]
+__all__ = ["DELETED_BODY", "EXCERPT_CHARS", "excerpt", "message_drafts", "posted_at", "received_key"]
+
+DELETED_BODY: Final = "This message was deleted."
+EXCERPT_CHARS: Final = 200  # ``MessagePosted.excerpt``'s limit
+
+
+def excerpt(message: MessageJson) -> str:
+    """What a notification shows of a message's text: one line of at most 200 characters, or
+    its attachments' count when it has no text. The rule the control plane applies to
+    ``MessagePosted.excerpt`` (``control_plane/messages/services/events.py``; processes never
+    import each other), applied here to an edited message, whose event carries no excerpt."""
+    text = " ".join(str(message.get("body") or "").split())
+    if not text:
+        attachments = len(message.get("attachments") or [])
+        text = f"({attachments} attachment{'s' if attachments != 1 else ''})"
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def posted_at(message: MessageJson) -> datetime | None:
+    """When the message was posted (its ``created_at``), or None if the event does not say."""
+    value = message.get("created_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def received_key(conversation_id: int) -> str:

@@ -9,6 +9,10 @@
 - ``coalescing``: which inbox row tells an event under a coalesce key (a burst of messages
   is told by one unread row); a table of its own so that stores created before it get it
   from ``create_all`` without altering ``notifications``.
+- ``message_refs`` and ``deleted_messages``: which event told people about a message (its
+  inbox rows and mail are that event's rows), and which of those messages were deleted, so
+  that an edit or a deletion reaches what was stored about it. Tables of their own, for the
+  same reason as ``coalescing``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from sqlalchemy import (
 
 __all__ = [
     "coalescing",
+    "deleted_messages",
+    "message_refs",
     "metadata",
     "notifications",
     "outgoing_mail",
@@ -126,4 +132,23 @@ coalescing = Table(
     Column("notification_id", Integer, nullable=False),
     UniqueConstraint("event_id", "user_id", name="uq_coalescing_event_user"),
     Index("ix_coalescing_user_key", "user_id", "key"),
+)
+
+message_refs = Table(
+    "message_refs",
+    metadata,
+    # One row per message and the event that told people about it (``MessagePosted``), written
+    # with that event's notifications: the message's inbox rows and mail are the rows of that
+    # event (whichever users they belong to), found by its id when it is edited or deleted.
+    Column("message_id", Integer, primary_key=True),
+    Column("event_id", String(64), primary_key=True),
+)
+
+deleted_messages = Table(
+    "deleted_messages",
+    metadata,
+    # A message deleted after it notified someone: an edit or its ``MessagePosted`` delivered
+    # again later (a replay after a restart) must not bring its text back.
+    Column("message_id", Integer, primary_key=True),
+    Column("deleted_at", DateTime(timezone=True), nullable=False),
 )

@@ -5,6 +5,11 @@ Message events also carry the durable live path (``contracts.messages``): after 
 the message itself is published again to every member's channel, marked ``redelivered``.
 The control plane publishes it right after its commit; this copy is the backstop for a
 control plane killed in between, and the socket drops a message it has already sent.
+
+An edited or deleted message first revises the notifications stored about it (the new
+excerpt, or no text at all and its unsent mail dropped); nothing more is pushed for that:
+the live copy of the change is what open sockets need, and the inbox shows the stored rows
+when it is next fetched.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import redis
 from contracts import DecodeError, decode
 from contracts.channels import user_channel
 from contracts.messages import MessageDeleted, MessageEdited, MessageEvent, MessageMessage, MessageUpdatedMessage
+from notification_service.message_rules import DELETED_BODY, excerpt, posted_at
 from notification_service.metrics import Counters
 from notification_service.reminders import ReminderBook
 from notification_service.rules import drafts_for
@@ -59,9 +65,25 @@ class NotificationHandler:
             fresh = self.deliver(self._store.record(str(event.event_id), drafts, schedule))
         elif reminders is not None and not isinstance(event, MessageEvent):
             reminders.apply(event)  # messages schedule nothing: spare them a transaction
+        if isinstance(event, MessageEdited | MessageDeleted):
+            self.revise_message(event)
         if isinstance(event, MessageEvent):
             self.relay_message(event)
         return fresh
+
+    def revise_message(self, event: MessageEdited | MessageDeleted) -> None:
+        """What was stored about the message follows its edit or deletion (before the live copy
+        goes out, like every other store-then-push here); nothing is pushed for it."""
+        deleted = isinstance(event, MessageDeleted)
+        revised = self._store.revise_message(
+            event.message_id,
+            DELETED_BODY if deleted else excerpt(event.message),
+            deleted=deleted,
+            members=event.members,
+            posted_at=posted_at(event.message),
+        )
+        self.counters.add("notifications_revised", revised.notifications)
+        self.counters.add("emails_withdrawn", revised.mail_dropped)
 
     def deliver(self, recorded: list[Recorded]) -> list[Notification]:
         """Push what was stored (again, for duplicates); count; return the new rows."""

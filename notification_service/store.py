@@ -9,17 +9,23 @@ A draft with a ``coalesce_key`` (new messages of one conversation) gets no row o
 while the user still has an unread row under the same key created within the coalescing
 window: a burst is one notification in the inbox. Its mail is queued all the same, and the
 mail queue's per-recipient window digests the burst into one message.
+
+A message's notifications follow the message (``revise_message``): the event that told
+people about it is noted with them (``message_refs``), so an edit puts the new excerpt on
+its inbox rows and on its mail not yet claimed, and a deletion replaces their text and drops
+that mail. Nothing is pushed for either: the durable live copy of the message tells the
+sockets.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, and_, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +35,8 @@ from downbeat.sqlite import configure_sqlite
 from notification_service.kinds import DEFAULT_CHANNEL, NOTIFICATION_KINDS, NotificationKind, wants_email, wants_in_app
 from notification_service.schema import (
     coalescing,
+    deleted_messages,
+    message_refs,
     metadata,
     notifications,
     outgoing_mail,
@@ -37,12 +45,23 @@ from notification_service.schema import (
     store_meta,
 )
 
-__all__ = ["COALESCE_WINDOW_S", "Draft", "InboxStore", "Notification", "Recorded"]
+__all__ = ["COALESCE_WINDOW_S", "MESSAGE_KINDS", "Draft", "InboxStore", "Notification", "Recorded", "Revised"]
 
 # How long the first unread row of a burst tells the rest: the app passes the mail digest
 # window (``smtp.digest_window_s``, the same 60 s by default) so that inbox and mail fold a
 # burst alike; a second setting would only let the two disagree.
 COALESCE_WINDOW_S = 60.0
+
+# The kinds that tell of one message (``data.message_id``): an edit or a deletion revises them.
+MESSAGE_KINDS: Final = ("message.received", "message.mentioned")
+# Rows stored before this store had ``message_refs`` are found by the changed message's
+# members and their ``data.message_id`` instead: only for a message posted before the table
+# came (``store_meta.message_refs_since``), with a day's margin for replicas still running
+# the older code meanwhile; ``_CLOCK_SKEW`` between the control plane's clock and ours.
+_REFS_SINCE = "message_refs_since"
+_LEGACY_MARGIN = timedelta(days=1)
+_CLOCK_SKEW = timedelta(hours=1)
+_MEMBERS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,17 @@ class Recorded:
     folded: bool = False
 
 
+@dataclass(frozen=True)
+class Revised:
+    """What an edit or a deletion changed: inbox rows whose body it replaced, queued mail
+    whose body it replaced (an edit), queued mail it dropped (a deletion). All 0 when the
+    same event comes again."""
+
+    notifications: int = 0
+    mail_changed: int = 0
+    mail_dropped: int = 0
+
+
 class InboxStore:
     def __init__(self, engine: Engine, *, coalesce_window_s: float = COALESCE_WINDOW_S) -> None:
         self._engine = engine
@@ -138,6 +168,11 @@ class InboxStore:
             if conn.execute(select(store_meta.c.value).where(store_meta.c.key == "epoch")).first() is None:
                 with contextlib.suppress(IntegrityError):
                     conn.execute(insert(store_meta).values(key="epoch", value=uuid.uuid4().hex))
+        with self._engine.begin() as conn:
+            # From now on every message's notifications are noted in ``message_refs``.
+            if conn.execute(select(store_meta.c.value).where(store_meta.c.key == _REFS_SINCE)).first() is None:
+                with contextlib.suppress(IntegrityError):
+                    conn.execute(insert(store_meta).values(key=_REFS_SINCE, value=datetime.now(UTC).isoformat()))
         self._epoch = self.epoch()
 
     def epoch(self) -> str:
@@ -153,15 +188,18 @@ class InboxStore:
         """One transaction per event: for each draft the inbox row and/or queued mail, per the
         user's preference for that kind (and the draft's ``always_in_app``), plus ``also``
         (the reminder schedule). Idempotent on ``(event_id, user_id)``, folded drafts included;
-        one commit per event keeps a backlog moving."""
+        one commit per event keeps a backlog moving. Drafts about a message already deleted
+        (its event delivered again after the deletion) store and queue nothing new."""
         results: list[Recorded] = []
         with self._engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Across replicas too: one writer at a time, so ids commit in the order they are taken.
-                conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
+            _one_writer(conn)
             if also is not None:
                 also(conn)
+            gone = _refer_messages(conn, event_id, drafts)
             for draft in drafts:
+                if _message_of(draft) in gone:
+                    results.append(Recorded(self._existing(conn, event_id, draft.user_id), False, False))
+                    continue
                 channel = _channel(conn, draft.user_id, draft.kind)
                 inbox = Recorded(None, False, False)
                 if wants_in_app(channel) or draft.always_in_app:
@@ -173,13 +211,9 @@ class InboxStore:
     def _store_in_inbox(self, conn: Connection, event_id: str, draft: Draft) -> Recorded:
         """The draft's own row (found again for a redelivered event, else inserted), or, under
         a coalesce key, nothing of its own while an unread row of the burst is recent enough."""
-        existing = conn.execute(
-            select(notifications).where(
-                and_(notifications.c.event_id == event_id, notifications.c.user_id == draft.user_id)
-            )
-        ).first()
+        existing = self._existing(conn, event_id, draft.user_id)
         if existing is not None:
-            return Recorded(self._row(existing), False, False)
+            return Recorded(existing, False, False)
         key = draft.coalesce_key
         if key is None:
             return Recorded(self._insert_notification(conn, event_id, draft), True, False)
@@ -197,6 +231,12 @@ class InboxStore:
         note = self._insert_notification(conn, event_id, draft)
         _told_by(conn, event_id, draft.user_id, key, note.id)
         return Recorded(note, True, False)
+
+    def _existing(self, conn: Connection, event_id: str, user_id: int) -> Notification | None:
+        row = conn.execute(
+            select(notifications).where(and_(notifications.c.event_id == event_id, notifications.c.user_id == user_id))
+        ).first()
+        return None if row is None else self._row(row)
 
     def _unread_head(self, conn: Connection, user_id: int, key: str) -> int | None:
         """The newest unread row under ``key`` created within the window: the one that tells
@@ -230,6 +270,66 @@ class InboxStore:
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         return self._row(conn.execute(select(notifications).where(notifications.c.id == new_id)).one())
+
+    # --- edited and deleted messages ------------------------------------------------------
+
+    def revise_message(
+        self,
+        message_id: int,
+        body: str,
+        *,
+        deleted: bool,
+        members: Iterable[int] = (),
+        posted_at: datetime | None = None,
+    ) -> Revised:
+        """An edited message (``body``: its new excerpt) or a deleted one (``body``: what its
+        notifications say instead) reaches what was stored about it, in one transaction: the
+        body of its ``message.received``/``message.mentioned`` rows, and its mail nobody has
+        claimed yet, replaced (an edit) or dropped (a deletion). Mail a digest attempt already
+        claimed is left as it is: a retry must resend the identical message (``mail.py``).
+
+        Idempotent: the same event again changes nothing, and once a message is deleted an
+        edit (or its ``MessagePosted``) delivered again brings nothing of its text back.
+        ``members`` and ``posted_at`` find rows stored before ``message_refs`` existed."""
+        with self._engine.begin() as conn:
+            _one_writer(conn)
+            already = conn.execute(
+                select(deleted_messages.c.message_id).where(deleted_messages.c.message_id == message_id)
+            ).first()
+            if already is not None and not deleted:
+                return Revised()  # an edit delivered again after the deletion: the tombstone stays
+            events = set(
+                conn.execute(select(message_refs.c.event_id).where(message_refs.c.message_id == message_id)).scalars()
+            )
+            if not events and _maybe_unreferred(conn, posted_at):
+                events = _unreferred_events(conn, message_id, members, posted_at)
+                for event_id in events:
+                    conn.execute(insert(message_refs).values(message_id=message_id, event_id=event_id))
+            if not events:
+                return Revised()  # the message told nobody
+            if deleted and already is None:
+                conn.execute(insert(deleted_messages).values(message_id=message_id, deleted_at=datetime.now(UTC)))
+            rows = conn.execute(
+                update(notifications)
+                .where(
+                    notifications.c.event_id.in_(sorted(events)),
+                    notifications.c.kind.in_(MESSAGE_KINDS),
+                    notifications.c.body != body,
+                )
+                .values(body=body)
+            ).rowcount
+            unclaimed = (
+                outgoing_mail.c.event_id.in_(sorted(events)),
+                outgoing_mail.c.kind.in_(MESSAGE_KINDS),
+                outgoing_mail.c.attempt_id.is_(None),
+            )
+            if deleted:
+                dropped = conn.execute(delete(outgoing_mail).where(*unclaimed)).rowcount
+                return Revised(notifications=int(rows), mail_dropped=int(dropped))
+            changed = conn.execute(
+                update(outgoing_mail).where(*unclaimed, outgoing_mail.c.body != body).values(body=body)
+            ).rowcount
+            return Revised(notifications=int(rows), mail_changed=int(changed))
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -313,6 +413,70 @@ class InboxStore:
             read=row.read_at is not None,
             epoch=self._epoch,
         )
+
+
+def _one_writer(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        # Across replicas too: one writer at a time, so ids commit in the order they are taken.
+        conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
+
+
+def _message_of(draft: Draft) -> int | None:
+    """The message a draft tells of (``data.message_id`` of the message kinds), if any."""
+    if draft.kind not in MESSAGE_KINDS:
+        return None
+    value = draft.data.get("message_id")
+    return value if isinstance(value, int) else None
+
+
+def _refer_messages(conn: Connection, event_id: str, drafts: list[Draft]) -> set[int]:
+    """Notes ``event_id`` as the one telling of the drafts' messages; returns those of them
+    already deleted."""
+    told = {message_id for draft in drafts if (message_id := _message_of(draft)) is not None}
+    if not told:
+        return set()
+    for message_id in sorted(told):
+        noted = conn.execute(
+            select(message_refs.c.event_id).where(
+                message_refs.c.message_id == message_id, message_refs.c.event_id == event_id
+            )
+        ).first()
+        if noted is None:
+            conn.execute(insert(message_refs).values(message_id=message_id, event_id=event_id))
+    gone = conn.execute(select(deleted_messages.c.message_id).where(deleted_messages.c.message_id.in_(sorted(told))))
+    return {int(message_id) for message_id in gone.scalars()}
+
+
+def _maybe_unreferred(conn: Connection, posted_at: datetime | None) -> bool:
+    """Whether a message posted at ``posted_at`` may have rows stored before ``message_refs``
+    noted every message's (unknown: assume it may)."""
+    since = conn.execute(select(store_meta.c.value).where(store_meta.c.key == _REFS_SINCE)).scalar_one_or_none()
+    if since is None or posted_at is None:
+        return True
+    return posted_at < datetime.fromisoformat(since) + _LEGACY_MARGIN
+
+
+def _unreferred_events(
+    conn: Connection, message_id: int, members: Iterable[int], posted_at: datetime | None
+) -> set[str]:
+    """The events whose rows tell of the message, found by its members' rows of the message
+    kinds with that ``data.message_id`` (a JSON path both SQLite and PostgreSQL evaluate)."""
+    users = sorted(set(members))
+    found: set[str] = set()
+    for start in range(0, len(users), _MEMBERS_PER_QUERY):
+        query = (
+            select(notifications.c.event_id)
+            .where(
+                notifications.c.user_id.in_(users[start : start + _MEMBERS_PER_QUERY]),
+                notifications.c.kind.in_(MESSAGE_KINDS),
+                notifications.c.data["message_id"].as_integer() == message_id,
+            )
+            .distinct()
+        )
+        if posted_at is not None:
+            query = query.where(notifications.c.created_at >= posted_at - _CLOCK_SKEW)
+        found.update(str(event_id) for event_id in conn.execute(query).scalars())
+    return found
 
 
 def _channel(conn: Connection, user_id: int, kind: str) -> str:

@@ -1,7 +1,8 @@
 """Message events through the notification service's handler with its real store (SQLite and
 PostgreSQL) and real Redis, without Kafka: a burst is one unread notification, mentions land
-whatever was muted or chosen, a redelivered event stores nothing twice, and every member's
-channel gets the durable live copy of the message."""
+whatever was muted or chosen, a redelivered event stores nothing twice, every member's
+channel gets the durable live copy of the message, and an edit or a deletion reaches the
+notifications and unsent mail stored about the message (pushing nothing new)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,17 @@ import redis
 from aiosmtpd.controller import Controller
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from sqlalchemy import delete, select
 
 from contracts import MessageDeleted, MessageEdited, MessagePosted, encode
 from contracts.channels import USER_CHANNEL_PREFIX, user_channel
 from contracts.messages import ConversationKind, Recipient
 from downbeat.mailsink import MailSink, read_mails
 from notification_service.mail import MailQueue, SmtpMailSender
+from notification_service.message_rules import DELETED_BODY
+from notification_service.schema import message_refs, outgoing_mail
 from notification_service.service import NotificationHandler
-from notification_service.store import InboxStore
+from notification_service.store import InboxStore, Notification, Revised
 from tests.support.services import free_port
 
 ANA, BEN, CAT = 31, 32, 33  # Ana writes; Ben is offline; Cat has a socket open
@@ -82,7 +86,9 @@ def posted(
     )
 
 
-def changed(kind: type[MessageEdited | MessageDeleted], message_id: int) -> MessageEdited | MessageDeleted:
+def changed(
+    kind: type[MessageEdited | MessageDeleted], message_id: int, body: str = "the chorus?", **extra: Any
+) -> MessageEdited | MessageDeleted:
     return kind(
         conversation_id=DEMO,
         conversation_kind="project",
@@ -91,7 +97,7 @@ def changed(kind: type[MessageEdited | MessageDeleted], message_id: int) -> Mess
         sender_id=ANA,
         sender_name="Ana Silva",
         members=[ANA, BEN, CAT],
-        message={**message_json(message_id, body="" if kind is MessageDeleted else "the chorus?")},
+        message={**message_json(message_id, body="" if kind is MessageDeleted else body), **extra},
     )
 
 
@@ -278,3 +284,157 @@ def test_redis_down_stores_the_notification_and_raises_nothing(store: InboxStore
     handler.handle(encode(changed(MessageEdited, 100)))
     assert store.unread_count(BEN) == 1 and note.kind == "message.received"
     assert handler.counters.snapshot()["messages_relayed"] == 0
+
+
+# --- edits and deletions reach what was stored about the message ---------------------------
+
+
+def inbox(store: InboxStore, user_id: int) -> list[Notification]:
+    items, _ = store.since(user_id, 0, 100)
+    return items
+
+
+def queued(store: InboxStore) -> list[tuple[int, str, str | None]]:
+    """(user, body, attempt id) of every mail row, sent or not."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(outgoing_mail.c.user_id, outgoing_mail.c.body, outgoing_mail.c.attempt_id).order_by(
+                outgoing_mail.c.id
+            )
+        ).all()
+    return [(int(r.user_id), str(r.body), r.attempt_id) for r in rows]
+
+
+def test_a_deleted_message_leaves_its_text_in_no_notification_and_no_queued_mail(
+    store: InboxStore, handler: NotificationHandler, client: redis.Redis, sink: tuple[int, Path]
+) -> None:
+    port, folder = sink
+    store.set_preferences(BEN, "ben@example.test", {"message.received": "both"})
+    store.set_preferences(CAT, "cat@example.test", {"message.mentioned": "both"})
+    # Ben is away, Cat is named while online: a message.received and a message.mentioned row.
+    (to_ben, to_cat) = handler.handle(
+        encode(posted(100, Recipient(user_id=BEN), Recipient(user_id=CAT, online=True, mentioned=True)))
+    )
+    assert handler.handle(encode(posted(101))) == []  # folded into Ben's row; mailed all the same
+    assert to_ben.body == "take 100: the bridge?" and to_cat.kind == "message.mentioned"
+    assert [body for _, body, _ in queued(store)] == ["take 100: the bridge?"] * 2 + ["take 101: the bridge?"]
+
+    channels = Channels(client, ANA, BEN, CAT)
+    try:
+        assert handler.handle(encode(changed(MessageDeleted, 100))) == []
+        pushed = channels.take(3)
+    finally:
+        channels.close()
+    # Only the live tombstone, to each member: no notification pushed, new or changed.
+    assert sorted((u, m["type"]) for u, m in pushed) == [(u, "message_updated") for u in (ANA, BEN, CAT)]
+
+    (ben_row,) = inbox(store, BEN)
+    (cat_row,) = inbox(store, CAT)
+    assert (ben_row.id, ben_row.body, ben_row.title) == (to_ben.id, DELETED_BODY, to_ben.title)
+    assert (cat_row.id, cat_row.body, cat_row.title) == (to_cat.id, DELETED_BODY, "Ana Silva mentioned you in Demo EP")
+    assert "bridge" not in ben_row.title + cat_row.title  # titles never held the text
+    assert ben_row.data == to_ben.data and not ben_row.read and store.unread_count(BEN) == 1
+    assert queued(store) == [(BEN, "take 101: the bridge?", None)]  # 101 still stands
+    assert handler.counters.snapshot()["notifications_revised"] == 2
+    assert handler.counters.snapshot()["emails_withdrawn"] == 2
+
+    # The folded message deleted too: Ben's row told of 100 and stays; 101's mail goes.
+    handler.handle(encode(changed(MessageDeleted, 101)))
+    assert [n.body for n in inbox(store, BEN)] == [DELETED_BODY] and queued(store) == []
+    queue = MailQueue(
+        store.engine, SmtpMailSender("127.0.0.1", port), sender="d@x.test", public_url="http://x", window_s=0
+    )
+    assert queue.send_due(datetime.now(UTC) + timedelta(seconds=1)) == 0
+    assert read_mails(folder) == []
+
+
+def test_a_deleted_message_handled_again_changes_nothing_more_and_nothing_brings_its_text_back(
+    store: InboxStore, handler: NotificationHandler
+) -> None:
+    store.set_preferences(BEN, "ben@example.test", {"message.received": "both"})
+    post, delete_it = posted(100), changed(MessageDeleted, 100)
+    (note,) = handler.handle(encode(post))
+    handler.handle(encode(delete_it))
+    before = (inbox(store, BEN), queued(store), handler.counters.snapshot())
+    assert before[0][0].body == DELETED_BODY and before[1] == []
+
+    assert handler.handle(encode(delete_it)) == []
+    assert store.revise_message(100, DELETED_BODY, deleted=True, members=[ANA, BEN, CAT]) == Revised()
+    after = handler.counters.snapshot()
+    assert (inbox(store, BEN), queued(store)) == before[:2]
+    assert after["notifications_revised"] == before[2]["notifications_revised"] == 1
+    assert after["emails_withdrawn"] == before[2]["emails_withdrawn"] == 1
+
+    # A restart before the offsets were committed replays the post and an edit: still no text.
+    assert handler.handle(encode(post)) == []
+    assert handler.handle(encode(changed(MessageEdited, 100, body="the bridge, again"))) == []
+    assert [(n.id, n.body) for n in inbox(store, BEN)] == [(note.id, DELETED_BODY)]
+    assert queued(store) == [] and store.unread_count(BEN) == 1
+
+
+def test_an_edit_puts_the_new_excerpt_on_the_notifications_and_on_mail_not_yet_claimed(
+    store: InboxStore, handler: NotificationHandler
+) -> None:
+    store.set_preferences(BEN, "ben@example.test", {"message.received": "both"})
+    (note,) = handler.handle(encode(posted(100)))
+    assert handler.handle(encode(changed(MessageEdited, 100, body="the  chorus,\nthen the bridge"))) == []
+    (row,) = inbox(store, BEN)
+    assert (row.id, row.title, row.body) == (note.id, note.title, "the chorus, then the bridge")
+    assert queued(store) == [(BEN, "the chorus, then the bridge", None)]
+
+    long = "la " * 100  # 300 characters: the excerpt's 200, as the control plane cuts it
+    handler.handle(encode(changed(MessageEdited, 100, body=long)))
+    (row,) = inbox(store, BEN)
+    assert row.body == ("la " * 67)[:199] + "…" and len(row.body) == 200
+    assert queued(store) == [(BEN, row.body, None)]
+    handler.handle(encode(changed(MessageEdited, 100, body="", attachments=[7, 8])))
+    assert inbox(store, BEN)[0].body == "(2 attachments)"
+    counted = handler.counters.snapshot()["notifications_revised"]
+    handler.handle(encode(changed(MessageEdited, 100, body="", attachments=[7, 8])))  # delivered again
+    assert handler.counters.snapshot()["notifications_revised"] == counted == 3
+
+    # Another message's rows are not touched.
+    other = posted(200, conversation_id=OTHER)
+    (elsewhere,) = handler.handle(encode(other))
+    handler.handle(encode(changed(MessageEdited, 100, body="once more")))
+    assert {n.id: n.body for n in inbox(store, BEN)} == {note.id: "once more", elsewhere.id: other.excerpt}
+
+
+def test_mail_a_digest_attempt_already_claimed_is_left_as_it_is(
+    store: InboxStore, handler: NotificationHandler
+) -> None:
+    class Refusing:
+        def send(self, message: object) -> None:
+            raise OSError("the SMTP server hung up")
+
+    store.set_preferences(BEN, "ben@example.test", {"message.received": "email"})
+    handler.handle(encode(posted(100)))
+    queue = MailQueue(store.engine, Refusing(), sender="d@x.test", public_url="http://x", window_s=0)
+    assert queue.send_due(datetime.now(UTC) + timedelta(seconds=1)) == 0  # claimed, not sent: a retry resends it
+    ((user, body, attempt),) = queued(store)
+    assert attempt is not None
+    handler.handle(encode(changed(MessageEdited, 100)))
+    handler.handle(encode(changed(MessageDeleted, 100)))
+    assert queued(store) == [(user, body, attempt)]  # the retry must be the identical message
+
+
+def test_rows_stored_before_messages_were_noted_are_found_by_their_message_id(
+    store: InboxStore, handler: NotificationHandler
+) -> None:
+    """Rows a store kept from before ``message_refs`` existed: found through the members'
+    rows and the JSON ``data.message_id``, on SQLite and PostgreSQL alike."""
+    store.set_preferences(BEN, "ben@example.test", {"message.received": "both", "message.mentioned": "both"})
+    (note,) = handler.handle(encode(posted(100)))
+    (mention,) = handler.handle(encode(posted(101, Recipient(user_id=BEN, mentioned=True))))
+    (other,) = handler.handle(encode(posted(200, conversation_id=OTHER)))
+    with store.engine.begin() as conn:
+        conn.execute(delete(message_refs))
+    now = datetime.now(UTC).isoformat()
+    handler.handle(encode(changed(MessageEdited, 101, body="the chorus?", created_at=now)))
+    handler.handle(encode(changed(MessageDeleted, 100, created_at=now)))
+    assert {n.id: n.body for n in inbox(store, BEN)} == {
+        note.id: DELETED_BODY,
+        mention.id: "the chorus?",
+        other.id: "take 200: the bridge?",
+    }
+    assert sorted(body for _, body, _ in queued(store)) == ["take 200: the bridge?", "the chorus?"]

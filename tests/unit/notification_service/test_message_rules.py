@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from contracts import MessageDeleted, MessageEdited, MessagePosted
 from contracts.messages import ConversationKind, Recipient
-from notification_service.message_rules import received_key
+from notification_service.message_rules import DELETED_BODY, excerpt, posted_at, received_key
 from notification_service.rules import drafts_for
 from notification_service.store import Draft
 
@@ -113,3 +114,25 @@ def test_edits_and_deletions_tell_nobody() -> None:
     )
     assert drafts_for(MessageEdited(**fields)) == []
     assert drafts_for(MessageDeleted(**fields)) == []
+
+
+def test_an_edited_message_gets_the_excerpt_the_control_plane_gives_a_new_one() -> None:
+    assert excerpt({"body": "  the chorus,\n\nthen\tthe bridge "}) == "the chorus, then the bridge"
+    assert excerpt({"body": "x" * 200}) == "x" * 200
+    cut = excerpt({"body": "word " * 60})
+    assert len(cut) == 200 and cut == ("word " * 40)[:199] + "…"
+    assert excerpt({"body": "", "attachments": [{"id": 1}]}) == "(1 attachment)"
+    assert excerpt({"body": None, "attachments": [1, 2]}) == "(2 attachments)"
+    assert excerpt({}) == "(0 attachments)"
+    # Whatever a MessagePosted may carry as its excerpt (1-200 characters), an edit gives too.
+    posted(Recipient(user_id=BEN), excerpt=excerpt({"body": "y " * 500}))
+
+
+def test_the_deleted_text_and_when_a_message_was_posted() -> None:
+    assert DELETED_BODY == "This message was deleted."
+    when = datetime(2026, 12, 8, 10, 30, tzinfo=UTC)
+    assert posted_at({"created_at": when.isoformat()}) == when
+    assert posted_at({"created_at": "2026-12-08T10:30:00"}) == when  # naive: UTC, as the control plane stores it
+    assert posted_at({"created_at": "2026-12-08T11:30:00+01:00"}) == when.astimezone(timezone(timedelta(hours=1)))
+    assert posted_at({}) is None and posted_at({"created_at": "yesterday"}) is None
+    assert posted_at({"created_at": 1765189800}) is None
