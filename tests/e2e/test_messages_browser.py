@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
 from tests.e2e.browser import Visitor
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.support.people import register_person
 from tests.support.stack import Stack, http_json
 
@@ -48,9 +49,11 @@ def _ready(page: Page) -> None:
 class Chat:
     """What the steps share: the people, the project, and the open browsers."""
 
-    def __init__(self, stack: Stack, chromium: Browser) -> None:
+    def __init__(self, stack: Stack, chromium: Browser, musicians_chromium: Browser) -> None:
         self.stack = stack
         self.chromium = chromium
+        # The musician's pages run in a Chromium of their own, not only a context of the same one.
+        self.musicians_chromium = musicians_chromium
         # Names and an instrument of their own: other modules on the same stack list musicians.
         self.producer = register_person(stack.base, ["producer"], "Ines Producer")
         self.musician = register_person(stack.base, ["musician"], "Milo Cajon")
@@ -85,8 +88,9 @@ class Chat:
         self.visitors: list[Visitor] = []
         self.conversation_id = 0
 
-    def visitor(self, viewport: dict[str, int] | None = None) -> Visitor:
-        visitor = Visitor(self.chromium, self.stack.base, viewport=viewport)
+    def visitor(self, viewport: dict[str, int] | None = None, *, musician: bool = False) -> Visitor:
+        browser = self.musicians_chromium if musician else self.chromium
+        visitor = Visitor(browser, self.stack.base, viewport=viewport)
         self.visitors.append(visitor)
         return visitor
 
@@ -97,7 +101,8 @@ class Chat:
 
 @pytest.fixture(scope="module")
 def chat(stack: Stack, chromium: Browser) -> Iterator[Chat]:
-    shared = Chat(stack, chromium)
+    second = chromium.browser_type.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    shared = Chat(stack, chromium, second)
     try:
         yield shared
     finally:
@@ -105,6 +110,7 @@ def chat(stack: Stack, chromium: Browser) -> Iterator[Chat]:
         for visitor in list(shared.visitors):
             problems += visitor.problems
             visitor.context.close()
+        second.close()
         assert not problems, problems
 
 
@@ -121,7 +127,7 @@ def producer_page(chat: Chat) -> Page:
 @pytest.fixture(scope="module")
 def pair(chat: Chat, producer_page: Page) -> dict[str, Any]:
     """The producer on the project page; the musician on /messages/<id>, found in their list."""
-    musician = chat.visitor()
+    musician = chat.visitor(musician=True)
     page = musician.login(chat.musician)
     page.click("#nav-messages")
     page.wait_for_url("**/messages")
@@ -216,7 +222,7 @@ def test_an_offline_member_finds_what_was_said_once_and_in_order(chat: Chat, pai
         )
 
     # Back, on a phone: the badge counts what they missed before any conversation is open.
-    returning = chat.visitor(viewport=PHONE)
+    returning = chat.visitor(viewport=PHONE, musician=True)
     sockets: list[WebSocketRoute] = []  # the page's sockets, passed through, so one can be dropped
 
     def through(socket: WebSocketRoute) -> None:
