@@ -1,6 +1,6 @@
 """Messages in real browsers: a producer (on the project page) and a musician with a request on
 the project (on the messages page) chat in the project's conversation, each in their own
-browser context, and see each other's messages, typing and read ticks live; a stranger gets the
+Chromium, and see each other's messages, typing and read ticks live; a stranger gets the
 404 page and a 404 from the API; the musician closes their browser, three messages go by, and
 on their return (on a phone) the badge says 3 and the conversation shows each once, in order,
 and again after their socket drops and reconnects.
