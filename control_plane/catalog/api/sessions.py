@@ -29,9 +29,9 @@ __all__ = ["bp"]
 bp = Blueprint("sessions", __name__, url_prefix="/api")
 
 
-def _owned_session(session_id: int) -> CatalogSession:
+def _owned_session(session_id: int, *, private: bool = False) -> CatalogSession:
     try:
-        return owned_session(db.session, current_user().id, session_id)
+        return owned_session(db.session, current_user().id, session_id, private=private)
     except CatalogRefused as refused:
         raise refused_problem(refused) from None
 
@@ -122,12 +122,12 @@ def update_session(session_id: int) -> Response:
     "GET",
     "Who booked (owner only), in booking order",
     query=PageQuery,
-    responses={200: "OK", 403: "Not the owner", 404: "Not found"},
+    responses={200: "OK", 404: "Not found (or not yours: who booked is the owner's alone)"},
 )
 @jwt_required()
 def list_session_bookings(session_id: int) -> Response:
     query = parse_query(PageQuery)
-    listing = _owned_session(session_id)
+    listing = _owned_session(session_id, private=True)
     items, next_cursor = session_bookings(db.session, listing.id, query.cursor or 0, query.limit)
     return jsonify({"items": items, "next_cursor": next_cursor})
 

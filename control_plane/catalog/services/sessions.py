@@ -49,11 +49,14 @@ def visible_session(db: DB, viewer_id: int | None, session_id: int) -> CatalogSe
     return listing
 
 
-def owned_session(db: DB, user_id: int, session_id: int) -> CatalogSession:
+def owned_session(db: DB, user_id: int, session_id: int, *, private: bool = False) -> CatalogSession:
     """The caller's own session: 404 for another person's draft (no 403 to confirm it exists),
-    403 for another person's public session."""
+    403 for another person's public session. ``private``: what is asked is the owner's alone
+    (who booked), so anyone else gets the same 404 as for a session that does not exist."""
     listing = visible_session(db, user_id, session_id)
     if listing.owner_id != user_id:
+        if private:
+            raise CatalogRefused(404, "session-not-found", f"Session {session_id} does not exist")
         raise CatalogRefused(403, "not-owner", "Only the session's owner may do this")
     return listing
 

@@ -24,6 +24,7 @@ from control_plane.kits.http.openapi import api_route
 from control_plane.kits.http.problems import ApiProblem, problem_response, refused_problem
 from control_plane.kits.http.validation import parse_body, parse_query
 from control_plane.rooms.models import Track
+from control_plane.rooms.queries import visible_track
 from control_plane.rooms.schemas import TrackList, TrackUrl
 from control_plane.rooms.services.analysis import record_analysis_report
 from control_plane.rooms.services.messages import publish
@@ -154,9 +155,10 @@ def _too_large(limit: int) -> ApiProblem:
 
 
 def _track(track_id: int) -> Track:
-    track = db.session.get(Track, track_id)
+    """The caller's own track, or one queued in a room they are in; one 404 otherwise."""
+    track = visible_track(db.session, track_id, current_user().id)
     if track is None:
-        raise ApiProblem(404, "track-not-found", f"No track has the id {track_id}")
+        raise ApiProblem(404, "track-not-found", f"No track has the id {track_id}, or not one you can hear")
     return track
 
 

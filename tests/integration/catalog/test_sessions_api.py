@@ -194,6 +194,8 @@ def test_status_filter_applies_to_the_public_list_and_drafts_stay_hidden(app: Fl
         client.delete(f"/api/sessions/{draft['id']}", headers=bearer(stranger)),
     ):
         assert answer.status_code == 404  # not 403, which would confirm the draft exists
+    # Who booked a published session is its owner's alone: anyone else gets the same 404.
+    assert client.get(f"/api/sessions/{live['id']}/bookings", headers=bearer(stranger)).status_code == 404
 
 
 def test_search_words_are_matched_as_typed(app: Flask) -> None:

@@ -189,6 +189,13 @@ def test_analysis_reports_must_be_signed_and_reach_the_rooms_queueing_the_track(
         assert done["track"]["analysis"]["bpm"] == 120.0 and done["track"]["analysis"]["beats"] == [0.5, 1.0]
         # Analysed once: a redelivered event is told not to run again, and nothing changes.
         assert report({"status": "running", "progress": 0.1}).json() == {"proceed": False, "status": "done"}
+        # Someone outside the room cannot read the host's upload (nor learn it exists)...
+        outside = app.test_client().get(f"/api/tracks/{track['id']}", headers=bearer(other))
+        assert outside.status_code == 404
+        assert app.test_client().get(f"/api/tracks/{track['id']}/audio", headers=bearer(other)).status_code == 404
+        # ...and once in the room that queues it, they can (they play it).
+        joined = app.test_client().post(f"/api/rooms/{code}/join", headers=bearer(other))
+        assert joined.status_code in (200, 201, 204), joined.get_json()
         got = app.test_client().get(f"/api/tracks/{track['id']}", headers=bearer(other)).get_json()
         assert got["analysis"]["status"] == "done" and got["analysis"]["key"] == "A minor"
         ws.close()
