@@ -51,6 +51,11 @@ class ControlPlaneSettings(ServiceAddress):
     # Of those threads, how many may run ordinary (non-WebSocket) requests at once: more
     # only queue on the GIL (control_plane/kits/http/request_gate.py; measured in docs/BOOKINGS_PERF.md).
     busy_requests: int = 4
+    # Pages' Content-Security-Policy allows 'unsafe-eval' only where browser-automation tools
+    # need it (Playwright evaluates strings): the test configuration, never dev or prod.
+    csp_allow_eval: bool = False
+    # Strict-Transport-Security on every answer (prod, behind TLS): seconds, 0 for none.
+    hsts_seconds: int = 0
     public_url: str = ""
     # How our own processes reach it (stream worker callbacks); empty: host and port above.
     internal_url: str = ""

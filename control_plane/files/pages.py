@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, make_response, request
+from flask import Response, current_app, make_response
 
 from control_plane.accounts.auth import login_required, viewer
 from control_plane.files.queries import file_json, project_role, visible_file, visible_project
 from control_plane.kits.extensions import db
-from control_plane.kits.http.pages import page, page_blueprint
+from control_plane.kits.http.pages import content_security_policy, page, page_blueprint
 from downbeat.settings import Settings
 
 __all__ = ["bp"]
@@ -53,12 +53,7 @@ def _file_page(body: str) -> Response:
     extra = _storage_origins()
     if extra:
         hosts = " ".join(extra)
-        host = request.host
-        response.headers["Content-Security-Policy"] = (
-            f"default-src 'self'; img-src 'self' data: {hosts}; media-src 'self' blob: {hosts}; style-src 'self'; "
-            f"script-src 'self' 'unsafe-eval'; connect-src 'self' ws://{host} wss://{host} {hosts}; "
-            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-        )
+        response.headers["Content-Security-Policy"] = content_security_policy(img=hosts, media=hosts, connect=hosts)
     return response
 
 

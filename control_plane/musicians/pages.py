@@ -12,7 +12,7 @@ from flask import Response, make_response, request
 
 from control_plane.accounts.auth import login_required, viewer
 from control_plane.kits.extensions import db
-from control_plane.kits.http.pages import page, page_blueprint
+from control_plane.kits.http.pages import content_security_policy, page, page_blueprint
 from control_plane.musicians.models import MusicianProfile
 from control_plane.musicians.queries import owned_project
 from control_plane.musicians.services.roles import MUSICIAN_ROLES, REQUESTER_ROLES
@@ -40,12 +40,7 @@ def _with_photos(body: str) -> Response:
     """Profile photos live on other hosts (https only): the same strict policy as every page,
     plus https images. Set here first, the area's after_request keeps it (setdefault)."""
     response = make_response(body)
-    host = request.host
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data: https:; media-src 'self' blob:; style-src 'self'; "
-        f"script-src 'self' 'unsafe-eval'; connect-src 'self' ws://{host} wss://{host}; "
-        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-    )
+    response.headers["Content-Security-Policy"] = content_security_policy(img="https:")
     return response
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from control_plane.kits.extensions import current_settings
 from control_plane.kits.http.problems import ApiProblem, problem_response
 from control_plane.kits.refusals import Refused
 
@@ -45,20 +46,31 @@ def here() -> str:
     return path.rstrip("?")
 
 
+def content_security_policy(*, img: str = "", media: str = "", connect: str = "") -> str:
+    """The pages' policy: no inline scripts or styles anywhere, so the policy forbids them;
+    ``img``/``media``/``connect`` widen one directive (profile photos, a storage host).
+    'unsafe-eval' only where the settings allow it (the test configuration: browser-automation
+    tools evaluate strings), never in dev or prod."""
+    host = request.host
+    settings = current_settings()
+    scripts = "'self' 'unsafe-eval'" if settings.control_plane.csp_allow_eval else "'self'"
+    return (
+        f"default-src 'self'; img-src 'self' data:{' ' + img if img else ''}; "
+        f"media-src 'self' blob:{' ' + media if media else ''}; style-src 'self'; "
+        f"script-src {scripts}; connect-src 'self' ws://{host} wss://{host}{' ' + connect if connect else ''}; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
+
+
 def page_headers(response: Response) -> Response:
-    # No inline scripts or styles anywhere, so the policy can forbid them. 'unsafe-eval' stays
-    # allowed: browser-automation tools (Playwright's wait_for_function) evaluate strings.
     if response.mimetype == "text/html":
-        host = request.host
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; "
-            f"script-src 'self' 'unsafe-eval'; connect-src 'self' ws://{host} wss://{host}; "
-            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Cache-Control", "no-store")
+    settings = current_settings()
+    if settings.control_plane.hsts_seconds > 0:
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={settings.control_plane.hsts_seconds}")
     return response
 
 
