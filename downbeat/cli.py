@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 
-from downbeat.settings import Settings, load_settings
+from downbeat.settings import Settings, SettingsError, load_settings
 
 __all__ = ["main"]
 
@@ -176,7 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         if name == "worker":
             p.add_argument("--port", type=int, default=None, help="health/web port (several workers on one host)")
     args = parser.parse_args(argv)
-    settings = load_settings(args.env)
+    try:
+        settings = load_settings(args.env)
+    except SettingsError as refused:
+        # A typo in a variable or a config file stops start-up here, saying which and why.
+        print(f"downbeat: {refused}", file=sys.stderr)
+        return 2
     from downbeat.logs import configure_logging
 
     configure_logging(settings.log_level)

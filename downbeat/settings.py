@@ -9,6 +9,7 @@ well-known names ``DATABASE_URL``, ``KAFKA_BOOTSTRAP``, ``REDIS_URL`` and
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 __all__ = [
     "CONFIG_DIR",
     "Settings",
+    "SettingsError",
     "TopicConfig",
     "load_settings",
     "load_topics",
@@ -333,29 +335,88 @@ _ENV_ALIASES = {
 T = TypeVar("T")
 
 
+class SettingsError(ValueError):
+    """A setting that cannot be: an unknown key or variable (a typo), or a value of the wrong
+    type. Raised at start, naming the setting, where it came from and what was expected."""
+
+
 def load_settings(env: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Build the settings for ``env`` (default: ``DOWNBEAT_ENV`` or ``dev``)."""
+    """Build the settings for ``env`` (default: ``DOWNBEAT_ENV`` or ``dev``). A key in a config
+    file or a ``DOWNBEAT_<SECTION>__<KEY>`` variable that names no setting is refused with
+    the nearest valid name, and so is a value of the wrong type (:class:`SettingsError`)."""
     environ = os.environ if environ is None else environ
     env = env or environ.get("DOWNBEAT_ENV", "dev")
     merged: dict[str, Any] = {}
     for name in ("base", env):
         path = CONFIG_DIR / f"{name}.toml"
         if path.exists():
-            _deep_merge(merged, tomllib.loads(path.read_text()))
+            loaded = tomllib.loads(path.read_text())
+            _check_keys(Settings, loaded, f"{path.name}: ", "")
+            _deep_merge(merged, loaded)
     for key, value in environ.items():
         if key in _ENV_ALIASES:
             _set_path(merged, _ENV_ALIASES[key], value)
         elif key.startswith("DOWNBEAT_") and key not in ("DOWNBEAT_ENV", "DOWNBEAT_CONFIG_DIR"):
             path_parts = tuple(part.lower() for part in key[len("DOWNBEAT_") :].split("__"))
-            _set_path(merged, path_parts, value)
+            if _names_a_setting(path_parts, key):
+                _set_path(merged, path_parts, value)
     merged["env"] = env
-    settings = _build(Settings, merged)
+    settings = _build(Settings, merged, "")
     if not settings.secret_key:
         if env == "prod":
             raise RuntimeError("DOWNBEAT_SECRET_KEY must be set in prod")
         # A stable development key so tokens survive a restart of `downbeat up`.
         settings = replace(settings, secret_key=f"downbeat-insecure-{env}-key-change-me-0123456789")
     return settings
+
+
+def _field_names(cls: type[Any]) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def _nearest(name: str, choices: list[str]) -> str:
+    found = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return f" (did you mean {found[0]!r}?)" if found else f" (known: {', '.join(sorted(choices))})"
+
+
+def _check_keys(cls: type[Any], data: Mapping[str, Any], origin: str, prefix: str) -> None:
+    """Every key of a config file names a setting."""
+    defaults = cls()
+    names = _field_names(cls)
+    for key, value in data.items():
+        if key not in names:
+            raise SettingsError(f"{origin}unknown setting {prefix}{key!r}{_nearest(key, names)}")
+        default = getattr(defaults, key)
+        if is_dataclass(default) and isinstance(value, Mapping):
+            _check_keys(type(default), value, origin, f"{prefix}{key}.")
+
+
+def _names_a_setting(parts: tuple[str, ...], variable: str) -> bool:
+    """Whether ``DOWNBEAT_...`` names a setting. A sectioned variable (``A__B``) must; a plain
+    one is ours only if it names (or nearly names) a top-level setting: other tools share the
+    prefix (DOWNBEAT_FUZZ_EXAMPLES, DOWNBEAT_REQUIRE_POSTGRES ...)."""
+    cls: type[Any] = Settings
+    for depth, part in enumerate(parts):
+        names = _field_names(cls)
+        if part not in names:
+            if len(parts) == 1 and not difflib.get_close_matches(part, names, n=1, cutoff=0.8):
+                return False
+            found = difflib.get_close_matches(part, names, n=1, cutoff=0.5)
+            head = "__".join(p.upper() for p in parts[:depth])
+            hint = (
+                f" (did you mean DOWNBEAT_{head + '__' if head else ''}{found[0].upper()}?)"
+                if found
+                else f" (known here: {', '.join(sorted(n.upper() for n in names))})"
+            )
+            raise SettingsError(f"{variable} names no setting{hint}")
+        default = getattr(cls(), part)
+        if depth < len(parts) - 1:
+            if not is_dataclass(default):
+                raise SettingsError(f"{variable}: {part!r} is a setting, not a section")
+            cls = type(default)
+        elif is_dataclass(default):
+            raise SettingsError(f"{variable}: {part!r} is a section; name one of its settings with __")
+    return True
 
 
 def load_topics() -> list[TopicConfig]:
@@ -393,19 +454,53 @@ def _set_path(target: dict[str, Any], path: tuple[str, ...], value: str) -> None
     target[path[-1]] = value
 
 
-def _build(cls: type[T], data: Mapping[str, Any]) -> T:
+def _build(cls: type[T], data: Mapping[str, Any], prefix: str) -> T:
     kwargs: dict[str, Any] = {}
     for f in fields(cls):  # type: ignore[arg-type]
         if f.name not in data:
             continue
         raw = data[f.name]
         default = getattr(cls(), f.name)
+        name = f"{prefix}{f.name}"
         if is_dataclass(default):
-            kwargs[f.name] = _build(type(default), raw if isinstance(raw, Mapping) else {})
+            kwargs[f.name] = _build(type(default), raw if isinstance(raw, Mapping) else {}, f"{name}.")
         elif isinstance(default, bool):
-            kwargs[f.name] = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+            kwargs[f.name] = _boolean(name, raw)
         elif isinstance(default, int):
-            kwargs[f.name] = int(raw)
+            kwargs[f.name] = _integer(name, raw)
+        elif isinstance(default, float):
+            kwargs[f.name] = _number(name, raw)
         else:
             kwargs[f.name] = str(raw)
     return cls(**kwargs)
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def _boolean(name: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise SettingsError(f"setting {name}: expected true or false, got {raw!r}")
+
+
+def _integer(name: str, raw: object) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise SettingsError(f"setting {name}: expected a whole number, got {raw!r}") from None
+
+
+def _number(name: str, raw: object) -> float:
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return float(raw)
+    try:
+        return float(str(raw).strip())
+    except ValueError:
+        raise SettingsError(f"setting {name}: expected a number, got {raw!r}") from None
