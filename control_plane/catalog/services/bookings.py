@@ -346,6 +346,8 @@ def cancel_session(db: DB, owner: User, session_id: int, reason: str, gateway: P
     if listing is None:
         raise CatalogRefused(404, "session-not-found", f"Session {session_id} does not exist")
     if listing.owner_id != owner.id:
+        if listing.status == "draft":  # someone else's draft does not exist for them
+            raise CatalogRefused(404, "session-not-found", f"Session {session_id} does not exist")
         raise CatalogRefused(403, "not-owner", "Only the session's owner may cancel it")
     cancelled = db.execute(
         update(CatalogSession)

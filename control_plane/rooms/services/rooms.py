@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, scoped_session
 
 from contracts.sockets import RoomMessage
 from control_plane.kits.db.types import utcnow
-from control_plane.rooms.models import QueueEntry, Room, RoomMember, SkipVote, Track
+from control_plane.rooms.models import QueueEntry, Room, RoomMember, SkipVote
+from control_plane.rooms.queries import visible_track
 from control_plane.rooms.schemas import CreateRoom, new_code, normalise_code
 from control_plane.rooms.services import playback as pb
 from control_plane.rooms.services.messages import (
@@ -257,9 +258,11 @@ def _entry_id(message: dict[str, Any], name: str = "entry_id") -> int:
 def _queue_add(
     session: AnySession, room: Room, uid: int, message: dict[str, Any], at: float, _p: dict[int, float]
 ) -> Outcome:
-    track = session.get(Track, _entry_id(message, "track_id"))
+    # Only a track the caller may hear (their own, or one a room of theirs already queues):
+    # queueing someone's private upload in a room of one's own must not open it to them.
+    track = visible_track(session, _entry_id(message, "track_id"), uid)
     if track is None:
-        raise CommandRefused("unknown-track", "no track has that id")
+        raise CommandRefused("unknown-track", "no track has that id, or not one you can hear")
     last = session.scalar(select(func.max(QueueEntry.position)).where(QueueEntry.room_id == room.id))
     entry = QueueEntry(
         room_id=room.id, track_id=track.id, added_by=uid, position=(last if last is not None else -1) + 1
