@@ -42,6 +42,7 @@ def _relay(settings: Settings, _args: argparse.Namespace) -> int:
         batch_size=settings.relay.batch_size,
         poll_interval=settings.relay.poll_interval_ms / 1000,
         failpoint=settings.relay.failpoint,
+        replay_window_s=settings.relay.replay_window_s,
     )
     serve_health_in_thread(
         settings.relay.host,

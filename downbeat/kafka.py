@@ -16,7 +16,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from downbeat.settings import TopicConfig, load_topics
 
-__all__ = ["broker_reachable", "create_topics", "make_producer", "wait_for_broker"]
+__all__ = ["broker_reachable", "create_topics", "make_producer", "topics_on_broker", "wait_for_broker"]
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,27 @@ def create_topics(bootstrap: str, topics: list[TopicConfig] | None = None) -> li
         admin.close()
 
 
+def topics_on_broker(admin: KafkaAdminClient) -> dict[str, tuple[str, int]]:
+    """Every topic the broker has now: its id and partition count, by name.
+
+    A topic's id changes when it is created again, so comparing ids tells a broker that
+    lost its memory (and had its topics recreated by someone) from one that kept them.
+    """
+    found: dict[str, tuple[str, int]] = {}
+    for topic in admin.describe_topics():
+        if topic.get("error_code", 0) == 0:
+            found[str(topic["name"])] = (str(topic.get("topic_id") or ""), len(topic.get("partitions") or []))
+    return found
+
+
 def make_producer(bootstrap: str, *, client_id: str, acks: str | int = "all") -> KafkaProducer:
     """A producer that waits for the full ISR (``acks="all"``) by default.
 
-    Idempotence is left off on purpose: Tansu 0.6 rejects the idempotent producer handshake.
+    kafka-python (3.x) makes it idempotent by default, and Tansu 0.6.0 accepts the handshake.
+    A broker that restarted without its memory then no longer knows the producer id, and the
+    producer fails for good (``InitProducerIdResponse``: unknown error): its owner must close
+    it and make a new one (the outbox relay does). A send waits at most ``max_block_ms`` for
+    metadata, so a missing topic fails the batch instead of stalling it for a minute.
     """
     try:
         return KafkaProducer(
@@ -76,6 +93,8 @@ def make_producer(bootstrap: str, *, client_id: str, acks: str | int = "all") ->
             linger_ms=0,
             max_in_flight_requests_per_connection=1,  # keeps per-key order across retries
             request_timeout_ms=10000,
+            max_block_ms=10000,
+            reconnect_backoff_max_ms=2000,  # a broker back from a restart is found within 2 s
         )
     except KafkaError:
         log.exception("cannot create Kafka producer for %s", bootstrap)

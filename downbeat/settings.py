@@ -118,6 +118,9 @@ class RelaySettings(ServiceAddress):
     port: int = 8040
     poll_interval_ms: int = 100
     batch_size: int = 200
+    # After the broker lost its memory (an in-memory Tansu restarted), the outbox rows sent
+    # this many seconds back are published again; consumers deduplicate on event_id.
+    replay_window_s: int = 86400
     # Fault injection for crash tests only ("after_publish"); empty in every real deployment.
     failpoint: str = ""
 
